@@ -30,7 +30,8 @@ class AlignmentError(RuntimeError):
 def _decoder(beams: int = 0):
     from pocketsphinx import Decoder
 
-    return Decoder(samprate=SAMPLE_RATE, loglevel="FATAL", **_BEAMS[beams])
+    # bestpath rescoring can hand the state aligner a 1-frame phone it cannot place ("impossible duration").
+    return Decoder(samprate=SAMPLE_RATE, loglevel="FATAL", bestpath=False, **_BEAMS[beams])
 
 
 def dictionary_path() -> str:

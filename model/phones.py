@@ -11,8 +11,37 @@ import re
 from dataclasses import dataclass
 
 SIL = "SIL"
-VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW UE OE".split())
-CONSONANTS = frozenset("B P M F V TH DH T D N L S Z SH ZH CH JH K G NG HH R W Y".split())
+VOWELS = frozenset(
+    ["AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW", "UE", "OE"]
+)
+CONSONANTS = frozenset(
+    [
+        "B",
+        "P",
+        "M",
+        "F",
+        "V",
+        "TH",
+        "DH",
+        "T",
+        "D",
+        "N",
+        "L",
+        "S",
+        "Z",
+        "SH",
+        "ZH",
+        "CH",
+        "JH",
+        "K",
+        "G",
+        "NG",
+        "HH",
+        "R",
+        "W",
+        "Y",
+    ]
+)
 INVENTORY: tuple[str, ...] = (SIL, *sorted(VOWELS), *sorted(CONSONANTS))
 PHONE_ID: dict[str, int] = {p: i for i, p in enumerate(INVENTORY)}
 
@@ -46,8 +75,24 @@ def merge_repeats(segments: list[PhoneSegment]) -> list[PhoneSegment]:
 
 
 # --- English: ARPAbet (CMU dictionary, pocketsphinx) and festival/flite's "radio" phone set --------------------
-_ARPABET_ALIASES = {"SIL": SIL, "PAU": SIL, "SP": SIL, "+NSN+": SIL, "+SPN+": SIL, "H#": SIL, "AX": "AH", "AXR": "ER",
-                    "IX": "IH", "UX": "UW", "EL": "L", "EM": "M", "EN": "N", "DX": "T", "NX": "N", "HV": "HH"}
+_ARPABET_ALIASES = {
+    "SIL": SIL,
+    "PAU": SIL,
+    "SP": SIL,
+    "+NSN+": SIL,
+    "+SPN+": SIL,
+    "H#": SIL,
+    "AX": "AH",
+    "AXR": "ER",
+    "IX": "IH",
+    "UX": "UW",
+    "EL": "L",
+    "EM": "M",
+    "EN": "N",
+    "DX": "T",
+    "NX": "N",
+    "HV": "HH",
+}
 
 
 def from_arpabet(symbol: str) -> str:
@@ -61,15 +106,77 @@ def from_arpabet(symbol: str) -> str:
 
 # --- German SAMPA as written in the Emo-DB (Kiel-style) label files -------------------------------------------
 _SAMPA = {
-    "a": "AA", "a:": "AA", "A": "AA", "e": "EY", "e:": "EY", "E": "EH", "E:": "EH", "i": "IY", "i:": "IY",
-    "I": "IH", "o": "OW", "o:": "OW", "O": "AO", "u": "UW", "u:": "UW", "U": "UH", "y": "UE", "y:": "UE",
-    "Y": "UE", "2": "OE", "2:": "OE", "9": "OE", "8": "OE", "@": "AH", "6": "ER", "aI": "AY", "aU": "AW",
-    "OY": "OY", "OU": "OW", "ao": "AW", "aO": "AW", "AO": "AW", "AU": "AW",
-    "p": "P", "b": "B", "B": "B", "m": "M", "f": "F", "v": "V", "V": "V", "t": "T", "d": "D", "D": "D", "n": "N",
-    "l": "L", "L": "L", "s": "S", "z": "Z", "S": "SH", "Z": "ZH", "C": "HH", "x": "HH", "X": "HH", "h": "HH",
-    "H": "HH", "?": "HH", "k": "K", "g": "G", "G": "G", "N": "NG", "j": "Y", "J": "Y", "r": "R", "R": "R",
-    "4": "R", "nn": "N", "NN": "NG", "mm": "M", "vv": "V", "ss": "S",
-}  # fmt: skip
+    "a": "AA",
+    "a:": "AA",
+    "A": "AA",
+    "e": "EY",
+    "e:": "EY",
+    "E": "EH",
+    "E:": "EH",
+    "i": "IY",
+    "i:": "IY",
+    "I": "IH",
+    "o": "OW",
+    "o:": "OW",
+    "O": "AO",
+    "u": "UW",
+    "u:": "UW",
+    "U": "UH",
+    "y": "UE",
+    "y:": "UE",
+    "Y": "UE",
+    "2": "OE",
+    "2:": "OE",
+    "9": "OE",
+    "8": "OE",
+    "@": "AH",
+    "6": "ER",
+    "aI": "AY",
+    "aU": "AW",
+    "OY": "OY",
+    "OU": "OW",
+    "ao": "AW",
+    "aO": "AW",
+    "AO": "AW",
+    "AU": "AW",
+    "p": "P",
+    "b": "B",
+    "B": "B",
+    "m": "M",
+    "f": "F",
+    "v": "V",
+    "V": "V",
+    "t": "T",
+    "d": "D",
+    "D": "D",
+    "n": "N",
+    "l": "L",
+    "L": "L",
+    "s": "S",
+    "z": "Z",
+    "S": "SH",
+    "Z": "ZH",
+    "C": "HH",
+    "x": "HH",
+    "X": "HH",
+    "h": "HH",
+    "H": "HH",
+    "?": "HH",
+    "k": "K",
+    "g": "G",
+    "G": "G",
+    "N": "NG",
+    "j": "Y",
+    "J": "Y",
+    "r": "R",
+    "R": "R",
+    "4": "R",
+    "nn": "N",
+    "NN": "NG",
+    "mm": "M",
+    "vv": "V",
+    "ss": "S",
+}
 _SAMPA_SILENCE = {".", "(", "(gef", "[", "#", "<p:>", "<usb>"}
 
 

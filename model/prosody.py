@@ -41,8 +41,11 @@ class Prosody:
         st[voiced] = 12 * np.log2(self.f0[voiced] / np.median(self.f0[voiced]))
         s = np.nanstd(st) + 1e-6
         filled = np.where(voiced, st, -np.inf)
-        peaks = [i for i in range(1, len(st) - 1)
-                 if voiced[i] and filled[i] >= filled[i - 1] and filled[i] > filled[i + 1] and st[i] > z * s]  # fmt: skip
+        peaks = [
+            i
+            for i in range(1, len(st) - 1)
+            if voiced[i] and filled[i] >= filled[i - 1] and filled[i] > filled[i + 1] and st[i] > z * s
+        ]
         accents: list[int] = []
         for i in sorted(peaks, key=lambda i: -filled[i]):  # strongest first, then keep those far enough apart
             if all(abs(i - j) >= min_gap * self.rate for j in accents):

@@ -11,22 +11,59 @@ import numpy as np
 # Apple's order, as listed in the ARFaceAnchor.BlendShapeLocation documentation (eyes, mouth and jaw, brows,
 # cheeks, nose, tongue). This is the column order of every (frames, 52) array in the project.
 ARKIT_NAMES: tuple[str, ...] = (
-    "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft", "eyeSquintLeft",
+    "eyeBlinkLeft",
+    "eyeLookDownLeft",
+    "eyeLookInLeft",
+    "eyeLookOutLeft",
+    "eyeLookUpLeft",
+    "eyeSquintLeft",
     "eyeWideLeft",
-    "eyeBlinkRight", "eyeLookDownRight", "eyeLookInRight", "eyeLookOutRight", "eyeLookUpRight", "eyeSquintRight",
+    "eyeBlinkRight",
+    "eyeLookDownRight",
+    "eyeLookInRight",
+    "eyeLookOutRight",
+    "eyeLookUpRight",
+    "eyeSquintRight",
     "eyeWideRight",
-    "jawForward", "jawLeft", "jawRight", "jawOpen",
-    "mouthClose", "mouthFunnel", "mouthPucker", "mouthLeft", "mouthRight",
-    "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight",
-    "mouthDimpleLeft", "mouthDimpleRight", "mouthStretchLeft", "mouthStretchRight",
-    "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper",
-    "mouthPressLeft", "mouthPressRight", "mouthLowerDownLeft", "mouthLowerDownRight",
-    "mouthUpperUpLeft", "mouthUpperUpRight",
-    "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
-    "cheekPuff", "cheekSquintLeft", "cheekSquintRight",
-    "noseSneerLeft", "noseSneerRight",
+    "jawForward",
+    "jawLeft",
+    "jawRight",
+    "jawOpen",
+    "mouthClose",
+    "mouthFunnel",
+    "mouthPucker",
+    "mouthLeft",
+    "mouthRight",
+    "mouthSmileLeft",
+    "mouthSmileRight",
+    "mouthFrownLeft",
+    "mouthFrownRight",
+    "mouthDimpleLeft",
+    "mouthDimpleRight",
+    "mouthStretchLeft",
+    "mouthStretchRight",
+    "mouthRollLower",
+    "mouthRollUpper",
+    "mouthShrugLower",
+    "mouthShrugUpper",
+    "mouthPressLeft",
+    "mouthPressRight",
+    "mouthLowerDownLeft",
+    "mouthLowerDownRight",
+    "mouthUpperUpLeft",
+    "mouthUpperUpRight",
+    "browDownLeft",
+    "browDownRight",
+    "browInnerUp",
+    "browOuterUpLeft",
+    "browOuterUpRight",
+    "cheekPuff",
+    "cheekSquintLeft",
+    "cheekSquintRight",
+    "noseSneerLeft",
+    "noseSneerRight",
     "tongueOut",
-)  # fmt: skip
+)
 NUM_CHANNELS = len(ARKIT_NAMES)
 INDEX: dict[str, int] = {name: i for i, name in enumerate(ARKIT_NAMES)}
 
@@ -38,9 +75,7 @@ GROUPS: dict[str, tuple[int, ...]] = {
     "cheeks_nose": tuple(i for i, n in enumerate(ARKIT_NAMES) if n.startswith(("cheek", "nose"))),
 }
 # Blinks and gaze: the "life" layer, produced procedurally rather than learned from audio.
-LIFE_CHANNELS: tuple[int, ...] = tuple(
-    INDEX[n] for n in ARKIT_NAMES if n.startswith(("eyeBlink", "eyeLook"))
-)
+LIFE_CHANNELS: tuple[int, ...] = tuple(INDEX[n] for n in ARKIT_NAMES if n.startswith(("eyeBlink", "eyeLook")))
 
 
 def _mirror_name(name: str) -> str:
@@ -48,8 +83,12 @@ def _mirror_name(name: str) -> str:
         if name.endswith(a):
             return name[: -len(a)] + b
     # jawLeft/jawRight and mouthLeft/mouthRight are sideways moves: mirrored, they swap.
-    for a, b in (("jawLeft", "jawRight"), ("jawRight", "jawLeft"), ("mouthLeft", "mouthRight"),
-                 ("mouthRight", "mouthLeft")):  # fmt: skip
+    for a, b in (
+        ("jawLeft", "jawRight"),
+        ("jawRight", "jawLeft"),
+        ("mouthLeft", "mouthRight"),
+        ("mouthRight", "mouthLeft"),
+    ):
         if name == a:
             return b
     return name
@@ -68,8 +107,15 @@ EMOTION_INDEX: dict[str, int] = {e: i for i, e in enumerate(EMOTIONS)}
 # Channels that open the lips. A bilabial closure means these are cancelled; emotion must never add to them
 # while the articulation says "closed".
 LIP_OPENING: tuple[int, ...] = tuple(
-    INDEX[n] for n in ("jawOpen", "mouthFunnel", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
-                       "mouthUpperUpRight")  # fmt: skip
+    INDEX[n]
+    for n in (
+        "jawOpen",
+        "mouthFunnel",
+        "mouthLowerDownLeft",
+        "mouthLowerDownRight",
+        "mouthUpperUpLeft",
+        "mouthUpperUpRight",
+    )
 )
 LIP_CLOSED_THRESHOLD = 0.08
 

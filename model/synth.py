@@ -8,6 +8,7 @@ voice in all eight emotions gives paired examples whose only difference is how i
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import tempfile
@@ -17,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from .audio import load_audio
-
 
 FAMILIES = ("espeak", "flite", "festival")
 
@@ -30,8 +30,12 @@ class EmotionProsody:
     loudness: float  # dB
 
     def scaled(self, intensity: float) -> EmotionProsody:
-        return EmotionProsody(1 + intensity * (self.rate - 1), intensity * self.pitch,
-                              max(0.2, 1 + intensity * (self.range - 1)), intensity * self.loudness)  # fmt: skip
+        return EmotionProsody(
+            1 + intensity * (self.rate - 1),
+            intensity * self.pitch,
+            max(0.2, 1 + intensity * (self.range - 1)),
+            intensity * self.loudness,
+        )
 
 
 # Directions follow the vocal-emotion literature (Scherer 2003; Banse & Scherer 1996): high arousal (anger, fear,
@@ -48,13 +52,68 @@ EMOTION_PROSODY: dict[str, EmotionProsody] = {
 }
 
 # "en" is British English: espeak-ng 1.51 silently ignores voice variants on "en-gb" itself.
-_ESPEAK_ACCENTS = ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029",
-                   "en-us-nyc")  # fmt: skip
-_ESPEAK_VARIANTS = ("", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5", "klatt",
-                    "klatt2", "klatt3", "klatt4", "adam", "Andy", "Annie", "aunty", "belinda", "benjamin", "caleb",
-                    "david", "ed", "edward", "Gene", "grandma", "grandpa", "iven", "Jacky", "john", "Lee", "linda",
-                    "max", "Michael", "Mike", "norbert", "paul", "quincy", "rob", "robert", "shelby", "steph",
-                    "travis", "victor", "zac", "anika")  # fmt: skip
+_ESPEAK_ACCENTS = (
+    "en-us",
+    "en",
+    "en-gb-scotland",
+    "en-gb-x-rp",
+    "en-gb-x-gbclan",
+    "en-gb-x-gbcwmd",
+    "en-029",
+    "en-us-nyc",
+)
+_ESPEAK_VARIANTS = (
+    "",
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m5",
+    "m6",
+    "m7",
+    "m8",
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "f5",
+    "klatt",
+    "klatt2",
+    "klatt3",
+    "klatt4",
+    "adam",
+    "Andy",
+    "Annie",
+    "aunty",
+    "belinda",
+    "benjamin",
+    "caleb",
+    "david",
+    "ed",
+    "edward",
+    "Gene",
+    "grandma",
+    "grandpa",
+    "iven",
+    "Jacky",
+    "john",
+    "Lee",
+    "linda",
+    "max",
+    "Michael",
+    "Mike",
+    "norbert",
+    "paul",
+    "quincy",
+    "rob",
+    "robert",
+    "shelby",
+    "steph",
+    "travis",
+    "victor",
+    "zac",
+    "anika",
+)
 # flite voice -> its typical F0 (Hz), used to move the pitch natively; None: the voice ignores F0 targets.
 _FLITE_VOICES = {"kal": 105.0, "kal16": 105.0, "awb": 110.0, "slt": 175.0, "rms": None}
 # festival voice -> typical F0; None: an HTS voice that ignores F0 targets and Duration_Stretch alike.
@@ -86,6 +145,16 @@ def voices() -> list[Voice]:
     out += [Voice("flite", n, "", p, r) for n in _FLITE_VOICES for p, r in offsets]
     out += [Voice("festival", n, "", p, r) for n in _FESTIVAL_VOICES for p, r in offsets]
     return out
+
+
+# Whole base voices held out for evaluation: one per non-espeak family by name, and a hashed seventh of espeak's.
+_TEST_VOICES = frozenset({"flite:rms", "festival:ked_diphone"})
+
+
+def is_test_voice(voice: Voice) -> bool:
+    if voice.family != "espeak":
+        return voice.speaker in _TEST_VOICES
+    return int(hashlib.sha1(voice.speaker.encode()).hexdigest()[:8], 16) % 7 == 0
 
 
 def missing_tools() -> list[str]:
@@ -126,16 +195,23 @@ def _espeak(text: str, voice: Voice, p: EmotionProsody, path: Path) -> None:
     wpm = int(165 * p.rate * voice.rate)
     safe = text.replace("&", " and ").replace("<", " ").replace(">", " ")
     ssml = f'<speak><prosody range="{100 * p.range:.0f}%">{safe}</prosody></speak>'
-    subprocess.run(["espeak-ng", "-v", name, "-s", str(wpm), "-p", str(pitch), "-m", "-w", str(path), ssml],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["espeak-ng", "-v", name, "-s", str(wpm), "-p", str(pitch), "-m", "-w", str(path), ssml],
+        check=True,
+        capture_output=True,
+    )
 
 
 def _flite(text: str, voice: Voice, p: EmotionProsody, path: Path) -> None:
     f0 = _FLITE_VOICES[voice.name]
     args = ["flite", "-voice", voice.name, "--setf", f"duration_stretch={1 / (p.rate * voice.rate):.3f}"]
     if f0 is not None:
-        args += ["--setf", f"int_f0_target_mean={f0 * 2 ** ((p.pitch + voice.pitch) / 12):.1f}",
-                 "--setf", f"int_f0_target_stddev={0.18 * f0 * p.range:.1f}"]  # fmt: skip
+        args += [
+            "--setf",
+            f"int_f0_target_mean={f0 * 2 ** ((p.pitch + voice.pitch) / 12):.1f}",
+            "--setf",
+            f"int_f0_target_stddev={0.18 * f0 * p.range:.1f}",
+        ]
     subprocess.run([*args, "-t", text, "-o", str(path)], check=True, capture_output=True)
     if f0 is None:
         _sox_prosody(path, p.pitch + voice.pitch)
@@ -150,8 +226,10 @@ def _festival(text: str, voice: Voice, prosody: dict[str, EmotionProsody], paths
         lines.append(f"(Parameter.set 'Duration_Stretch {1 / (p.rate * voice.rate):.3f})")
         if f0 is not None:
             mean, std = f0 * 2 ** ((p.pitch + voice.pitch) / 12), 0.2 * f0 * p.range
-            lines.append(f"(set! int_lr_params '((target_f0_mean {mean:.1f}) (target_f0_std {std:.1f}) "
-                         "(model_f0_mean 170) (model_f0_std 34)))")  # fmt: skip
+            lines.append(
+                f"(set! int_lr_params '((target_f0_mean {mean:.1f}) (target_f0_std {std:.1f}) "
+                "(model_f0_mean 170) (model_f0_std 34)))"
+            )
         lines.append(f'(utt.save.wave (SynthText "{safe}") "{paths[e]}" \'riff)')
     script = tmp / "render.scm"
     script.write_text("\n".join(lines) + "\n")

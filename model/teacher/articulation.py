@@ -18,8 +18,12 @@ from ..rig import INDEX, NUM_CHANNELS, channel_vector
 
 _L, _J, _T = 0, 1, 2  # articulators: lips, jaw, tongue
 # Channel -> articulator whose dominance blends it (-1: not an articulation channel).
-ARTICULATOR = np.array([_J if n.startswith("jaw") else _T if n.startswith("tongue") else _L if n.startswith("mouth")
-                        else -1 for n in INDEX])  # fmt: skip
+ARTICULATOR = np.array(
+    [
+        _J if n.startswith("jaw") else _T if n.startswith("tongue") else _L if n.startswith("mouth") else -1
+        for n in INDEX
+    ]
+)
 MOUTH = ARTICULATOR >= 0
 
 
@@ -118,7 +122,7 @@ def blend(phones: list[PhoneSegment], times: np.ndarray, jaw_gain) -> np.ndarray
         tau = np.where(dt < 0, TAU_BEFORE, TAU_AFTER)
         d = np.exp(-np.minimum(dist / tau, REACH)).astype(np.float32)  # (f, n)
         for art in (_L, _J, _T):
-            cols = np.flatnonzero(ARTICULATOR == art)
+            cols = np.flatnonzero(art == ARTICULATOR)
             w = d * dom[None, near, art]
             out[start : start + len(t), cols] = (w @ poses[near][:, cols]) / np.maximum(w.sum(1, keepdims=True), 1e-8)
     return out
@@ -144,8 +148,7 @@ def seal_lips(weights: np.ndarray, closure: np.ndarray, press: np.ndarray | None
     """Seal the lips where `closure` is 1: cancel lip-opening channels, let mouthClose cover the jaw opening."""
     w = weights.copy()
     open_ = 1.0 - closure
-    for name in ("mouthFunnel", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
-                 "mouthUpperUpRight"):  # fmt: skip
+    for name in ("mouthFunnel", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight"):
         w[:, INDEX[name]] *= open_
     jaw = w[:, INDEX["jawOpen"]]
     w[:, INDEX["mouthClose"]] = np.maximum(w[:, INDEX["mouthClose"]], closure * jaw)

@@ -64,9 +64,7 @@ def onset_envelope(times: np.ndarray, speech_start: float) -> np.ndarray:
 def slow_variation(times: np.ndarray, rng: np.random.Generator, depth: float = 0.06) -> np.ndarray:
     """(F,) around 1: a few slow sinusoids so a held expression is never frozen. Depends on time, not frames."""
     freqs, phases = rng.uniform(0.1, 0.4, 3), rng.uniform(0, 2 * np.pi, 3)
-    return (1.0 + depth / 3 * np.sin(2 * np.pi * freqs[None] * times[:, None] + phases[None]).sum(1)).astype(
-        np.float32
-    )
+    return (1.0 + depth / 3 * np.sin(2 * np.pi * freqs[None] * times[:, None] + phases[None]).sum(1)).astype(np.float32)
 
 
 def express(
@@ -89,4 +87,3 @@ def prototype_channels(emotion: str, threshold: float = 0.05) -> list[str]:
     """The channels an emotion's prototype moves (for tests and reports)."""
     e = EXPRESSIONS[SLIDERS.index(emotion)]
     return [n for n, i in INDEX.items() if e[i] >= threshold]
-

@@ -43,11 +43,19 @@ def blink_curve(times: np.ndarray, sliders: np.ndarray, rng: np.random.Generator
         close, hold, open_ = _CLOSE / s, _HOLD / s, _OPEN / s
         amp = 1.0 if rng.random() > 0.15 else 0.6  # now and then a half blink
         u = times - t
-        out = np.maximum(out, amp * np.select(
-            [(u >= 0) & (u < close), (u >= close) & (u < close + hold), (u >= close + hold) & (u < close + hold + open_)],
-            [np.sin(0.5 * np.pi * u / close), np.ones_like(u), np.cos(0.5 * np.pi * (u - close - hold) / open_)],
-            0.0,
-        ).astype(np.float32))  # fmt: skip
+        out = np.maximum(
+            out,
+            amp
+            * np.select(
+                [
+                    (u >= 0) & (u < close),
+                    (u >= close) & (u < close + hold),
+                    (u >= close + hold) & (u < close + hold + open_),
+                ],
+                [np.sin(0.5 * np.pi * u / close), np.ones_like(u), np.cos(0.5 * np.pi * (u - close - hold) / open_)],
+                0.0,
+            ).astype(np.float32),
+        )
         t += max(0.6, rng.exponential(1.0 / r))
     return out
 
@@ -83,4 +91,3 @@ def live(times: np.ndarray, sliders: np.ndarray, seed: int) -> np.ndarray:
         out[:, INDEX["eyeLookUp" + side]] = np.maximum(v, 0) * (1 - blink)
         out[:, INDEX["eyeLookDown" + side]] = np.maximum(-v, 0) + 0.15 * blink  # the eyes drop as the lids close
     return out
-

@@ -1,0 +1,139 @@
+#!/usr/bin/env python
+"""EditEmoTalk task runner.
+
+python build.py setup                 install everything (Debian packages, Python packages)
+python build.py test                  the whole test suite (what CI runs)
+python build.py lint                  ruff
+python build.py demo                  the main job on a bundled default, with a picture
+python build.py corpus --hours H      build the training corpus under data/corpus
+python build.py train                 train the default model into weights/
+python build.py bench                 every benchmark; writes bench/results.json and bench/results.md
+python build.py extension             the Blender extension zips, one per platform
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DATA = ROOT.parent / "shared" / "data"
+CORPUS = ROOT / "data" / "corpus"
+DEBIAN_PACKAGES = [
+    "espeak-ng",
+    "flite",
+    "festival",
+    "festvox-kallpc16k",
+    "festvox-kdlpc16k",
+    "festvox-us-slt-hts",
+    "sox",
+    "libsox-fmt-all",
+]
+
+
+def run(*cmd: str, **kw) -> None:
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=kw.pop("cwd", ROOT), **kw)
+
+
+def _python_requirements() -> list[str]:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return project["dependencies"] + project["optional-dependencies"]["dev"]
+
+
+def _missing_python(requirements: list[str]) -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        from packaging.requirements import Requirement
+    except ImportError:  # a bare interpreter: pip carries its own copy
+        from pip._vendor.packaging.requirements import Requirement
+
+    missing = []
+    for spec in requirements:
+        req = Requirement(spec)
+        try:
+            if not req.specifier.contains(version(req.name).split("+")[0], prereleases=True):
+                missing.append(spec)
+        except PackageNotFoundError:
+            missing.append(spec)
+    return missing
+
+
+def setup(args) -> None:
+    """Idempotent: installs only what is missing."""
+    if shutil.which("dpkg-query"):
+        missing = [
+            p
+            for p in DEBIAN_PACKAGES
+            if subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True).stdout
+            != "install ok installed"
+        ]
+        if missing:
+            sudo = [] if os.geteuid() == 0 else ["sudo"]
+            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+            run(*sudo, "apt-get", "update", "-qq", env=env)
+            run(*sudo, "apt-get", "install", "-y", "-qq", *missing, env=env)
+    else:
+        print(
+            "No apt here: install espeak-ng, flite, festival (+ voices) and sox with your package manager "
+            "to build a corpus; inference and the Blender add-on do not need them."
+        )
+    missing = _missing_python(_python_requirements())
+    if missing:
+        run(sys.executable, "-m", "pip", "install", *missing)
+    print("setup: everything installed")
+
+
+def test(args) -> None:
+    run(sys.executable, "-m", "pytest", "-n", str(args.workers), "-q", *args.pytest_args)
+
+
+def lint(args) -> None:
+    run(sys.executable, "-m", "ruff", "check", ".")
+    run(sys.executable, "-m", "ruff", "format", "--check", ".")
+
+
+def demo(args) -> None:
+    from model.demo import teacher_demo
+
+    out = teacher_demo(ROOT / "build" / "demo")
+    print(f"demo: wrote {out}")
+
+
+def corpus(args) -> None:
+    from model.corpus.builder import build_corpus
+
+    summary = build_corpus(Path(args.out), args.hours, Path(args.data), workers=args.workers)
+    for key, value in summary.items():
+        print(f"{key}: {value}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="task", required=True)
+    sub.add_parser("setup", help="install Debian and Python packages").set_defaults(fn=setup)
+    p = sub.add_parser("test", help="run the test suite")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("pytest_args", nargs="*")
+    p.set_defaults(fn=test)
+    sub.add_parser("lint", help="ruff check and format check").set_defaults(fn=lint)
+    sub.add_parser("demo", help="the main job on a bundled default").set_defaults(fn=demo)
+    p = sub.add_parser("corpus", help="build the training corpus")
+    p.add_argument("--hours", type=float, default=6.0)
+    p.add_argument("--out", default=str(CORPUS))
+    p.add_argument("--data", default=str(DATA))
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    p.set_defaults(fn=corpus)
+    args = parser.parse_args()
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Shared fixtures: real synthesized speech, really aligned (no mocks)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    if not DATA.exists():
+        pytest.fail(f"shared data not found at {DATA}")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def spoken():
+    """A sentence full of bilabials, read by flite in every emotion, with its aligned phones and prosody."""
+    from model.align import align
+    from model.prosody import analyze_prosody
+    from model.rig import EMOTIONS
+    from model.synth import Voice, synthesize
+
+    text = "Maybe Bob brought the purple map to my mother by the pool."
+    audio = synthesize(text, Voice("flite", "kal16"), {e: 0.0 if e == "neutral" else 1.0 for e in EMOTIONS})
+    return {e: (x, align(x, text), analyze_prosody(x)) for e, x in audio.items()}
