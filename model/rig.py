@@ -120,22 +120,22 @@ LIP_OPENING: tuple[int, ...] = tuple(
 LIP_CLOSED_THRESHOLD = 0.08
 
 
-def lip_aperture(weights: np.ndarray) -> np.ndarray:
-    """How far apart the lips are, from blendshape weights (..., 52) -> (...).
+def lip_aperture(weights):
+    """How far apart the lips are, from blendshape weights (..., 52) -> (...); numpy arrays or torch tensors.
 
     jawOpen opens the lips unless mouthClose (the ARKit corrective that seals the lips over an open jaw)
     cancels it; lowering the lower lip, raising the upper lip and funnelling open them further.
     0 means sealed; values below LIP_CLOSED_THRESHOLD read as closed.
     """
-    w = np.asarray(weights)
-    jaw = w[..., INDEX["jawOpen"]] - w[..., INDEX["mouthClose"]]
+    w = weights
+    jaw = (w[..., INDEX["jawOpen"]] - w[..., INDEX["mouthClose"]]).clip(min=0)
     lower = 0.5 * (w[..., INDEX["mouthLowerDownLeft"]] + w[..., INDEX["mouthLowerDownRight"]])
     upper = 0.5 * (w[..., INDEX["mouthUpperUpLeft"]] + w[..., INDEX["mouthUpperUpRight"]])
-    return np.maximum(jaw, 0.0) + 0.6 * lower + 0.6 * upper + 0.5 * w[..., INDEX["mouthFunnel"]]
+    return jaw + 0.6 * lower + 0.6 * upper + 0.5 * w[..., INDEX["mouthFunnel"]]
 
 
 def lips_closed(weights: np.ndarray) -> np.ndarray:
-    return lip_aperture(weights) < LIP_CLOSED_THRESHOLD
+    return lip_aperture(np.asarray(weights)) < LIP_CLOSED_THRESHOLD
 
 
 def channel_vector(values: dict[str, float]) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""The networks (PyTorch, no bpy): front end, encoders, dual-channel generator, mapping network."""
