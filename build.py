@@ -115,6 +115,50 @@ def corpus(args) -> None:
         print(f"{key}: {value}")
 
 
+def train(args) -> None:
+    import json
+    import time
+
+    from model.config import TrainConfig
+    from model.export import save_weights
+    from model.train import Trainer
+
+    cfg = TrainConfig(corpus=args.corpus, out=args.run, device=args.device)
+    for override in args.set:
+        key, value = override.split("=", 1)
+        setattr(cfg, key, type(getattr(cfg, key))(value))
+    start = time.time()
+    model, space = Trainer(cfg).run()
+    corpus = json.loads((Path(cfg.corpus) / "summary.json").read_text())
+    extra = {"train": {"wall_seconds": round(time.time() - start), "config": cfg.to_dict(), "corpus": corpus}}
+    print(f"train: wrote {save_weights(model, space, Path(args.weights), extra)}")
+
+
+def bench(args) -> None:
+    import json
+    import platform
+
+    from model import bench as model_bench
+    from model.evaluate import evaluate
+    from model.report import markdown, model_card
+
+    weights = Path(args.weights)
+    out = ROOT / "bench"
+    out.mkdir(exist_ok=True)
+    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
+    if not args.skip_model:
+        results.update(model_bench.main(weights, Path(args.corpus), Path(args.data)))
+        print("evaluation on held-out data ...", flush=True)
+        ict = Path(args.data) / "ict_facekit" / "ict_face_model.npz"
+        results["evaluation"] = evaluate(weights, Path(args.corpus), ict, per_set=args.per_set)
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (out / "results.md").write_text(markdown(results))
+    if "evaluation" in results:
+        (weights / "model_card.md").write_text(model_card(results, weights))
+    print(markdown(results))
+    print(f"bench: wrote {out / 'results.json'}, {out / 'results.md'} and {weights / 'model_card.md'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="task", required=True)
@@ -131,6 +175,20 @@ def main() -> None:
     p.add_argument("--data", default=str(DATA))
     p.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     p.set_defaults(fn=corpus)
+    p = sub.add_parser("train", help="train the default model into weights/")
+    p.add_argument("--corpus", default=str(CORPUS))
+    p.add_argument("--run", default=str(ROOT / "runs" / "default"), help="checkpoints and logs (resumable)")
+    p.add_argument("--weights", default=str(ROOT / "weights"))
+    p.add_argument("--device", default="auto")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a TrainConfig field")
+    p.set_defaults(fn=train)
+    p = sub.add_parser("bench", help="every benchmark; bench/results.json, bench/results.md, the model card")
+    p.add_argument("--weights", default=str(ROOT / "weights"))
+    p.add_argument("--corpus", default=str(CORPUS))
+    p.add_argument("--data", default=str(DATA))
+    p.add_argument("--per-set", type=int, default=150, help="held-out clips per set (a fixed random subset)")
+    p.add_argument("--skip-model", action="store_true", help="only the Blender and batch benchmarks")
+    p.set_defaults(fn=bench)
     args = parser.parse_args()
     args.fn(args)
 

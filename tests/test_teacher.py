@@ -2,19 +2,11 @@ import numpy as np
 import pytest
 
 from model import teacher
+from model.metrics import closure_hits, false_closures
 from model.phones import BILABIAL, SIL
 from model.rig import EMOTIONS, INDEX, SLIDERS, lips_closed
 from model.teacher.expression import EXPRESSIONS, prototype_channels
 from model.timebase import FPS_CHOICES, frame_times
-
-
-def closure_hits(weights, phones, fps):
-    """Per p/b/m: is some frame within the segment (+- half a frame) closed?"""
-    t = frame_times(len(weights) / fps, fps)[: len(weights)]
-    closed = lips_closed(weights)
-    return [
-        bool(closed[(t >= s.start - 0.5 / fps) & (t <= s.end + 0.5 / fps)].any()) for s in phones if s.phone in BILABIAL
-    ]
 
 
 @pytest.mark.parametrize("fps", [24, 30, 60])
@@ -26,6 +18,8 @@ def test_every_bilabial_closes_in_every_emotion_and_intensity(spoken, fps):
             perf = teacher.perform(phones, prosody, emotion, intensity, seed=1, fps=fps)
             hits = closure_hits(perf.weights, phones, fps)
             assert all(hits), (emotion, intensity, hits)
+            shut, eligible = false_closures(perf.weights, phones, fps)
+            assert shut <= 0.03 * eligible, (emotion, intensity, shut, eligible)  # and not elsewhere
 
 
 def test_open_vowels_open_the_jaw_more_than_closed_ones(spoken):

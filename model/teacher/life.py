@@ -63,8 +63,8 @@ def blink_curve(times: np.ndarray, sliders: np.ndarray, rng: np.random.Generator
 def gaze_curves(times: np.ndarray, sliders: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(F,) horizontal and vertical gaze (-1..1, + is the character's left / up): fixations joined by saccades."""
     duration = times[-1] + 1e-3 if len(times) else 0.0
-    hold = _mix(GAZE_HOLD, sliders)
-    bias = _mix(GAZE_BIAS, sliders)
+    hold = np.clip(_mix(GAZE_HOLD, sliders), 0.3, 3.0)  # blends of several emotions stay in a sane range
+    bias = np.clip(_mix(GAZE_BIAS, sliders), -0.25, 0.25)
     knots_t, knots_h, knots_v = [0.0], [0.0], [_at(times, bias, 0.0)]
     t = 0.0
     while t < duration:

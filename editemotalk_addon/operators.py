@@ -1,0 +1,199 @@
+"""Operators: Analyze (background, cancellable), Bake, Clear, mapping, heads, and previewing one frame."""
+
+from __future__ import annotations
+
+import threading
+
+import bpy
+
+from . import bake, heads, live
+from .bake import BakeError
+
+
+def _report_error(op, exc) -> set[str]:
+    op.report({"ERROR"}, str(exc))
+    return {"CANCELLED"}
+
+
+class EET_OT_analyze(bpy.types.Operator):
+    """Analyze the voice: content and emotion, once per clip (runs in the background; Esc cancels)"""
+
+    bl_idname = "editemotalk.analyze"
+    bl_label = "Analyze"
+
+    _thread = None
+    _timer = None
+
+    def execute(self, context):  # scripts and background mode: synchronous
+        try:
+            path = live.audio_path(context.scene)
+            live.analyze(context, path)
+        except BakeError as exc:
+            return _report_error(self, exc)
+        live.request_refresh(context.scene)
+        return {"FINISHED"}
+
+    def invoke(self, context, event):
+        try:
+            self._path = live.audio_path(context.scene)
+            self._animator = live.get_animator(context)
+        except BakeError as exc:
+            return _report_error(self, exc)
+        if live.cached_analysis(self._path) is not None:
+            return self.execute(context)
+        self._result, self._cancelled = {}, False
+
+        def work(result=self._result, animator=self._animator, path=self._path):
+            try:
+                result["analysis"] = animator.analyze(path)
+            except Exception as exc:  # reported on the main thread
+                result["error"] = exc
+
+        self._thread = threading.Thread(target=work, daemon=True)
+        self._thread.start()
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.1, window=context.window)
+        wm.progress_begin(0, 100)
+        self._ticks = 0
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type == "ESC":
+            self._cancelled = True
+            return self._finish(context, "Analysis cancelled")
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        self._ticks += 1
+        context.window_manager.progress_update(min(95, 5 + 3 * self._ticks))
+        if context.workspace:
+            context.workspace.status_text_set(f"EditEmoTalk: analyzing {bpy.path.basename(self._path)} (Esc cancels)")
+        if self._thread.is_alive():
+            return {"PASS_THROUGH"}
+        if "error" in self._result:
+            self.report({"ERROR"}, str(self._result["error"]).splitlines()[0])
+            return self._finish(context, None, cancelled=True)
+        live.store_analysis(self._path, self._result["analysis"])
+        live.request_refresh(context.scene)
+        return self._finish(context, f"Analyzed {bpy.path.basename(self._path)}")
+
+    def _finish(self, context, message, cancelled=False):
+        wm = context.window_manager
+        wm.event_timer_remove(self._timer)
+        wm.progress_end()
+        if context.workspace:
+            context.workspace.status_text_set(None)
+        if message:
+            self.report({"INFO"}, message)
+            context.scene.editemotalk.status = message
+        return {"CANCELLED"} if cancelled or self._cancelled else {"FINISHED"}
+
+
+class EET_OT_bake(bpy.types.Operator):
+    """Bake the performance into shape-key actions on NLA tracks (one undo step)"""
+
+    bl_idname = "editemotalk.bake"
+    bl_label = "Bake"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        scene = context.scene
+        s = scene.editemotalk
+        try:
+            bake.check_target(s.target)
+            path = live.audio_path(scene)
+            perf = live.performance(context, scene)
+            result = bake.bake(s.target, perf, path, s.start_frame, combined=s.layers == "COMBINED")
+            bake.ensure_sound_strip(scene, path, s.start_frame)
+        except BakeError as exc:
+            return _report_error(self, exc)
+        end = s.start_frame + result.frames - 1
+        if scene.frame_end < end:
+            scene.frame_end = end
+        note = f"; unmatched: {', '.join(result.unmatched)}" if result.unmatched else ""
+        self.report({"INFO"}, f"Baked {result.frames} frames into {len(result.tracks)} NLA track(s){note}")
+        return {"FINISHED"}
+
+
+class EET_OT_clear(bpy.types.Operator):
+    """Remove what baking this clip made (tracks and actions); your own animation stays"""
+
+    bl_idname = "editemotalk.clear"
+    bl_label = "Clear"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        s = context.scene.editemotalk
+        try:
+            bake.check_target(s.target)
+            removed = bake.remove_bake(s.target, bake.clip_key(live.audio_path(context.scene)))
+        except BakeError as exc:
+            return _report_error(self, exc)
+        s.live_preview = False
+        self.report({"INFO"}, f"Removed {removed} EditEmoTalk track(s)")
+        return {"FINISHED"}
+
+
+class EET_OT_update_mapping(bpy.types.Operator):
+    """Match ARKit channels to the target's shape keys with the chosen preset"""
+
+    bl_idname = "editemotalk.update_mapping"
+    bl_label = "Match Shape Keys"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        obj = context.scene.editemotalk.target
+        try:
+            bake.check_target(obj)
+        except BakeError as exc:
+            return _report_error(self, exc)
+        mapping = bake.update_mapping(obj)
+        self.report({"INFO"}, f"{len(mapping.pairs)} shape keys matched, {len(mapping.unmatched)} channels unmatched")
+        return {"FINISHED"}
+
+
+class EET_OT_add_demo_head(bpy.types.Operator):
+    """Add a stylised head carrying all 52 ARKit shape keys"""
+
+    bl_idname = "editemotalk.add_demo_head"
+    bl_label = "Add Demo Head"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        obj = heads.add_demo_head(context, context.scene.cursor.location)
+        context.scene.editemotalk.target = obj
+        bake.update_mapping(obj, "arkit")
+        return {"FINISHED"}
+
+
+class EET_OT_import_ict_head(bpy.types.Operator):
+    """Import an ICT-FaceKit head (FaceXModel OBJ folder or the compact .npz) with its _L/_R shape keys"""
+
+    bl_idname = "editemotalk.import_ict_head"
+    bl_label = "Import ICT-FaceKit Head"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filepath: bpy.props.StringProperty(subtype="FILE_PATH")
+
+    def invoke(self, context, event):
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        try:
+            obj = heads.import_ict_head(context, self.filepath)
+        except (OSError, ValueError, KeyError) as exc:
+            return _report_error(self, f"Cannot read an ICT-FaceKit head from {self.filepath}: {exc}")
+        context.scene.editemotalk.target = obj
+        bake.update_mapping(obj, "suffix_lr")
+        return {"FINISHED"}
+
+
+CLASSES = (
+    EET_OT_analyze,
+    EET_OT_bake,
+    EET_OT_clear,
+    EET_OT_update_mapping,
+    EET_OT_add_demo_head,
+    EET_OT_import_ict_head,
+)
