@@ -23,6 +23,7 @@ MATERIALS = {  # name -> RGBA viewport colour
     "tongue": (0.80, 0.38, 0.40, 1.0),
 }
 JAW_PIVOT = np.array([0.0, 0.0, -0.015])
+JAW_ANGLE = np.radians(18)  # jawOpen at 1
 MOUTH = np.array([0.0, -0.086, -0.046])
 EYES = {"Left": np.array([0.031, -0.074, 0.026]), "Right": np.array([-0.031, -0.074, 0.026])}
 EYE_R = 0.0135
@@ -153,7 +154,7 @@ def shape_keys(mesh: Mesh) -> dict[str, np.ndarray]:
     chin = np.clip((MOUTH[2] + 0.004 - head[:, 2]) / 0.02, 0, 1) * np.clip(-(head[:, 1] + 0.03) / 0.03, 0, 1)
     lower_mouth = np.clip((MOUTH[2] + 0.002 - base[P["mouth"], 2]) / 0.006, 0, 1)
 
-    def jaw(p, angle=np.radians(18), axis=(1, 0, 0), move=(0, 0, 0)):
+    def jaw(p, angle=JAW_ANGLE, axis=(1, 0, 0), move=(0, 0, 0)):
         rot = lambda pts, w: pts + w[:, None] * (_rotate(pts, JAW_PIVOT, axis, angle) + move - pts)
         p[P["head"]] = rot(p[P["head"]], chin)
         p[P["mouth"]] = rot(p[P["mouth"]], lower_mouth)
@@ -167,7 +168,7 @@ def shape_keys(mesh: Mesh) -> dict[str, np.ndarray]:
 
     def close(p):  # seal the lips over an open jaw: undo the jaw on the lips only
         lower = base[P["lipLower"]]
-        p[P["lipLower"]] = lower + (lower - _rotate(lower, JAW_PIVOT, (1, 0, 0), np.radians(18))) * 0.95
+        p[P["lipLower"]] = lower + (lower - _rotate(lower, JAW_PIVOT, (1, 0, 0), JAW_ANGLE)) * 0.95
         p[P["lipUpper"], 2] -= 0.002
 
     out["mouthClose"] = shape(close)

@@ -50,9 +50,12 @@ def transfer_table(ev: dict) -> str:
         rows = ev["sets"].get(name)
         if not rows:
             continue
-        cell = lambda r: (
-            f"{_fmt(rows[r]['closure_hit'], ' %')} / {_fmt(rows[r]['false_closure'], ' %')}" if r in rows else "-"
-        )
+
+        def cell(r, rows=rows):
+            if r not in rows:
+                return "-"
+            return f"{_fmt(rows[r]['closure_hit'], ' %')} / {_fmt(rows[r]['false_closure'], ' %')}"
+
         lines.append(f"| {SET_NAMES[name]} | {cell('teacher')} | {cell('model')} | {cell('phones')} |")
     return "\n".join(lines)
 
