@@ -23,6 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT.parent / "shared" / "data"
 CORPUS = ROOT / "data" / "corpus"
+WHEEL_CACHE = Path.home() / ".cache" / "editemotalk" / "wheels"  # outside the clone: survives fresh checkouts
+PLATFORM_MARKS = {
+    "linux-x64": ("manylinux", "x86_64"),
+    "windows-x64": ("win_amd64",),
+    "macos-arm64": ("macosx", "arm64"),
+    "macos-x64": ("macosx", "x86_64"),
+}  # in wheel file names
 DEBIAN_PACKAGES = [
     "espeak-ng",
     "flite",
@@ -88,7 +95,98 @@ def setup(args) -> None:
     missing = _missing_python(_python_requirements())
     if missing:
         run(sys.executable, "-m", "pip", "install", *missing)
+    extension_wheels(list(PLATFORM_MARKS))
     print("setup: everything installed")
+
+
+def _manifest() -> dict:
+    import tomllib
+
+    return tomllib.loads((ROOT / "blender_manifest.toml").read_text())
+
+
+def extension_wheels(platforms: list[str]) -> list[Path]:
+    """The ONNX Runtime wheels the manifest lists for these platforms, fetched from PyPI once into a cache."""
+    wanted = [Path(w).name for w in _manifest()["wheels"]]
+    wanted = [w for w in wanted if any(all(m in w for m in PLATFORM_MARKS[p]) for p in platforms)]
+    WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
+    for name in wanted:
+        if not (WHEEL_CACHE / name).exists():
+            version, py, _, platform = name[:-4].split("-")[1:5]
+            run(
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                f"onnxruntime=={version}",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--platform",
+                platform.split(".")[-1],
+                "--python-version",
+                py[2:],
+                "-d",
+                str(WHEEL_CACHE),
+            )
+    return [WHEEL_CACHE / n for n in wanted]
+
+
+def blender_ext() -> Path:
+    """Blender's own extension tool (validate, build), shipped inside the bpy module."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("bpy")
+    if spec is None or spec.origin is None:
+        raise SystemExit("the bpy module is not installed: run `python build.py setup`")
+    found = sorted(Path(spec.origin).parent.glob("*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
+    if not found:
+        raise SystemExit(f"blender_ext.py not found under {Path(spec.origin).parent}")
+    return found[-1]
+
+
+def stage_extension(out: Path, weights: Path, platforms: list[str]) -> Path:
+    """The extension's source tree: add-on at the root, the bpy-free core as model/, weights, wheels."""
+    from model.weights import FILES, MANIFEST
+
+    stage = out / "src"
+    shutil.rmtree(stage, ignore_errors=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "editemotalk_addon", stage, ignore=ignore)
+    shutil.copytree(ROOT / "model", stage / "model", ignore=ignore)
+    (stage / "weights").mkdir()
+    for name in (*FILES, MANIFEST, "model_card.md"):
+        if (weights / name).exists():
+            shutil.copy2(weights / name, stage / "weights" / name)
+    (stage / "wheels").mkdir()
+    for wheel in extension_wheels(platforms):
+        shutil.copy2(wheel, stage / "wheels" / wheel.name)
+    # The staged manifest names only the platforms (and their wheels) being built.
+    import re
+
+    text = (ROOT / "blender_manifest.toml").read_text()
+    text = re.sub(r"(?m)^platforms = \[.*\]$", "platforms = [" + ", ".join(f'"{p}"' for p in platforms) + "]", text)
+    wheels = "".join(f'  "./wheels/{w.name}",\n' for w in extension_wheels(platforms))
+    text = re.sub(r"(?ms)^wheels = \[\n.*?^\]", "wheels = [\n" + wheels + "]", text)
+    (stage / "blender_manifest.toml").write_text(text)
+    return stage
+
+
+def extension(args) -> None:
+    out = Path(args.out)
+    stage = stage_extension(out, Path(args.weights), args.platforms)
+    run(sys.executable, str(blender_ext()), "validate", str(stage))
+    run(
+        sys.executable,
+        str(blender_ext()),
+        "build",
+        "--source-dir",
+        str(stage),
+        "--output-dir",
+        str(out),
+        "--split-platforms",
+    )
+    for zip_path in sorted(out.glob("*.zip")):
+        print(f"extension: {zip_path.name} {zip_path.stat().st_size / 1e6:.1f} MB")
 
 
 def test(args) -> None:
@@ -189,6 +287,11 @@ def main() -> None:
     p.add_argument("--per-set", type=int, default=150, help="held-out clips per set (a fixed random subset)")
     p.add_argument("--skip-model", action="store_true", help="only the Blender and batch benchmarks")
     p.set_defaults(fn=bench)
+    p = sub.add_parser("extension", help="the Blender extension zips, one per platform")
+    p.add_argument("--out", default=str(ROOT / "dist"))
+    p.add_argument("--weights", default=str(ROOT / "weights"))
+    p.add_argument("--platforms", nargs="+", default=list(PLATFORM_MARKS), choices=list(PLATFORM_MARKS))
+    p.set_defaults(fn=extension)
     args = parser.parse_args()
     args.fn(args)
 

@@ -26,6 +26,7 @@ class EET_OT_analyze(bpy.types.Operator):
 
     def execute(self, context):  # scripts and background mode: synchronous
         try:
+            bake.check_target(context.scene.editemotalk.target)
             path = live.audio_path(context.scene)
             live.analyze(context, path)
         except BakeError as exc:
@@ -35,6 +36,7 @@ class EET_OT_analyze(bpy.types.Operator):
 
     def invoke(self, context, event):
         try:
+            bake.check_target(context.scene.editemotalk.target)
             self._path = live.audio_path(context.scene)
             self._animator = live.get_animator(context)
         except BakeError as exc:

@@ -34,9 +34,9 @@ def velocity(pred, target, channel_w, mask, valid) -> torch.Tensor:
 
 
 def closure(pred, closure_target, valid) -> torch.Tensor:
-    """On frames where a p/b/m seals the lips, any lip aperture is an error."""
+    """On frames where a p/b/m seals the lips, any lip aperture is an error (negative channels earn nothing)."""
     weight = (closure_target[:, 0] > 0.5).float() * valid
-    return _masked_mean(lip_aperture(pred.transpose(1, 2)), weight)
+    return _masked_mean(lip_aperture(pred.clamp(min=0.0).transpose(1, 2)), weight)
 
 
 def gate(pred_gate, closure_target, valid) -> torch.Tensor:

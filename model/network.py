@@ -13,7 +13,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .nets.encoders import EmotionEncoder, content_encoder
-from .nets.frontend import CONTENT_HOP, AudioFrontEnd
+from .nets.frontend import CONTENT_HOP, AudioFrontEnd, PitchSpectrum
 from .nets.generator import ArticulationChannel, ExpressionChannel, MappingNetwork
 
 BLOCK = 2 * CONTENT_HOP  # audio is padded to whole 25 Hz emotion frames (640 samples)
@@ -40,8 +40,9 @@ class EditEmoTalk(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.frontend = AudioFrontEnd(cfg.n_mels)
+        self.pitch = PitchSpectrum()
         self.content = content_encoder(cfg)
-        self.emotion = EmotionEncoder(cfg)
+        self.emotion = EmotionEncoder(cfg, cfg.n_mels + self.pitch.dft.shape[0] // 2)
         self.articulation = ArticulationChannel(cfg)
         self.expression = ExpressionChannel(cfg)
         self.mapping = MappingNetwork(cfg)  # training only: ties motion back to the emotion space
@@ -50,7 +51,7 @@ class EditEmoTalk(nn.Module):
         """(B, N) padded audio -> emotion embeddings at 50 Hz, clip embedding, logits over time and per clip."""
         logmel = self.frontend(audio) if logmel is None else logmel
         frames = audio.shape[1] // CONTENT_HOP
-        windows, clip, logits, clip_logits = self.emotion(logmel)
+        windows, clip, logits, clip_logits = self.emotion(torch.cat([logmel, self.pitch(audio)], dim=1))
         up = lambda x: nn.functional.interpolate(x, scale_factor=2.0, mode="linear")[:, :, :frames]
         return up(windows), clip, up(logits), clip_logits
 
@@ -60,9 +61,9 @@ class EditEmoTalk(nn.Module):
         content = self.content(logmel, audio)
         articulation, gate = self.articulation(content)
         emotion, clip, logits, clip_logits = self.encode_emotion(audio, logmel)
-        return Analysis(content, articulation, gate, emotion, clip, logits, clip_logits)
+        return Analysis(content, articulation.clamp(0.0, 1.0), gate, emotion, clip, logits, clip_logits)
 
     def generate(self, content, articulation, gate, emotion):
         """-> composed weights (B, 52, T) without the life layer, and the gated expression layer (B, 52, T)."""
-        expression = self.expression(content, emotion, gate)
+        expression = self.expression(content, emotion, gate).clamp(0.0, 1.0)
         return (articulation + expression).clamp(0.0, 1.0), expression

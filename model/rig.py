@@ -104,19 +104,13 @@ EMOTIONS: tuple[str, ...] = ("neutral", "happy", "sad", "angry", "fearful", "dis
 SLIDERS: tuple[str, ...] = EMOTIONS[1:]
 EMOTION_INDEX: dict[str, int] = {e: i for i, e in enumerate(EMOTIONS)}
 
-# Channels that open the lips. A bilabial closure means these are cancelled; emotion must never add to them
-# while the articulation says "closed".
-LIP_OPENING: tuple[int, ...] = tuple(
+# Channels that part the lips; a bilabial closure cancels them (and mouthClose covers the open jaw).
+LIP_PARTING: tuple[int, ...] = tuple(
     INDEX[n]
-    for n in (
-        "jawOpen",
-        "mouthFunnel",
-        "mouthLowerDownLeft",
-        "mouthLowerDownRight",
-        "mouthUpperUpLeft",
-        "mouthUpperUpRight",
-    )
+    for n in ("mouthFunnel", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight")
 )
+# ... and with the jaw, everything that opens the mouth: emotion must never add to these while the lips seal.
+LIP_OPENING: tuple[int, ...] = (INDEX["jawOpen"], *LIP_PARTING)
 LIP_CLOSED_THRESHOLD = 0.08
 
 

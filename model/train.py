@@ -221,7 +221,7 @@ class Trainer:
             absolute = batch["absolute"][:, None, None]
             edited = absolute * neutral + (1 - absolute) * voice + torch.einsum("bkt,ke->bet", batch["alphas"], dirs)
             expression = model.expression(content, edited, gate)
-            pred = (articulation + expression).clamp(0, 1)
+            pred = articulation + expression  # unclamped while training, so no gradient is ever cut
             valid, mask, teach = batch["valid"], batch["mask"], batch["teacher"]
             teacher_valid = valid * teach[:, None]
             keep = valid > 0

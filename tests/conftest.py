@@ -30,3 +30,15 @@ def spoken():
     text = "Maybe Bob brought the purple map to my mother by the pool."
     audio = synthesize(text, Voice("flite", "kal16"), {e: 0.0 if e == "neutral" else 1.0 for e in EMOTIONS})
     return {e: (x, align(x, text), analyze_prosody(x)) for e, x in audio.items()}
+
+
+@pytest.fixture(scope="session")
+def speech_wav(tmp_path_factory):
+    """A short sentence our code synthesizes (flite), as a 22 kHz WAV file - a user's recording stand-in."""
+    from model.audio import write_wav
+    from model.synth import Voice, synthesize
+
+    path = tmp_path_factory.mktemp("audio") / "line.wav"
+    audio = synthesize("Maybe Bob brought the purple map to my mother.", Voice("flite", "slt"), {"neutral": 0.0})
+    write_wav(path, audio["neutral"])
+    return path

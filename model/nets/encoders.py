@@ -54,13 +54,15 @@ def content_encoder(cfg: ModelConfig) -> nn.Module:
 
 
 class EmotionEncoder(nn.Module):
-    """log-mel (B, n_mels, 4T') -> windowed embeddings (B, emotion_dim, T') at 25 Hz, clip embedding, logits."""
+    """log-mel + pitch spectrum (B, F, 4T') -> windowed embeddings (B, emotion_dim, T') at 25 Hz, a clip
+    embedding and class logits. Windows and clip are mean + std statistics of the same features, projected by the
+    same layer, so both live in one emotion space."""
 
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, in_channels: int):
         super().__init__()
         w = cfg.emotion_width
         half = len(cfg.emotion_dilations) // 2
-        self.stem = _downsample(cfg.n_mels, w)
+        self.stem = _downsample(in_channels, w)
         self.blocks1 = stack(w, cfg.emotion_dilations[:half], dropout=cfg.dropout)
         self.down = nn.Conv1d(w, w, 4, stride=2, padding=1)
         self.blocks2 = stack(w, cfg.emotion_dilations[half:], dropout=cfg.dropout)
@@ -68,12 +70,16 @@ class EmotionEncoder(nn.Module):
             cfg.emotion_window, stride=1, padding=cfg.emotion_window // 2, count_include_pad=False
         )
         self.score = nn.Conv1d(w, 1, 1)
-        self.proj = nn.Conv1d(w, cfg.emotion_dim, 1)
+        self.proj = nn.Conv1d(2 * w, cfg.emotion_dim, 1)
         self.head = nn.Conv1d(cfg.emotion_dim, cfg.n_classes, 1)
 
-    def forward(self, logmel: torch.Tensor):
-        h = self.blocks2(self.down(self.blocks1(self.stem(logmel))))  # (B, w, T')
-        windows = self.proj(self.window(h))  # (B, E, T')
+    @staticmethod
+    def _stats(mean: torch.Tensor, square: torch.Tensor) -> torch.Tensor:
+        return torch.cat([mean, torch.sqrt(torch.relu(square - mean * mean) + 1e-5)], dim=1)
+
+    def forward(self, features: torch.Tensor):
+        h = self.blocks2(self.down(self.blocks1(self.stem(features))))  # (B, w, T')
+        windows = self.proj(self._stats(self.window(h), self.window(h * h)))  # (B, E, T')
         attn = torch.softmax(self.score(h), dim=2)  # (B, 1, T')
-        clip = self.proj((h * attn).sum(2, keepdim=True))  # (B, E, 1)
+        clip = self.proj(self._stats((h * attn).sum(2, keepdim=True), (h * h * attn).sum(2, keepdim=True)))
         return windows, clip[:, :, 0], self.head(windows), self.head(clip)[:, :, 0]

@@ -1,5 +1,8 @@
 """The dual-channel generator and the mapping network.
 
+Both channels regress unbounded values (a sigmoid output saturates and can die at 0 under the closure loss);
+inference clamps them to [0, 1].
+
 Articulation channel: content -> mouth, jaw and tongue (A) and a lip-closure gate g. It never sees the emotion,
 so no edit can move the lips' timing; it is computed once per clip (analyze) and cached.
 Expression channel: content + edited emotion e'(t) -> expression (X). Its lip-opening channels are multiplied
@@ -12,8 +15,14 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from ..rig import LIP_OPENING, NUM_CHANNELS
+from ..rig import GROUPS, INDEX, LIFE_CHANNELS, LIP_OPENING, LIP_PARTING, NUM_CHANNELS
 from .blocks import stack
+
+
+def channel_mask(channels) -> torch.Tensor:
+    mask = torch.zeros(1, NUM_CHANNELS, 1)
+    mask[0, list(channels), 0] = 1.0
+    return mask
 
 
 class ArticulationChannel(nn.Module):
@@ -21,10 +30,23 @@ class ArticulationChannel(nn.Module):
         super().__init__()
         self.blocks = stack(cfg.content_dim, cfg.articulation_dilations, dropout=cfg.dropout)
         self.head = nn.Conv1d(cfg.content_dim, NUM_CHANNELS + 1, 1)
+        self.register_buffer("mouth", channel_mask(GROUPS["mouth"]), persistent=False)
+        self.register_buffer("parting", channel_mask(LIP_PARTING), persistent=False)
 
-    def forward(self, content):  # (B, C, T) -> A (B, 52, T), gate (B, 1, T)
+    def forward(self, content):  # (B, C, T) -> A (B, 52, T) unbounded, mouth only; gate (B, 1, T) in (0, 1)
         out = self.head(self.blocks(content))
-        return torch.sigmoid(out[:, :NUM_CHANNELS]), torch.sigmoid(out[:, NUM_CHANNELS:])
+        a, gate = out[:, :NUM_CHANNELS] * self.mouth, torch.sigmoid(out[:, NUM_CHANNELS:])
+        return seal_lips(a, gate, self.parting), gate
+
+
+def seal_lips(a: torch.Tensor, gate: torch.Tensor, parting: torch.Tensor) -> torch.Tensor:
+    """The teacher's closure rule, differentiable: where the gate says "sealed", the lips do not part and
+    mouthClose covers whatever the jaw opens (teacher.articulation.seal_lips is the numpy original)."""
+    jaw, close = a[:, INDEX["jawOpen"] : INDEX["jawOpen"] + 1], a[:, INDEX["mouthClose"] : INDEX["mouthClose"] + 1]
+    cover = gate * torch.relu(jaw - close)
+    onehot = torch.zeros_like(parting)
+    onehot[:, INDEX["mouthClose"]] = 1.0
+    return a * (1.0 - gate * parting) + cover * onehot
 
 
 class ExpressionChannel(nn.Module):
@@ -35,13 +57,13 @@ class ExpressionChannel(nn.Module):
         self.from_emotion = nn.Conv1d(cfg.emotion_dim, d, 1)
         self.blocks = stack(d, cfg.expression_dilations, dropout=cfg.dropout)
         self.head = nn.Conv1d(d, NUM_CHANNELS, 1)
-        lip = torch.zeros(1, NUM_CHANNELS, 1)
-        lip[0, list(LIP_OPENING), 0] = 1.0
-        self.register_buffer("lip_opening", lip, persistent=False)
+        self.register_buffer("lip_opening", channel_mask(LIP_OPENING), persistent=False)
+        # blinks and gaze belong to the procedural life layer: the expression never writes them
+        self.register_buffer("not_life", 1.0 - channel_mask(LIFE_CHANNELS), persistent=False)
 
-    def forward(self, content, emotion, gate):  # (B, C, T), (B, E, T), (B, 1, T) -> gated X (B, 52, T)
-        x = torch.sigmoid(self.head(self.blocks(self.from_content(content) + self.from_emotion(emotion))))
-        return x * (1.0 - gate * self.lip_opening)
+    def forward(self, content, emotion, gate):  # (B, C, T), (B, E, T), (B, 1, T) -> gated X (B, 52, T) unbounded
+        x = self.head(self.blocks(self.from_content(content) + self.from_emotion(emotion)))
+        return x * self.not_life * (1.0 - gate * self.lip_opening)
 
 
 class MappingNetwork(nn.Module):

@@ -1,0 +1,244 @@
+"""The add-on on real Blender (the `bpy` module, headless): analyze, bake, mapping, undo, errors."""
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy", reason="the bpy module is installed by `build.py setup`")
+
+import editemotalk_addon  # noqa: E402
+from editemotalk_addon import bake, live  # noqa: E402
+from model.animator import EmotionEdit  # noqa: E402
+from model.rig import ARKIT_NAMES, INDEX  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def addon():
+    editemotalk_addon.register()
+    yield
+    editemotalk_addon.unregister()
+
+
+@pytest.fixture
+def scene(speech_wav):
+    bpy.ops.wm.read_factory_settings()  # the default startup: a cube, a camera, a light, and undoable UI areas
+    scene = bpy.context.scene
+    scene.render.fps = 30
+    s = scene.editemotalk
+    s.audio_path = str(speech_wav)
+    s.start_frame = 10
+    return scene
+
+
+def demo_head(scene):
+    bpy.ops.editemotalk.add_demo_head()
+    return scene.editemotalk.target
+
+
+def key_values(obj, frames, names=None):
+    names = names or [kb.name for kb in obj.data.shape_keys.key_blocks[1:]]
+    out = []
+    for f in frames:
+        bpy.context.scene.frame_set(f)
+        out.append([obj.data.shape_keys.key_blocks[n].value for n in names])
+    return np.array(out)
+
+
+def test_register_and_unregister_leave_nothing_behind():
+    editemotalk_addon.unregister()
+    assert not hasattr(bpy.types, "EET_PT_main") and not hasattr(bpy.types.Scene, "editemotalk")
+    assert live._on_frame_change not in bpy.app.handlers.frame_change_post
+    editemotalk_addon.register()
+    assert hasattr(bpy.types, "EET_PT_main") and hasattr(bpy.types.Scene, "editemotalk")
+
+
+def test_bake_on_the_demo_head_equals_the_model_through_the_mapping(scene):
+    obj = demo_head(scene)
+    assert len(obj.data.shape_keys.key_blocks) == 53 and not obj.editemotalk.unmatched
+    scene.editemotalk.happy = 0.8
+    assert bpy.ops.editemotalk.analyze() == {"FINISHED"}
+    assert bpy.ops.editemotalk.bake() == {"FINISHED"}
+    analysis = live.cached_analysis(live.audio_path(scene))
+    perf = live.get_animator().generate(analysis, EmotionEdit({"happy": 0.8}), fps=30, seed=0)
+    key = obj.data.shape_keys
+    assert {t.name for t in key.animation_data.nla_tracks} == {
+        "EET line articulation",
+        "EET line expression",
+        "EET line life",
+    }
+    frames = [10, 17, 33, 10 + len(perf.weights) - 1]
+    got = key_values(obj, frames, list(ARKIT_NAMES))
+    want = perf.weights[[f - 10 for f in frames]]
+    assert np.abs(got - want).max() < 1e-4
+    assert want[:, INDEX["jawOpen"]].max() > 0.1  # a real performance, not a flat line
+
+
+def test_ict_head_through_the_suffix_preset(scene, data_root):
+    bpy.ops.editemotalk.import_ict_head(filepath=str(data_root / "ict_facekit" / "ict_face_model.npz"))
+    obj = scene.editemotalk.target
+    assert obj.name.startswith("ICT Head") and obj.editemotalk.preset == "suffix_lr"
+    assert obj.editemotalk.unmatched == "tongueOut"
+    assert bpy.ops.editemotalk.bake() == {"FINISHED"}
+    analysis = live.cached_analysis(live.audio_path(scene))
+    perf = live.get_animator().generate(analysis, EmotionEdit(), fps=30, seed=0)
+    got = key_values(obj, [25], ["browInnerUp_L", "browInnerUp_R", "mouthSmile_L", "jawOpen"])[0]
+    w = perf.weights[15]
+    assert np.allclose(
+        got, [w[INDEX["browInnerUp"]]] * 2 + [w[INDEX["mouthSmileLeft"]], w[INDEX["jawOpen"]]], atol=1e-4
+    )
+
+
+def test_combined_option_writes_one_action(scene):
+    obj = demo_head(scene)
+    scene.editemotalk.layers = "COMBINED"
+    bpy.ops.editemotalk.bake()
+    tracks = obj.data.shape_keys.animation_data.nla_tracks
+    assert [t.name for t in tracks] == ["EET line combined"]
+    assert len(tracks[0].strips[0].action.layers[0].strips[0].channelbags[0].fcurves) == 52
+
+
+def test_keyframed_sliders_change_the_result_only_around_their_keys(scene):
+    obj = demo_head(scene)
+    bpy.ops.editemotalk.bake()
+    frames = list(range(10, 10 + 90))
+    plain = key_values(obj, frames, list(ARKIT_NAMES))
+    s = scene.editemotalk
+    for frame, value in ((40, 0.0), (45, 1.5), (50, 0.0)):  # a burst of surprise around frame 45
+        s.surprised = value
+        s.keyframe_insert("surprised", frame=frame)
+    bpy.ops.editemotalk.bake()
+    edited = key_values(obj, frames, list(ARKIT_NAMES))
+    changed = np.abs(edited - plain).max(1) > 1e-3
+    t = np.array(frames)
+    assert changed[(t > 41) & (t < 49)].all()
+    # the expression channel sees about +-0.9 s of context: nothing moves far from the keys
+    assert not changed[(t < 40 - 30) | (t > 50 + 30)].any()
+    assert edited[frames.index(45), INDEX["eyeWideLeft"]] > plain[frames.index(45), INDEX["eyeWideLeft"]] + 0.1
+
+
+def test_undo_restores_the_scene(scene):
+    name = demo_head(scene).name
+    bpy.ops.ed.undo_push(message="before bake")
+    actions = len(bpy.data.actions)
+    bpy.ops.editemotalk.bake()
+    bpy.ops.ed.undo_push(message="Bake")  # what the UI does after an operator flagged UNDO: one step
+    assert len(bpy.data.actions) == actions + 3
+    bpy.ops.ed.undo()  # every Python reference is stale now: look things up again
+    obj = bpy.data.objects[name]
+    assert len(bpy.data.actions) == actions
+    ad = obj.data.shape_keys.animation_data
+    assert ad is None or len(ad.nla_tracks) == 0
+    assert not [s for s in bake.all_strips(bpy.context.scene) if s.type == "SOUND"]
+
+
+def test_user_animation_is_untouched_and_rebake_replaces_only_its_own(scene, speech_wav, tmp_path):
+    obj = demo_head(scene)
+    key = obj.data.shape_keys
+    kb = key.key_blocks["browDownLeft"]
+    kb.value = 0.3
+    kb.keyframe_insert("value", frame=1)
+    kb.value = 0.7
+    kb.keyframe_insert("value", frame=20)
+    user_action = key.animation_data.action
+    user_action.name = "My face"
+    user_track = key.animation_data.nla_tracks.new()
+    user_track.name = "My track"
+    bpy.ops.editemotalk.bake()
+    other = tmp_path / "other.wav"
+    other.write_bytes(speech_wav.read_bytes())
+    scene.editemotalk.audio_path = str(other)
+    bpy.ops.editemotalk.bake()  # a second clip
+    bpy.ops.editemotalk.bake()  # and that clip again
+    assert key.animation_data.action == user_action and user_action.name == "My face"
+    names = [t.name for t in key.animation_data.nla_tracks]
+    assert names.count("My track") == 1 and sum(n.startswith("EET line ") for n in names) == 3
+    assert sum(n.startswith("EET other ") for n in names) == 3
+    assert len([a for a in bpy.data.actions if a.name.startswith("EET other")]) == 3
+    fc = user_action.layers[0].strips[0].channelbags[0].fcurves[0]
+    assert [tuple(k.co) for k in fc.keyframe_points] == [(1.0, pytest.approx(0.3)), (20.0, pytest.approx(0.7))]
+    assert obj.data.shape_keys.key_blocks["browDownLeft"].name == "browDownLeft"
+
+
+def test_sound_strip_spans_the_audio_and_is_reused(scene, speech_wav):
+    import soundfile
+
+    demo_head(scene)
+    bpy.ops.editemotalk.bake()
+    bpy.ops.editemotalk.bake()
+    strips = [s for s in bake.all_strips(scene) if s.type == "SOUND"]
+    assert len(strips) == 1
+    seconds = soundfile.info(str(speech_wav)).duration
+    assert strips[0].frame_final_start == 10
+    assert abs(strips[0].frame_final_duration - seconds * 30) <= 1
+
+
+def test_live_preview_follows_sliders_and_the_timeline(scene):
+    obj = demo_head(scene)
+    bpy.ops.editemotalk.analyze()
+    s = scene.editemotalk
+    s.live_preview = True
+    scene.frame_set(40)
+    smile = obj.data.shape_keys.key_blocks["mouthSmileLeft"]
+    before = smile.value
+    s.mode = "absolute"
+    s.happy = 1.0  # the property update regenerates
+    assert smile.value > before + 0.1
+    jaw = [obj.data.shape_keys.key_blocks["jawOpen"].value for f in range(20, 60, 5) if not scene.frame_set(f)]
+    assert np.ptp(jaw) > 0.05  # scrubbing shows different mouth shapes
+    s.live_preview = False
+
+
+@pytest.mark.parametrize("case", ["not a mesh", "no shape keys", "missing audio", "corrupt audio"])
+def test_bad_input_reports_clearly_and_changes_nothing(scene, tmp_path, case):
+    s = scene.editemotalk
+    if case == "not a mesh":
+        bpy.ops.object.camera_add()
+        s.target = None
+        camera = bpy.context.object
+        s.target = camera  # the panel's picker only offers meshes; a script can still set anything
+        expected = "is a camera, not a mesh"
+    if case == "no shape keys":
+        bpy.ops.mesh.primitive_cube_add()
+        s.target = bpy.context.object
+        expected = "has no shape keys"
+    else:
+        demo_head(scene)
+        if case == "missing audio":
+            s.audio_path = str(tmp_path / "nowhere.wav")
+            expected = "not found"
+        else:
+            (tmp_path / "broken.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt garbage" * 20)
+            s.audio_path = str(tmp_path / "broken.wav")
+            expected = "Cannot decode"
+    before = (len(bpy.data.actions), len(bpy.data.objects), len(bake.all_strips(scene)))
+    for op in (bpy.ops.editemotalk.analyze, bpy.ops.editemotalk.bake):
+        with pytest.raises(RuntimeError, match=expected):
+            op()
+    assert (len(bpy.data.actions), len(bpy.data.objects), len(bake.all_strips(scene))) == before
+
+
+def test_legacy_fcurve_path_writes_the_same_keys(scene):
+    """Blender 4.2/4.3 have no action slots; the legacy branch must produce the same curve."""
+    obj = demo_head(scene)
+    values = np.linspace(0, 1, 25, dtype=np.float32)
+    slotted, slot = bake._new_action("slotted", obj.data.shape_keys, "t", "x")
+    bake.write_action(slotted, slot, {"jawOpen": values}, 5)
+    legacy = bpy.data.actions.new("legacy")
+    bake.write_action(legacy, None, {"jawOpen": values}, 5)
+    a = slotted.layers[0].strips[0].channelbags[0].fcurves[0]
+    b = legacy.fcurves[0]
+    assert [tuple(k.co) for k in a.keyframe_points] == [tuple(k.co) for k in b.keyframe_points]
+    assert a.evaluate(17) == pytest.approx(values[12])
+
+
+def test_unmatched_channels_are_listed_not_dropped(scene):
+    bpy.ops.mesh.primitive_cube_add()
+    obj = bpy.context.object
+    obj.shape_key_add(name="Basis")
+    for name in ("JawOpen", "Mouth_Smile_L", "EyeBlink.R"):
+        obj.shape_key_add(name=name)
+    scene.editemotalk.target = obj
+    mapping = bake.update_mapping(obj)
+    assert mapping.targets["jawOpen"] == ["JawOpen"] and mapping.targets["mouthSmileLeft"] == ["Mouth_Smile_L"]
+    assert mapping.targets["eyeBlinkRight"] == ["EyeBlink.R"]
+    assert len(obj.editemotalk.unmatched.split(", ")) == 49
+    assert bpy.ops.editemotalk.bake() == {"FINISHED"}

@@ -1,0 +1,44 @@
+"""The extension as users get it: the linux zip, installed into a fresh Blender (bpy), used, removed."""
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def linux_zip(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, str(ROOT / "build.py"), "extension", "--platforms", "linux-x64", "--out",
+                    str(out)], check=True, capture_output=True)  # fmt: skip
+    zips = list(out.glob("*linux_x64.zip"))
+    assert len(zips) == 1
+    return zips[0]
+
+
+def test_zip_is_self_contained_and_small(linux_zip):
+    names = zipfile.ZipFile(linux_zip).namelist()
+    assert "blender_manifest.toml" in names and "__init__.py" in names and "model/animator.py" in names
+    assert {"weights/analyze.onnx", "weights/generate.onnx", "weights/manifest.json"} <= set(names)
+    wheels = [n for n in names if n.endswith(".whl")]
+    assert len(wheels) == 2 and all("manylinux" in w for w in wheels)  # cp311 and cp313, this platform only
+    assert not [n for n in names if "__pycache__" in n or n.startswith(("tests/", "data/"))]
+    assert linux_zip.stat().st_size < 80e6
+
+
+def test_install_enable_bake_disable_remove(linux_zip, speech_wav, tmp_path):
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender"))
+    out = subprocess.run([sys.executable, str(ROOT / "tests" / "extension_session.py"), "--", str(linux_zip),
+                          str(speech_wav)], env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+    lines = [line for line in out.stdout.splitlines() if line.startswith("REPORT ")]
+    assert lines, out.stdout[-2000:] + out.stderr[-2000:]
+    r = json.loads(lines[-1][7:])
+    assert r["enabled"] and r["bake"] == ["FINISHED"]
+    assert f"{os.sep}extensions{os.sep}" in r["onnxruntime"]  # the bundled wheel, not the test machine's
+    assert r["tracks"] == ["EET line articulation", "EET line expression", "EET line life"]
+    assert r["jaw_range"] > 0.05 and r["smile_max"] > 0.1
+    assert r["left_behind"] == [] and not r["installed_after"]
