@@ -1,0 +1,282 @@
+"""Headless pipelines: the CLI on the bpy module, every export re-imported, batches that fail and resume."""
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+bpy = pytest.importorskip("bpy", reason="the bpy module is installed by `build.py setup`")
+
+from model.livelink import read_csv  # noqa: E402
+from model.rig import ARKIT_NAMES, INDEX  # noqa: E402
+
+
+def cli(*args, timeout=300, **kw):
+    return subprocess.run(
+        [sys.executable, "-m", "editemotalk_addon", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kw,
+    )
+
+
+@pytest.fixture(scope="module")
+def baked(tmp_path_factory, speech_wav):
+    out = tmp_path_factory.mktemp("cli")
+    curves = out / "curves.json"
+    curves.write_text(json.dumps({"mode": "absolute", "sliders": {"happy": [[0.0, 0.0], [1.0, 1.0]], "sad": 0.2}}))
+    r = cli(
+        "bake",
+        "--audio",
+        speech_wav,
+        "--mesh",
+        "demo",
+        "--emotion-curves",
+        curves,
+        "--emotion",
+        "sad=0.4",
+        "--fps",
+        30,
+        "--start-frame",
+        10,
+        "--out",
+        out / "line.blend",
+        "--fbx",
+        out / "line.fbx",
+        "--abc",
+        out / "line.abc",
+        "--usd",
+        out / "line.usdc",
+        "--csv",
+        out / "line.csv",
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "baked" in r.stdout
+    return out
+
+
+def _values(obj, frames, names):
+    scene = bpy.context.scene
+    out = []
+    for f in frames:
+        scene.frame_set(f)
+        out.append([obj.data.shape_keys.key_blocks[n].value for n in names])
+    return np.array(out)
+
+
+def _open_reference(baked):
+    bpy.ops.wm.open_mainfile(filepath=str(baked / "line.blend"), load_ui=False)
+    return bpy.data.objects["EET Demo Head"]
+
+
+def _import(kind, path):
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.context.scene.render.fps = 30
+    {
+        "fbx": lambda: bpy.ops.import_scene.fbx(filepath=str(path), anim_offset=0.0),
+        "abc": lambda: bpy.ops.wm.alembic_import(filepath=str(path)),
+        "usd": lambda: bpy.ops.wm.usd_import(filepath=str(path)),
+    }[kind]()
+    return next(o for o in bpy.data.objects if o.type == "MESH")
+
+
+FRAMES = [10, 11, 25, 40, 55]
+
+
+def test_help_documents_every_flag():
+    r = cli("bake", "--help")
+    for flag in (
+        "--audio",
+        "--csv-in",
+        "--mesh",
+        "--emotion",
+        "--emotion-curves",
+        "--mode",
+        "--intensity",
+        "--fps",
+        "--start-frame",
+        "--seed",
+        "--layers",
+        "--out",
+        "--fbx",
+        "--abc",
+        "--usd",
+        "--csv",
+        "--weights",
+        "--runtime",
+        '"sliders"',
+    ):
+        assert flag in r.stdout, flag
+    assert "--shard" in cli("batch", "--help").stdout
+
+
+def test_blend_and_csv_hold_the_performance(baked):
+    obj = _open_reference(baked)
+    assert bpy.context.scene.frame_start == 10 and bpy.context.scene.render.fps == 30
+    ref = _values(obj, FRAMES, list(ARKIT_NAMES))
+    times, weights = read_csv(baked / "line.csv", fps=30)
+    assert np.allclose(times[:3], [0, 1 / 30, 2 / 30])
+    assert np.abs(weights[[f - 10 for f in FRAMES]] - ref).max() < 1e-4
+    # the keyframed happy slider ramps up over the first second; sad stays at the --emotion override
+    assert ref[-1, INDEX["mouthSmileLeft"]] > ref[0, INDEX["mouthSmileLeft"]] + 0.1
+
+
+def test_fbx_reimports_with_the_same_shape_key_animation(baked):
+    ref = _values(_open_reference(baked), FRAMES, ["jawOpen", "mouthSmileLeft", "mouthFrownLeft", "eyeBlinkLeft"])
+    obj = _import("fbx", baked / "line.fbx")
+    got = _values(obj, FRAMES, ["jawOpen", "mouthSmileLeft", "mouthFrownLeft", "eyeBlinkLeft"])
+    assert np.abs(got - ref).max() < 1e-3  # FBX time = frame / fps; Blender re-imports it at anim_offset 0
+
+
+def test_alembic_vertices_move_at_the_scene_rate(baked):
+    obj = _import("abc", baked / "line.abc")
+    scene = bpy.context.scene
+
+    def verts(frame):
+        scene.frame_set(frame)
+        mesh = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).to_mesh()
+        co = np.empty(len(mesh.vertices) * 3, np.float32)
+        mesh.vertices.foreach_get("co", co)
+        return co.reshape(-1, 3)
+
+    moved = [np.abs(verts(f) - verts(10)).max() for f in (11, 25, 40)]
+    assert min(moved) > 1e-4
+    cache = obj.modifiers[0].cache_file
+    assert cache is not None and abs(cache.frame_offset) < 1e-6
+
+
+def test_usd_reimports_with_shape_keys(baked):
+    ref = _values(_open_reference(baked), FRAMES, ["jawOpen", "mouthSmileLeft"])
+    obj = _import("usd", baked / "line.usdc")
+    assert len(obj.data.shape_keys.key_blocks) == 53
+    got = _values(obj, FRAMES, ["jawOpen", "mouthSmileLeft"])
+    assert np.abs(got - ref).max() < 1e-3
+
+
+def test_live_link_face_capture_bakes_onto_any_mapped_mesh(baked, data_root, tmp_path):
+    r = cli(
+        "bake",
+        "--csv-in",
+        baked / "line.csv",
+        "--capture-fps",
+        30,
+        "--fps",
+        30,
+        "--mesh",
+        data_root / "ict_facekit" / "ict_face_model.npz",
+        "--out",
+        tmp_path / "ict.blend",
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "unmatched channels: tongueOut" in r.stdout
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "ict.blend"), load_ui=False)
+    obj = bpy.data.objects["ICT Head"]
+    _, weights = read_csv(baked / "line.csv", fps=30)
+    got = _values(obj, [1, 15, 30], ["browInnerUp_L", "browInnerUp_R", "mouthSmile_L", "jawOpen"])
+    want = weights[[0, 14, 29]][
+        :, [INDEX["browInnerUp"], INDEX["browInnerUp"], INDEX["mouthSmileLeft"], INDEX["jawOpen"]]
+    ]
+    assert np.abs(got - want).max() < 1e-3
+
+
+@pytest.mark.parametrize(
+    "case", ["corrupt audio", "missing mesh file", "missing object", "unwritable output", "disk full"]
+)
+def test_failures_give_one_clear_line(case, speech_wav, baked, tmp_path):
+    args = ["bake", "--audio", speech_wav, "--mesh", "demo", "--out", tmp_path / "out.blend"]
+    kw = {}
+    if case == "corrupt audio":
+        (tmp_path / "bad.wav").write_bytes(b"RIFF....WAVEjunk" * 64)
+        args[2], expected = tmp_path / "bad.wav", "Cannot decode"
+    elif case == "missing mesh file":
+        args[4], expected = f"{tmp_path / 'nowhere.blend'}:Face", "mesh file not found"
+    elif case == "missing object":
+        args[4], expected = f"{baked / 'line.blend'}:Nobody", "no object 'Nobody'"
+    elif case == "unwritable output":
+        (tmp_path / "a_file").write_text("x")
+        args[-1], expected = tmp_path / "a_file" / "out.blend", "is a file, not a folder"
+    else:  # a file-size limit makes the disk "full" for this process only: writes fail with EFBIG
+
+        def limit():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+        kw, expected = {"preexec_fn": limit}, "Cannot write"
+    r = cli(*args, **kw)
+    assert r.returncode == 1, r.stdout[-1000:] + r.stderr[-1000:]
+    message = [line for line in r.stderr.splitlines() if line.startswith("editemotalk:")]
+    assert len(message) == 1 and expected in message[0], r.stderr[-2000:]
+    assert not (tmp_path / "out.blend").exists()
+    assert not list(tmp_path.glob(".*partial*"))  # no half-written file left behind
+
+
+def _manifest(tmp_path, speech_wav, n, broken=()):
+    lines = []
+    for i in range(n):
+        audio = tmp_path / f"line{i:02d}.wav"
+        if i in broken:
+            audio.write_bytes(b"not audio at all" * 10) if i == broken[0] else None  # the other one is missing
+        else:
+            audio.write_bytes(speech_wav.read_bytes())
+        lines.append(
+            json.dumps(
+                {
+                    "audio": audio.name,
+                    "mesh": "demo",
+                    "emotion": {"happy": 0.1 * (i % 5)},
+                    "csv": f"out/line{i:02d}.csv",
+                }
+            )
+        )
+    path = tmp_path / "jobs.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_batch_with_broken_jobs_completes_the_rest_and_resumes(tmp_path, speech_wav):
+    manifest = _manifest(tmp_path, speech_wav, 20, broken=(4, 13))
+    r = cli("batch", manifest, "--workers", 2, "--no-progress", timeout=900)
+    assert r.returncode == 1
+    assert "18 baked, 0 up to date, 2 failed" in r.stdout
+    failed = [line for line in r.stderr.splitlines() if "FAILED" in line]
+    assert len(failed) == 2 and "line04.wav" in failed[0] and "Cannot decode" in failed[0]
+    assert "line13.wav" in failed[1] and "not found" in failed[1]
+    assert len(list((tmp_path / "out").glob("*.csv"))) == 18
+    again = cli("batch", manifest, "--workers", 2, "--no-progress", timeout=900)
+    assert "0 baked, 18 up to date, 2 failed" in again.stdout and again.returncode == 1
+    shard = cli("batch", manifest, "--shard", "1/2", "--force", "--no-progress", timeout=900)
+    assert "9 baked, 0 up to date, 1 failed" in shard.stdout  # odd jobs only: 1, 3, ..., 19 (13 is broken)
+
+
+def test_a_killed_batch_resumes_with_nothing_lost_or_duplicated(tmp_path, speech_wav):
+    manifest = _manifest(tmp_path, speech_wav, 6)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "editemotalk_addon", "batch", str(manifest), "--no-progress"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.time() + 300
+    while len(list((tmp_path / "out").glob("*.eet.json"))) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = len(list((tmp_path / "out").glob("*.eet.json")))
+    assert 2 <= finished < 6
+    r = cli("batch", manifest, "--no-progress", timeout=900)
+    assert r.returncode == 0 and f"{6 - finished} baked, {finished} up to date, 0 failed" in r.stdout
+    outs = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert outs == sorted([f"line{i:02d}.csv" for i in range(6)] + [f"line{i:02d}.csv.eet.json" for i in range(6)])
+    for i in range(6):
+        _, w = read_csv(tmp_path / "out" / f"line{i:02d}.csv", fps=24)
+        assert len(w) > 30
