@@ -199,10 +199,17 @@ def lint(args) -> None:
 
 
 def demo(args) -> None:
+    """The teacher picture, then the real pipeline headless: demo head, analyze, emotion sweep, bake, render."""
     from model.demo import teacher_demo
 
-    out = teacher_demo(ROOT / "build" / "demo")
-    print(f"demo: wrote {out}")
+    out = ROOT / "build" / "demo"
+    print(f"demo: wrote {teacher_demo(out)}")
+    from editemotalk_addon.cli import ensure_registered
+    from editemotalk_addon.demo import run_demo
+
+    ensure_registered()
+    blend, strip = run_demo(out)
+    print(f"demo: wrote {blend} and {strip}")
 
 
 def corpus(args) -> None:
@@ -243,18 +250,43 @@ def bench(args) -> None:
     weights = Path(args.weights)
     out = ROOT / "bench"
     out.mkdir(exist_ok=True)
-    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
+    # A partial run (--skip-model / --skip-blender) updates its part of the previous results.
+    previous = out / "results.json"
+    results = json.loads(previous.read_text()) if previous.exists() and (args.skip_model or args.skip_blender) else {}
+    results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     if not args.skip_model:
         results.update(model_bench.main(weights, Path(args.corpus), Path(args.data)))
         print("evaluation on held-out data ...", flush=True)
         ict = Path(args.data) / "ict_facekit" / "ict_face_model.npz"
         results["evaluation"] = evaluate(weights, Path(args.corpus), ict, per_set=args.per_set)
+    if not args.skip_blender:
+        import tempfile
+
+        from editemotalk_addon import bench as blender_bench
+        from editemotalk_addon.cli import ensure_registered
+
+        ensure_registered()
+        with tempfile.TemporaryDirectory(prefix="eet-bench-") as tmp:
+            tmp = Path(tmp)
+            minute = model_bench.speech_clips(Path(args.corpus), tmp / "minute", 60.0, 1)[0]
+            print("blender: bake, live preview, extension ...", flush=True)
+            results["blender"] = {
+                "bake_s": blender_bench.bake_speed(),
+                "preview_s": blender_bench.preview_speed(minute),
+                **blender_bench.extension_figures(tmp / "dist", minute),
+            }
+            print(json.dumps(results["blender"]), flush=True)
+            print(f"batch: {args.batch_clips} clips of 5 s ...", flush=True)
+            clips = model_bench.speech_clips(Path(args.corpus), tmp / "clips", 5.0, args.batch_clips)
+            results["batch"] = blender_bench.batch_throughput(clips, tmp / "batch")
+            print(json.dumps(results["batch"]), flush=True)
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (out / "results.md").write_text(markdown(results))
+    print(markdown(results))
+    print(f"bench: wrote {out / 'results.json'} and {out / 'results.md'}")
     if "evaluation" in results:
         (weights / "model_card.md").write_text(model_card(results, weights))
-    print(markdown(results))
-    print(f"bench: wrote {out / 'results.json'}, {out / 'results.md'} and {weights / 'model_card.md'}")
+        print(f"bench: wrote {weights / 'model_card.md'} (its figures are these)")
 
 
 def main() -> None:
@@ -286,6 +318,8 @@ def main() -> None:
     p.add_argument("--data", default=str(DATA))
     p.add_argument("--per-set", type=int, default=150, help="held-out clips per set (a fixed random subset)")
     p.add_argument("--skip-model", action="store_true", help="only the Blender and batch benchmarks")
+    p.add_argument("--skip-blender", action="store_true", help="only the model benchmarks")
+    p.add_argument("--batch-clips", type=int, default=100)
     p.set_defaults(fn=bench)
     p = sub.add_parser("extension", help="the Blender extension zips, one per platform")
     p.add_argument("--out", default=str(ROOT / "dist"))

@@ -140,7 +140,7 @@ def remove_bake(obj, tag: str) -> int:
 
 
 def bake(obj, perf, audio_path: str, start_frame: int, combined: bool = False) -> BakeResult:
-    """Write `perf` (an animator.Performance at the scene's frame rate) onto obj's shape keys."""
+    """Write `perf` (a model.performance.Performance at the scene's frame rate) onto obj's shape keys."""
     check_target(obj)
     mapping = mapping_of(obj)
     if not mapping.pairs:

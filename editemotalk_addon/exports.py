@@ -59,51 +59,62 @@ def save_blend(path) -> None:
         bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
 
 
-def export_fbx(path, obj, frame_start: int, frame_end: int) -> None:
-    """Shape-key animation baked per frame (the NLA layers summed), on the mesh alone."""
+def _export(path, obj, frame_start: int, frame_end: int, operator, **options) -> None:
+    """Select only `obj`, set the frame range, run a Blender exporter into a temporary file, move it in place."""
     scene = bpy.context.scene
     scene.frame_start, scene.frame_end = frame_start, frame_end
     _only_selected(obj)
     with atomic(path) as tmp:
-        bpy.ops.export_scene.fbx(
-            filepath=str(tmp),
-            use_selection=True,
-            object_types={"MESH"},
-            bake_anim=True,
-            bake_anim_use_all_actions=False,
-            bake_anim_use_nla_strips=False,
-            bake_anim_simplify_factor=0.0,
-            add_leaf_bones=False,
-        )
+        operator(filepath=str(tmp), **options)
+
+
+def export_fbx(path, obj, frame_start: int, frame_end: int) -> None:
+    """Shape-key animation baked per frame (the NLA layers summed), on the mesh alone."""
+    _export(
+        path,
+        obj,
+        frame_start,
+        frame_end,
+        bpy.ops.export_scene.fbx,
+        use_selection=True,
+        object_types={"MESH"},
+        bake_anim=True,
+        bake_anim_use_all_actions=False,
+        bake_anim_use_nla_strips=False,
+        bake_anim_simplify_factor=0.0,
+        add_leaf_bones=False,
+    )
 
 
 def export_alembic(path, obj, frame_start: int, frame_end: int) -> None:
     """Deformed vertices every frame (for compositing and engines without blend shapes)."""
-    _only_selected(obj)
-    with atomic(path) as tmp:
-        bpy.ops.wm.alembic_export(
-            filepath=str(tmp),
-            start=frame_start,
-            end=frame_end,
-            selected=True,
-            visible_objects_only=False,
-            export_hair=False,
-            export_particles=False,
-        )
+    _export(
+        path,
+        obj,
+        frame_start,
+        frame_end,
+        bpy.ops.wm.alembic_export,
+        start=frame_start,
+        end=frame_end,
+        selected=True,
+        visible_objects_only=False,
+        export_hair=False,
+        export_particles=False,
+    )
 
 
 def export_usd(path, obj, frame_start: int, frame_end: int) -> None:
-    scene = bpy.context.scene
-    scene.frame_start, scene.frame_end = frame_start, frame_end
-    _only_selected(obj)
-    with atomic(path) as tmp:
-        bpy.ops.wm.usd_export(
-            filepath=str(tmp),
-            selected_objects_only=True,
-            export_animation=True,
-            export_shapekeys=True,
-            export_materials=False,
-        )
+    _export(
+        path,
+        obj,
+        frame_start,
+        frame_end,
+        bpy.ops.wm.usd_export,
+        selected_objects_only=True,
+        export_animation=True,
+        export_shapekeys=True,
+        export_materials=False,
+    )
 
 
 def export_csv(path, weights, fps: float) -> None:

@@ -57,7 +57,7 @@ def import_ict_head(context, path: str, head_only: bool = True):
     head = ict.IctHead.load(bpy.path.abspath(path))
     verts, faces, sub = head.neutral, head.polygons, None
     if head_only and "Face" in head.regions:
-        # The face, head and neck, mouth socket and eyes; not the separate teeth, lashes and tear ducts.
+        # Face, head and neck, mouth interior, teeth and eyeballs; not the lashes, tear ducts and occlusion shells.
         end_v = head.regions.get("Eyeball right", head.regions["Face"])[1]
         end_p = head.regions.get("Eyeball right", head.regions["Face"])[3]
         sub = slice(0, end_v)

@@ -20,8 +20,8 @@ import numpy as np
 from . import weights as W
 from .audio import SAMPLE_RATE, load_audio, validate_audio
 from .emotion_space import EmotionSpace
-from .rig import ARKIT_NAMES, SLIDERS
-from .teacher import compose
+from .performance import Performance
+from .rig import SLIDERS
 from .teacher.life import live
 from .timebase import frame_count, frame_times, resample_frames
 
@@ -80,19 +80,6 @@ class Analysis:
         from .rig import EMOTIONS
 
         return dict(zip(EMOTIONS, self.probabilities.mean(0).round(3).tolist()))
-
-
-@dataclass
-class Performance:
-    fps: float
-    articulation: np.ndarray  # (F, 52)
-    expression: np.ndarray  # (F, 52)
-    life: np.ndarray  # (F, 52)
-    names: tuple[str, ...] = ARKIT_NAMES
-
-    @property
-    def weights(self) -> np.ndarray:
-        return compose(self.articulation, self.expression, self.life)
 
 
 class Animator:

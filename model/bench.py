@@ -12,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 CLIP_SECONDS = 60.0
 
 
@@ -96,3 +98,20 @@ def weights_size(weights: Path) -> dict:
         "target_mb": 30,
         "files_mb": {k: round(v / 1e6, 2) for k, v in sorted(files.items())},
     }
+
+
+def speech_clips(corpus_root: Path, out_dir: Path, seconds: float, count: int) -> list[Path]:
+    """`count` WAV files of `seconds` of real held-out speech (ARCTIC, Common Voice, Emo-DB test clips, joined)."""
+    from .audio import write_wav
+    from .data import Corpus
+
+    speech = np.concatenate([ex.audio for ex in Corpus(corpus_root, "test", ("english_read", "emodb")).examples])
+    n = int(seconds * 16000)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        start = (i * n) % max(1, len(speech) - n)
+        path = out_dir / f"speech_{i:03d}.wav"
+        write_wav(path, speech[start : start + n])
+        paths.append(path)
+    return paths

@@ -21,6 +21,7 @@ from . import teacher
 from .augment import augment
 from .config import TrainConfig
 from .corpus.store import Example, load_shard, read_manifest
+from .performance import compose
 from .rig import EMOTION_INDEX, NUM_CHANNELS, SLIDERS
 from .timebase import TRAIN_FPS, frame_count, resample_frames
 
@@ -128,7 +129,7 @@ def generator_item(corpus: Corpus, index: int, rng: np.random.Generator, cfg: Tr
             duration=len(ex.audio) / 16000,
         )
         tracks = {"articulation": perf.articulation, "expression": perf.expression, "closure": perf.closure[:, None]}
-        target = teacher.compose(perf.articulation, perf.expression)
+        target = compose(perf.articulation, perf.expression)
     else:  # real capture: only its own masked channels, the voice's own emotion
         edit = EditChoice("voice", np.zeros((frames, len(SLIDERS)), np.float32), None)
         tracks = {"articulation": np.zeros((frames, NUM_CHANNELS), np.float32)}

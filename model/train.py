@@ -30,7 +30,7 @@ from .nets.generator import consistency_loss
 from .network import EditEmoTalk, pad_audio
 from .timebase import TRAIN_FPS, frame_count
 
-STAGES = ("emotion", "mapping", "generator", "done")
+STAGES = ("emotion", "mapping", "generator")
 
 
 def pick_device(name: str) -> torch.device:
@@ -255,9 +255,6 @@ class Trainer:
         if stage <= 1:
             self.train_mapping(opt_state)
             opt_state = None
-        if stage <= 2:
-            self.train_generator(opt_state)
-        self.state = {"stage": "done", "step": 0}
-        self.save()
+        self.train_generator(opt_state)  # resumes, or runs on to a larger `steps` than last time
         self.model.eval()
         return self.model, self.space

@@ -242,3 +242,24 @@ def test_unmatched_channels_are_listed_not_dropped(scene):
     assert mapping.targets["eyeBlinkRight"] == ["EyeBlink.R"]
     assert len(obj.editemotalk.unmatched.split(", ")) == 49
     assert bpy.ops.editemotalk.bake() == {"FINISHED"}
+
+
+def test_ict_head_from_the_upstream_obj_folder(scene, data_root, tmp_path):
+    """The FaceXModel layout: generic_neutral_mesh.obj plus one OBJ per expression (written here from the npz)."""
+    from model.ict import IctHead
+
+    head = IctHead.load(data_root / "ict_facekit" / "ict_face_model.npz")
+    faces = "".join("f " + " ".join(str(i + 1) for i in poly) + "\n" for poly in head.polygons[:9230])
+    keep = 9409  # the face region only, to keep the files small
+
+    def write(name, verts):
+        (tmp_path / f"{name}.obj").write_text("".join(f"v {x} {y} {z}\n" for x, y, z in verts[:keep]) + faces)
+
+    write("generic_neutral_mesh", head.neutral)
+    for name in ("jawOpen", "mouthSmile_L", "browInnerUp_R"):
+        write(name, head.neutral + head.deltas[head.names.index(name)])
+    bpy.ops.editemotalk.import_ict_head(filepath=str(tmp_path))
+    obj = scene.editemotalk.target
+    names = [kb.name for kb in obj.data.shape_keys.key_blocks]
+    assert names == ["Basis", "browInnerUp_R", "jawOpen", "mouthSmile_L"] and len(obj.data.vertices) == keep
+    assert obj.editemotalk.rows[0].shape_key in names

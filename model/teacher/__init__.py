@@ -8,10 +8,9 @@ baked to its own NLA track: articulation (mouth, jaw, tongue), expression (emoti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from ..performance import Performance
 from ..phones import SIL, PhoneSegment
 from ..prosody import Prosody
 from ..rig import SLIDERS
@@ -19,23 +18,6 @@ from ..timebase import frame_times
 from .articulation import articulate
 from .expression import express
 from .life import live
-
-
-@dataclass
-class Performance:
-    fps: float
-    articulation: np.ndarray  # (F, 52)
-    expression: np.ndarray  # (F, 52)
-    life: np.ndarray  # (F, 52)
-    closure: np.ndarray  # (F,) 1 where the lips are sealed for a p/b/m
-
-    @property
-    def weights(self) -> np.ndarray:
-        return compose(self.articulation, self.expression, self.life)
-
-
-def compose(*layers: np.ndarray) -> np.ndarray:
-    return np.clip(np.sum(layers, axis=0), 0.0, 1.0).astype(np.float32)
 
 
 def slider_track(emotion: str, intensity, frames: int) -> np.ndarray:

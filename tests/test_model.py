@@ -1,0 +1,160 @@
+"""The model: networks, emotion space, a smoke training, export, ONNX/PyTorch parity, weights security."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from model import weights as W
+from model.animator import Animator, EmotionEdit
+from model.audio import load_audio
+from model.config import ModelConfig, TrainConfig
+from model.emotion_space import EmotionSpace
+from model.network import EditEmoTalk, pad_audio
+from model.rig import SLIDERS
+from model.timebase import FPS_CHOICES, frame_count
+
+
+@pytest.fixture(scope="module")
+def speech(speech_wav):
+    return load_audio(speech_wav)
+
+
+def test_every_part_keeps_time_at_50_frames_per_second():
+    model = EditEmoTalk(ModelConfig()).eval()
+    audio = pad_audio(torch.randn(2, 16000 * 3) * 0.1)
+    with torch.no_grad():
+        a = model.analyze(audio)
+        weights, expression = model.generate(a.content, a.articulation, a.gate, a.emotion)
+    frames = 150
+    assert a.content.shape == (2, 128, frames) and a.emotion.shape == (2, 64, frames)
+    assert a.articulation.shape == weights.shape == expression.shape == (2, 52, frames)
+    assert weights.min() >= 0 and weights.max() <= 1
+
+
+def test_pretrained_content_encoder_from_a_local_folder(tmp_path):
+    """HuBERT / wav2vec 2.0 through transformers: a tiny random config written here, never a hub download."""
+    from transformers import AutoModel, HubertConfig, Wav2Vec2Config
+
+    for config in (Wav2Vec2Config, HubertConfig):
+        folder = tmp_path / config.__name__
+        tiny = config(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            conv_dim=(32,) * 7,
+            num_conv_pos_embeddings=16,
+            num_conv_pos_embedding_groups=2,
+        )
+        AutoModel.from_config(tiny).save_pretrained(folder)
+        model = EditEmoTalk(ModelConfig(content_backbone=str(folder))).eval()
+        with torch.no_grad():
+            a = model.analyze(pad_audio(torch.randn(1, 16000 * 2) * 0.1))
+        assert a.content.shape == (1, 128, 100) and torch.isfinite(a.content).all()
+
+
+def test_emotion_space_edits_along_calibrated_unit_normals():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 3, (8, 16))
+    labels = np.repeat(np.arange(8), 60)
+    space = EmotionSpace.fit(centres[labels] + rng.normal(0, 0.5, (480, 16)), labels)
+    assert np.allclose(np.linalg.norm(space.normals, axis=1), 1, atol=1e-5)
+    # alpha = 1 in absolute mode moves the neutral centroid by a typical full emotion along v_k
+    for k in range(7):
+        edited = space.edit(None, np.eye(7)[k])[0]
+        assert np.dot(edited - space.centroids[k + 1], space.normals[k]) == pytest.approx(0, abs=1e-4)
+        assert space.probabilities(edited[None])[0].argmax() == k + 1
+    base = rng.normal(0, 1, (5, 16)).astype(np.float32)
+    alphas = rng.uniform(0, 1.5, (5, 7)).astype(np.float32)
+    assert np.allclose(
+        space.edit(base, alphas, 0.5), base + 0.5 * alphas @ (space.calibration[:, None] * space.normals), atol=1e-5
+    )
+
+
+def test_smoke_training_resumes_and_exports_a_loadable_model(tmp_path, data_root, speech):
+    """A few steps of every stage on a tiny corpus (CI never trains a real model)."""
+    from model.corpus.builder import build_corpus
+    from model.export import save_weights
+    from model.train import Trainer
+
+    build_corpus(tmp_path / "corpus", 0.02, data_root, workers=2, progress=False)
+    cfg = TrainConfig(
+        corpus=str(tmp_path / "corpus"),
+        out=str(tmp_path / "run"),
+        emotion_steps=3,
+        mapping_steps=2,
+        steps=4,
+        batch=2,
+        emotion_batch=2,
+        mapping_batch=2,
+        log_every=1,
+        checkpoint_every=2,
+        warmup=1,
+        loader_workers=0,
+    )
+    cfg.steps = 2  # stop early ...
+    Trainer(cfg).run()
+    cfg.steps = 4  # ... and resume to the end
+    model, space = Trainer(cfg).run()
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if r["stage"] == "generator"] == [1, 2, 3, 4]
+    folder = save_weights(model, space, tmp_path / "weights")
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*W.FILES, W.MANIFEST])
+    animator = Animator.load(folder, runtime="onnx")
+    perf = animator.generate(animator.analyze(speech), EmotionEdit({"happy": 1.0}), fps=30)
+    assert perf.weights.shape == (frame_count(len(speech) / 16000, 30), 52)
+
+
+def test_onnx_and_pytorch_agree_on_the_default_weights(speech):
+    onnx, torch_ = Animator.load(runtime="onnx"), Animator.load(runtime="torch")
+    a, b = onnx.analyze(speech), torch_.analyze(speech)
+    for field in ("content", "articulation", "gate", "emotion", "probabilities"):
+        assert np.abs(getattr(a, field) - getattr(b, field)).max() < 1e-3, field
+    edit = EmotionEdit({"angry": 0.7, "surprised": [(0.0, 0.0), (1.0, 1.5)]}, mode="absolute")
+    pa, pb = onnx.generate(a, edit, fps=30), torch_.generate(a, edit, fps=30)
+    assert np.abs(pa.weights - pb.weights).max() < 1e-3  # every channel, every frame
+
+
+@pytest.mark.parametrize("fps", FPS_CHOICES)
+def test_any_frame_rate(speech, fps):
+    animator = Animator.load(runtime="onnx")
+    perf = animator.generate(animator.analyze(speech), fps=fps)
+    assert perf.weights.shape == (frame_count(len(speech) / 16000, fps), 52)
+
+
+def test_keyframed_slider_curves_and_bad_sliders():
+    edit = EmotionEdit({"happy": [(0.0, 0.0), (2.0, 1.0)], "sad": 0.3})
+    alphas = edit.alphas(np.array([0.0, 1.0, 2.0, 3.0]))
+    assert np.allclose(alphas[:, SLIDERS.index("happy")], [0, 0.5, 1, 1])
+    assert np.allclose(alphas[:, SLIDERS.index("sad")], 0.3)
+    with pytest.raises(ValueError, match="unknown emotion slider"):
+        EmotionEdit({"joyful": 1.0})
+
+
+def test_tampered_missing_and_pickled_weights_are_refused(tmp_path):
+    folder = tmp_path / "w"
+    shutil.copytree(W.DEFAULT, folder)
+    data = bytearray((folder / "generate.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "generate.onnx").write_bytes(bytes(data))
+    with pytest.raises(W.WeightsError, match="generate.onnx .* fails its SHA-256 check"):
+        Animator.load(folder)
+    (folder / "generate.onnx").unlink()
+    with pytest.raises(W.WeightsError, match="lacks generate.onnx"):
+        Animator.load(folder)
+    pickled = tmp_path / "pickled"
+    pickled.mkdir()
+    torch.save({"x": torch.zeros(1)}, pickled / "model.pt")
+    with pytest.raises(W.WeightsError, match="pickles: model.pt"):
+        Animator.load(pickled)
+    with pytest.raises(W.WeightsError, match="Refusing to load model.pt"):
+        Animator.load(pickled / "model.pt")
+
+
+def test_default_weights_are_small_and_verified():
+    W.verify(W.DEFAULT)
+    assert sum(p.stat().st_size for p in W.DEFAULT.iterdir()) < 30e6
+    assert (W.DEFAULT / "model_card.md").exists()
