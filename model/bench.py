@@ -88,6 +88,10 @@ def inference_speed(weights: Path, seconds: float = CLIP_SECONDS) -> dict:
         out[runtime] = json.loads(res.stdout.strip().splitlines()[-1])
     out["clip_seconds"] = seconds
     out["targets"] = {"analyze_s": 0.5, "generate_s": 0.1, "peak_rss_mb": 1536}
+    # cost is linear in clip length: a ten-minute clip should cost about ten one-minute clips
+    script = _SPEED_SCRIPT.format(root=root, seconds=10 * seconds, weights=str(weights), runtime="onnx")
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    out["onnx_10x"] = json.loads(res.stdout.strip().splitlines()[-1])
     return out
 
 

@@ -41,6 +41,7 @@ class TrainConfig:
     emotion_batch: int = 24
     emotion_crop: float = 2.0  # s
     emotion_lr: float = 2e-3
+    emotion_real_share: float = 0.5  # of emotion batches drawn from real emotional speech
     # stage 2: mapping network on teacher motion
     mapping_steps: int = 1500
     mapping_batch: int = 32

@@ -63,10 +63,6 @@ class Corpus:
         return len(self.examples)
 
 
-def _crop(length: int, frames_total: int, crop_frames: int, rng: np.random.Generator) -> int:
-    return int(rng.integers(0, max(1, frames_total - crop_frames + 1)))
-
-
 def _fit(x: np.ndarray, n: int, axis: int = -1) -> np.ndarray:
     """Trim or zero-pad along `axis` to length n."""
     if x.shape[axis] >= n:
@@ -143,7 +139,7 @@ def generator_item(corpus: Corpus, index: int, rng: np.random.Generator, cfg: Tr
         k: resample_frames(v.astype(np.float32), TRAIN_FPS, TRAIN_FPS * scale, new_frames) for k, v in tracks.items()
     }
     crop = int(cfg.crop * TRAIN_FPS)
-    start = _crop(len(audio), new_frames, crop, rng)
+    start = int(rng.integers(0, max(1, new_frames - crop + 1)))
     audio = _fit(audio[start * HOP50 :], crop * HOP50)
     item = {k: _fit(v[start:].T, crop) for k, v in tracks.items()}  # (C, T)
     valid = _fit(np.ones(new_frames - start, np.float32), crop)
@@ -166,12 +162,16 @@ def emotion_item(corpus: Corpus, index: int, rng: np.random.Generator, cfg: Trai
     return {"audio": _fit(audio[start:], n), "label": np.int64(label_of(ex))}
 
 
-def emotion_weights(corpus: Corpus) -> np.ndarray:
-    """Class-balanced sampling over labelled examples; real emotional speech counts three times."""
+def emotion_weights(corpus: Corpus, real_share: float) -> np.ndarray:
+    """Sampling weights for emotion training: classes balanced within real emotional speech (Emo-DB) and within
+    the rest, and `real_share` of the draws from the real speech (the only real emotion labels we have)."""
     labels = np.array([label_of(ex) for ex in corpus.examples])
-    counts = np.bincount(labels[labels >= 0], minlength=8).astype(float)
-    w = np.where(labels >= 0, 1.0 / np.maximum(counts[np.maximum(labels, 0)], 1), 0.0)
-    w *= np.array([3.0 if ex.meta.source == "emodb" else 1.0 for ex in corpus.examples])
+    real = np.array([ex.meta.source == "emodb" for ex in corpus.examples])
+    w = np.zeros(len(labels))
+    for group, share in ((real, real_share), (~real, 1.0 - real_share)):
+        keep = group & (labels >= 0)
+        counts = np.bincount(labels[keep], minlength=8).astype(float)
+        w[keep] = share / (counts[labels[keep]] * np.count_nonzero(counts))
     return w / w.sum()
 
 

@@ -143,6 +143,12 @@ def speed_table(res: dict) -> str:
                 f"{s[rt]['generate_s']} s | <= 0.1 s |"
             )
             lines.append(f"| peak memory, {name} | {s[rt]['peak_rss_mb']} MB | <= 1536 MB |")
+        if "onnx_10x" in s:
+            long = s["onnx_10x"]
+            lines.append(
+                f"| analyze / re-generate a {10 * s['clip_seconds']:.0f} s clip, ONNX Runtime (linear cost) | "
+                f"{long['analyze_s']} s / {long['generate_s']} s, {long['peak_rss_mb']} MB | - |"
+            )
     if "size" in res:
         lines.append(f"| weights folder | {res['size']['total_mb']} MB | <= 30 MB |")
     for key, label, target in (

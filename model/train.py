@@ -134,7 +134,8 @@ class Trainer:
     # --- stage 1 ----------------------------------------------------------------------------------------------
     def train_emotion(self, opt_state) -> None:
         cfg, model = self.cfg, self.model
-        batches = Batches(self.corpus, emotion_item, emotion_weights(self.corpus), cfg.emotion_batch, cfg, (cfg.seed,))
+        weights = emotion_weights(self.corpus, cfg.emotion_real_share)
+        batches = Batches(self.corpus, emotion_item, weights, cfg.emotion_batch, cfg, (cfg.seed,))
         ce = torch.nn.CrossEntropyLoss()
 
         def step(batch):

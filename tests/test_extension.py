@@ -42,3 +42,11 @@ def test_install_enable_bake_disable_remove(linux_zip, speech_wav, tmp_path):
     assert r["tracks"] == ["EET line articulation", "EET line expression", "EET line life"]
     assert r["jaw_range"] > 0.05 and r["smile_max"] > 0.1
     assert r["left_behind"] == [] and not r["installed_after"]
+
+
+def test_blenders_own_validator_accepts_the_package(linux_zip):
+    sys.path.insert(0, str(ROOT))
+    from build import blender_ext
+
+    r = subprocess.run([sys.executable, str(blender_ext()), "validate", str(linux_zip)], capture_output=True, text=True)
+    assert r.returncode == 0 and "Success" in r.stdout, r.stdout + r.stderr
