@@ -23,9 +23,9 @@ class AugmentConfig:
     p_formant: float = 0.4
     formant: tuple[float, float] = (0.9, 1.1)  # spectral warp: vocal-tract length without pitch
     p_reverb: float = 0.4
-    rt60: tuple[float, float] = (0.15, 0.7)  # s
-    p_noise: float = 0.6
-    snr_db: tuple[float, float] = (5.0, 35.0)
+    rt60: tuple[float, float] = (0.1, 0.5)  # s
+    p_noise: float = 0.5
+    snr_db: tuple[float, float] = (10.0, 40.0)
     p_band: float = 0.35
     gain_db: tuple[float, float] = (-18.0, 6.0)
 

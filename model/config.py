@@ -37,16 +37,16 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads (0: all cores)
     loader_workers: int = 1
     # stage 1: emotion encoder (classification)
-    emotion_steps: int = 3000
+    emotion_steps: int = 6000
     emotion_batch: int = 24
     emotion_crop: float = 2.0  # s
     emotion_lr: float = 2e-3
     emotion_real_share: float = 0.5  # of emotion batches drawn from real emotional speech
     # stage 2: mapping network on teacher motion
-    mapping_steps: int = 1500
+    mapping_steps: int = 800
     mapping_batch: int = 32
     # stage 3: content encoder + generator
-    steps: int = 9000
+    steps: int = 10000
     batch: int = 12
     crop: float = 4.0  # s
     lr: float = 2e-3
@@ -61,6 +61,7 @@ class TrainConfig:
     w_rec: float = 1.0
     w_layers: float = 0.5
     w_velocity: float = 0.5
+    w_aperture: float = 1.0
     w_closure: float = 1.0
     w_gate: float = 0.3
     w_consistency: float = 0.1

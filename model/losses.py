@@ -33,14 +33,26 @@ def velocity(pred, target, channel_w, mask, valid) -> torch.Tensor:
     return _masked_mean(((pred[:, :, 1:] - pred[:, :, :-1]) - (target[:, :, 1:] - target[:, :, :-1])).abs(), weight)
 
 
-def closure(pred, closure_target, valid) -> torch.Tensor:
-    """On frames where a p/b/m seals the lips, any lip aperture is an error (negative channels earn nothing)."""
-    weight = (closure_target[:, 0] > 0.5).float() * valid
-    return _masked_mean(lip_aperture(pred.clamp(min=0.0).transpose(1, 2)), weight)
-
-
-def gate(pred_gate, closure_target, valid) -> torch.Tensor:
-    bce = nn.functional.binary_cross_entropy(
-        pred_gate[:, 0].clamp(1e-5, 1 - 1e-5), closure_target[:, 0], reduction="none"
+def aperture(pred, target, valid) -> torch.Tensor:
+    """L1 between lip openings: the one quantity a viewer reads lip sync from, supervised on every frame (it keeps
+    the mouth from shrinking towards half-open, the safe average of many uncertain channels)."""
+    return _masked_mean(
+        (lip_aperture(pred.clamp(min=0.0).transpose(1, 2)) - lip_aperture(target.transpose(1, 2))).abs(), valid
     )
+
+
+def closure(raw, gate, closure_target, valid) -> torch.Tensor:
+    """On frames where a p/b/m seals the lips, what the seal leaves open: (1 - gate) x the unsealed aperture.
+
+    Only the gate learns from it (the aperture is detached): pushing jaw and lips shut directly would teach the
+    model to keep the mouth half-closed wherever it is unsure where the closures are.
+    """
+    weight = (closure_target[:, 0] > 0.5).float() * valid
+    aperture = lip_aperture(raw.clamp(min=0.0).transpose(1, 2)).detach()
+    return _masked_mean((1.0 - gate[:, 0]) * aperture, weight)
+
+
+def gate(logit, closure_target, valid) -> torch.Tensor:
+    """The closure detector: a calibrated probability sigmoid(logit) of "the lips are sealed here"."""
+    bce = nn.functional.binary_cross_entropy_with_logits(logit[:, 0], closure_target[:, 0], reduction="none")
     return _masked_mean(bce, valid)

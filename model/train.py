@@ -216,7 +216,8 @@ class Trainer:
             audio = pad_audio(batch["audio"])
             logmel = model.frontend(audio)
             content = model.content(logmel, audio)
-            articulation, gate = model.articulation(content)
+            raw, logit = model.articulation.raw(content)
+            articulation, gate = model.articulation.seal(raw, logit)
             with torch.no_grad():
                 voice, *_ = model.encode_emotion(audio, logmel)
             absolute = batch["absolute"][:, None, None]
@@ -235,8 +236,9 @@ class Trainer:
                     + losses.reconstruction(expression, batch["expression"], channel_w, mask, teacher_valid)
                 ),
                 "velocity": cfg.w_velocity * losses.velocity(pred, batch["target"], channel_w, mask, valid),
-                "closure": cfg.w_closure * losses.closure(pred, batch["closure"], teacher_valid),
-                "gate": cfg.w_gate * losses.gate(gate, batch["closure"], teacher_valid),
+                "aperture": cfg.w_aperture * losses.aperture(pred, batch["target"], teacher_valid),
+                "closure": cfg.w_closure * losses.closure(raw, gate, batch["closure"], teacher_valid),
+                "gate": cfg.w_gate * losses.gate(logit, batch["closure"], teacher_valid),
                 "consistency": cfg.w_consistency
                 * consistency_loss((mapped - origin).transpose(1, 2)[keep], (edited - origin).transpose(1, 2)[keep]),
             }

@@ -26,6 +26,8 @@ def channel_mask(channels) -> torch.Tensor:
 
 
 class ArticulationChannel(nn.Module):
+    SHARPNESS = 4.0  # the seal follows sigmoid(4 z): firm where a closure is likely, nothing where it is doubtful
+
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.blocks = stack(cfg.content_dim, cfg.articulation_dilations, dropout=cfg.dropout)
@@ -33,10 +35,16 @@ class ArticulationChannel(nn.Module):
         self.register_buffer("mouth", channel_mask(GROUPS["mouth"]), persistent=False)
         self.register_buffer("parting", channel_mask(LIP_PARTING), persistent=False)
 
-    def forward(self, content):  # (B, C, T) -> A (B, 52, T) unbounded, mouth only; gate (B, 1, T) in (0, 1)
+    def raw(self, content):  # (B, C, T) -> unsealed A (B, 52, T), mouth only; closure logit (B, 1, T)
         out = self.head(self.blocks(content))
-        a, gate = out[:, :NUM_CHANNELS] * self.mouth, torch.sigmoid(out[:, NUM_CHANNELS:])
-        return seal_lips(a, gate, self.parting), gate
+        return out[:, :NUM_CHANNELS] * self.mouth, out[:, NUM_CHANNELS:]
+
+    def seal(self, raw, logit):  # -> sealed A, and the seal gate in (0, 1)
+        gate = torch.sigmoid(self.SHARPNESS * logit)
+        return seal_lips(raw, gate, self.parting), gate
+
+    def forward(self, content):  # (B, C, T) -> A (B, 52, T) unbounded, mouth only; gate (B, 1, T) in (0, 1)
+        return self.seal(*self.raw(content))
 
 
 def seal_lips(a: torch.Tensor, gate: torch.Tensor, parting: torch.Tensor) -> torch.Tensor:
