@@ -245,7 +245,7 @@ def bench(args) -> None:
 
     from model import bench as model_bench
     from model.evaluate import evaluate
-    from model.report import markdown, model_card
+    from model.report import markdown, model_card, summary
 
     weights = Path(args.weights)
     out = ROOT / "bench"
@@ -283,7 +283,13 @@ def bench(args) -> None:
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (out / "results.md").write_text(markdown(results))
     print(markdown(results))
-    print(f"bench: wrote {out / 'results.json'} and {out / 'results.md'}")
+    readme = ROOT / "README.md"
+    start, end = "<!-- bench -->", "<!-- /bench -->"
+    text = readme.read_text()
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        readme.write_text(head + start + "\n" + summary(results) + "\n" + end + rest.split(end, 1)[1])
+    print(f"bench: wrote {out / 'results.json'}, {out / 'results.md'} and the README's summary table")
     if "evaluation" in results:
         (weights / "model_card.md").write_text(model_card(results, weights))
         print(f"bench: wrote {weights / 'model_card.md'} (its figures are these)")

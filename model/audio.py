@@ -112,7 +112,7 @@ def _decode_with_aud(path: Path, max_seconds: float) -> tuple[np.ndarray, int]:
                 f"Audio is too long ({sound.length / specs[0] / 60:.1f} min > {max_seconds / 60:.0f} min): "
                 f"{path} - split it into lines."
             )
-        samples = sound.rechannel(1).resample(SAMPLE_RATE, True).data()
+        samples = sound.rechannel(1).resample(SAMPLE_RATE, 3).data()  # 3: aud's best resampler
     except AudioError:
         raise
     except Exception as exc:

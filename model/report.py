@@ -259,3 +259,57 @@ def model_card(res: dict, weights: Path) -> str:
             "",
         ]
     )
+
+
+def summary(res: dict) -> str:
+    """The headline figures, each beside its target (the README quotes this table)."""
+    rows = ["| measure | figure | target |", "|---|---|---|"]
+    ev = res.get("evaluation")
+    if ev:
+        for name in ("synthetic", "arctic", "common_voice", "emodb"):
+            m = ev["sets"].get(name, {}).get("model")
+            if m:
+                target = ">= 95 %" if name == "synthetic" else ">= 90 %"
+                rows.append(
+                    f"| closure hit / false closures, {SET_NAMES[name]}, audio only | "
+                    f"{m['closure_hit']} % / {m['false_closure']} % | {target} / <= 3 % |"
+                )
+        for name in ("arctic", "emodb"):
+            m = ev["sets"].get(name, {})
+            if "model" in m:
+                rows.append(
+                    f"| lip vertex error, {SET_NAMES[name]} (mean pose: {m['mean_pose']['lve_mm']} mm) | "
+                    f"{m['model']['lve_mm']} mm | - |"
+                )
+        e = ev["emotion"]
+        rows.append(
+            f"| emotion accuracy of generated motion (independent classifier), mean of 8 | "
+            f"{e['accuracy']['model']['mean']} % | >= 90 % |"
+        )
+        rows.append(
+            f"| slider monotonicity, Spearman rho (mean / worst slider) | {e['monotonicity_rho']['mean']} / "
+            f"{e['monotonicity_rho']['min']} | >= 0.95 |"
+        )
+        rows.append(f"| closure hit change across edits alpha 0 to 1.5 | {e['closure_change_points']} points | <= 3 |")
+        rows.append(f"| speech-emotion UAR, Emo-DB speakers 15 and 16 | {ev['speech_emotion']['uar']} % | >= 70 % |")
+        rows.append(
+            f"| jawOpen correlation with real capture (FACEGOOD held out) | {ev['real_capture']['jaw_corr']} | >= 0.6 |"
+        )
+    sp = res.get("speed")
+    if sp:
+        rows.append(
+            f"| analyze / re-generate a {sp['clip_seconds']:.0f} s clip, ONNX Runtime, CPU | "
+            f"{sp['onnx']['analyze_s']} s / {sp['onnx']['generate_s']} s | <= 0.5 s / <= 0.1 s |"
+        )
+    bl = res.get("blender")
+    if bl:
+        rows.append(
+            f"| bake 52 x 1800 frames / live preview update (60 s clip) | {bl['bake_s']} s / "
+            f"{bl['preview_s']} s | <= 0.1 s / <= 0.1 s |"
+        )
+    if "corpus" in res:
+        rows.append(
+            f"| corpus build / teacher alone | {res['corpus']['realtime_factor']}x / "
+            f"{res['teacher']['realtime_factor']}x real time | >= 20x / >= 1000x |"
+        )
+    return "\n".join(rows)

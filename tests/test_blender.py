@@ -263,3 +263,22 @@ def test_ict_head_from_the_upstream_obj_folder(scene, data_root, tmp_path):
     names = [kb.name for kb in obj.data.shape_keys.key_blocks]
     assert names == ["Basis", "browInnerUp_R", "jawOpen", "mouthSmile_L"] and len(obj.data.vertices) == keep
     assert obj.editemotalk.rows[0].shape_key in names
+
+
+@pytest.mark.parametrize("clip", ["english_read/cmu_arctic/slt/arctic_a0001.flac",
+                                  "english_read/common_voice_en/clips/common_voice_en_111554.mp3"])
+def test_blenders_own_decoder_reads_what_soundfile_reads(data_root, clip):
+    """Inside Blender there is no soundfile: audio comes through `aud` (ffmpeg). Both must give the same signal."""
+    from model import audio
+
+    path = data_root / clip
+    via_aud = audio.validate_audio(audio.to_mono_16k(*audio._decode_with_aud(path, audio.MAX_SECONDS)))
+    via_sndfile = audio.load_audio(path)
+    n = min(len(via_aud), len(via_sndfile))
+    assert abs(len(via_aud) - len(via_sndfile)) < 0.01 * 16000 + 1200  # mp3 decoders differ in padding
+    lag = np.argmax(np.correlate(via_aud[:16000], via_sndfile[:16000], "full")) - 15999
+    a, b = (via_aud[lag:n], via_sndfile[: n - lag]) if lag >= 0 else (via_aud[: n + lag], via_sndfile[-lag:n])
+    assert np.corrcoef(a, b)[0, 1] > 0.98
+    with pytest.raises(audio.AudioError, match="Cannot decode"):
+        bad = data_root / "README.md"  # a text file, not audio
+        audio._decode_with_aud(bad, audio.MAX_SECONDS)
