@@ -265,8 +265,10 @@ def test_ict_head_from_the_upstream_obj_folder(scene, data_root, tmp_path):
     assert obj.editemotalk.rows[0].shape_key in names
 
 
-@pytest.mark.parametrize("clip", ["english_read/cmu_arctic/slt/arctic_a0001.flac",
-                                  "english_read/common_voice_en/clips/common_voice_en_111554.mp3"])
+@pytest.mark.parametrize(
+    "clip",
+    ["english_read/cmu_arctic/slt/arctic_a0001.flac", "english_read/common_voice_en/clips/common_voice_en_111554.mp3"],
+)
 def test_blenders_own_decoder_reads_what_soundfile_reads(data_root, clip):
     """Inside Blender there is no soundfile: audio comes through `aud` (ffmpeg). Both must give the same signal."""
     from model import audio
