@@ -119,3 +119,18 @@ def speech_clips(corpus_root: Path, out_dir: Path, seconds: float, count: int) -
         write_wav(path, speech[start : start + n])
         paths.append(path)
     return paths
+
+
+def main(weights: Path, corpus_root: Path, data_root: Path) -> dict:
+    """Every model-side figure, each printed as it is measured."""
+    results = {}
+    for key, label, measure in (
+        ("corpus", "corpus build throughput", lambda: corpus_throughput(data_root)),
+        ("teacher", "teacher speed", lambda: teacher_speed(corpus_root)),
+        ("speed", "inference speed and memory", lambda: inference_speed(weights)),
+        ("size", "weights size", lambda: weights_size(weights)),
+    ):
+        print(f"{label} ...", flush=True)
+        results[key] = measure()
+        print(json.dumps(results[key]), flush=True)
+    return results
