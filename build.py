@@ -245,7 +245,7 @@ def bench(args) -> None:
 
     from model import bench as model_bench
     from model.evaluate import evaluate
-    from model.report import markdown, model_card, summary
+    from model.report import markdown, missed_targets, model_card, summary
 
     weights = Path(args.weights)
     out = ROOT / "bench"
@@ -283,6 +283,8 @@ def bench(args) -> None:
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (out / "results.md").write_text(markdown(results))
     print(markdown(results))
+    for line in missed_targets(results):
+        print(f"target missed: {line}")
     readme = ROOT / "README.md"
     start, end = "<!-- bench -->", "<!-- /bench -->"
     text = readme.read_text()
