@@ -176,10 +176,10 @@ def refresh(scene) -> None:
     """Regenerate if sliders changed, then show the current frame (the live-preview step)."""
     context = bpy.context
     try:
-        path = audio_path(scene)
-        if cached_analysis(path) is None:
+        analysis = cached_analysis(audio_path(scene))
+        if analysis is None:
             return  # nothing to preview before Analyze
-        apply_frame(scene, performance(context, scene, cached_analysis(path)))
+        apply_frame(scene, performance(context, scene, analysis))
     except BakeError as exc:
         scene.editemotalk.status = str(exc)
 
@@ -191,8 +191,7 @@ def request_refresh(scene) -> None:
 
 @persistent
 def _on_frame_change(scene, depsgraph=None):
-    if scene.editemotalk.live_preview:
-        refresh(scene)
+    request_refresh(scene)
 
 
 @persistent
@@ -203,11 +202,6 @@ def _on_depsgraph_update(scene, depsgraph=None):
     signature = _curves_signature(scene)
     if signature != _STATE["curves_key"]:
         _STATE["curves_key"] = signature
-        refresh(scene)
-
-
-def set_enabled(scene, on: bool) -> None:
-    if on:
         refresh(scene)
 
 

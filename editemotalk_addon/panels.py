@@ -3,6 +3,7 @@
 import bpy
 
 from . import live
+from .bake import BakeError
 from .core import rig
 
 
@@ -50,7 +51,7 @@ class EET_PT_emotion(_Panel, bpy.types.Panel):
         col.prop(s, "intensity", slider=True)
         try:
             analysis = live.cached_analysis(live.audio_path(context.scene))
-        except Exception:
+        except (BakeError, OSError):  # no clip chosen yet, or it vanished: nothing heard to show
             analysis = None
         if analysis is not None:
             top = sorted(analysis.detected.items(), key=lambda kv: -kv[1])[:3]

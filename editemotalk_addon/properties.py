@@ -9,7 +9,8 @@ def _is_mesh(self, obj):
     return obj.type == "MESH"
 
 
-def _slider_changed(self, context):
+def _refresh_preview(self, context):
+    """Any slider, seed or the live-preview toggle: regenerate and show the current frame when preview is on."""
     from . import live
 
     live.request_refresh(context.scene)
@@ -19,12 +20,6 @@ def _sound_strips(self, context, edit_text):
     from .bake import all_strips
 
     return [s.name for s in all_strips(context.scene) if s.type == "SOUND" and edit_text.lower() in s.name.lower()]
-
-
-def _live_toggled(self, context):
-    from . import live
-
-    live.set_enabled(context.scene, self.live_preview)
 
 
 class EETMapRow(bpy.types.PropertyGroup):
@@ -49,7 +44,7 @@ _SLIDER_PROPS = {
         soft_max=1.0,
         default=0.0,
         description=f"How much {name} to add (1 = a typical full {name} face)",
-        update=_slider_changed,
+        update=_refresh_preview,
     )
     for name in rig.SLIDERS
 }
@@ -68,15 +63,15 @@ class EETSceneSettings(bpy.types.PropertyGroup):
         "start_frame": bpy.props.IntProperty(name="Start frame", default=1),
         "mode": bpy.props.EnumProperty(
             name="Mode",
-            update=_slider_changed,
+            update=_refresh_preview,
             items=[
                 ("voice", "Keep voice emotion", "Sliders add to the emotion heard in the voice"),
                 ("absolute", "Absolute", "Sliders set the emotion; the face starts neutral"),
             ],
         ),
-        "intensity": bpy.props.FloatProperty(name="Intensity", min=0.0, max=2.0, default=1.0, update=_slider_changed),
+        "intensity": bpy.props.FloatProperty(name="Intensity", min=0.0, max=2.0, default=1.0, update=_refresh_preview),
         **_SLIDER_PROPS,
-        "seed": bpy.props.IntProperty(name="Blink seed", default=0, min=0, update=_slider_changed),
+        "seed": bpy.props.IntProperty(name="Blink seed", default=0, min=0, update=_refresh_preview),
         "layers": bpy.props.EnumProperty(
             name="Bake",
             items=[
@@ -85,7 +80,9 @@ class EETSceneSettings(bpy.types.PropertyGroup):
             ],
         ),
         "live_preview": bpy.props.BoolProperty(
-            name="Live preview", update=_live_toggled, description="Update the face while sliders move or time scrubs"
+            name="Live preview",
+            update=_refresh_preview,
+            description="Update the face while sliders move or time scrubs",
         ),
         "status": bpy.props.StringProperty(name="Status"),
     }
