@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """EditEmoTalk task runner.
 
-python build.py setup                 install everything (Debian packages, Python packages)
+python build.py setup                 install everything: Debian packages, and .venv built from requirements.lock
 python build.py test                  the whole test suite (what CI runs)
+python build.py lock                  refresh requirements.lock from pyproject.toml (pip-tools, with hashes)
 python build.py lint                  ruff
 python build.py demo                  the main job on a bundled default, with a picture
 python build.py corpus --hours H      build the training corpus under data/corpus
@@ -24,6 +25,12 @@ ROOT = Path(__file__).resolve().parent
 DATA = ROOT.parent / "shared" / "data"
 CORPUS = ROOT / "data" / "corpus"
 WHEEL_CACHE = Path.home() / ".cache" / "editemotalk" / "wheels"  # outside the clone: survives fresh checkouts
+VENV = ROOT / ".venv"
+VENV_PYTHON = VENV / "bin" / "python"
+LOCK = ROOT / "requirements.lock"
+TORCH_WHEELS = "/opt/wheels"  # where this image keeps the CPU build of torch (PyPI's default is a CUDA build)
+EXTENSION_WHEELS_LOCK = ROOT / "extension_wheels.lock"  # "sha256  file name" per bundled ONNX Runtime wheel
+DEV_ONLY = ("bench.py", "demo.py")  # Blender-side benchmark and demo scripts of this repository, not shipped
 PLATFORM_MARKS = {
     "linux-x64": ("manylinux", "x86_64"),
     "windows-x64": ("win_amd64",),
@@ -44,37 +51,44 @@ DEBIAN_PACKAGES = [
 
 def run(*cmd: str, **kw) -> None:
     print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True, cwd=kw.pop("cwd", ROOT), **kw)
+    code = subprocess.run(cmd, cwd=kw.pop("cwd", ROOT), **kw).returncode
+    if code:
+        raise SystemExit(code)
 
 
-def _python_requirements() -> list[str]:
-    import tomllib
+def sha256(path: Path) -> str:
+    from model.runtime.weights import sha256 as file_sha256
 
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return project["dependencies"] + project["optional-dependencies"]["dev"]
+    return file_sha256(path)
 
 
-def _missing_python(requirements: list[str]) -> list[str]:
-    from importlib.metadata import PackageNotFoundError, version
+def lock(args) -> None:
+    """requirements.lock: every package of the development/CI environment, exact versions and hashes.
 
-    try:
-        from packaging.requirements import Requirement
-    except ImportError:  # a bare interpreter: pip carries its own copy
-        from pip._vendor.packaging.requirements import Requirement
+    torch comes as the CPU build from the machine's local wheel folder (TORCH_WHEELS); everything else from PyPI.
+    """
+    run(
+        str(VENV_PYTHON.parent / "pip-compile"),
+        "--quiet",
+        "--extra=dev",
+        "--extra=eval",
+        "--generate-hashes",
+        "--allow-unsafe",
+        "--strip-extras",
+        "--no-emit-index-url",
+        f"--find-links={TORCH_WHEELS}",
+        "--output-file=requirements.lock",
+        "pyproject.toml",
+    )
 
-    missing = []
-    for spec in requirements:
-        req = Requirement(spec)
-        try:
-            if not req.specifier.contains(version(req.name).split("+")[0], prereleases=True):
-                missing.append(spec)
-        except PackageNotFoundError:
-            missing.append(spec)
-    return missing
+
+def _venv_is_current() -> bool:
+    stamp = VENV / "requirements.lock.sha256"
+    return VENV_PYTHON.exists() and stamp.exists() and stamp.read_text().strip() == sha256(LOCK)
 
 
 def setup(args) -> None:
-    """Idempotent: installs only what is missing."""
+    """Debian packages, then .venv holding exactly requirements.lock (rebuilt whenever the lock changes)."""
     if shutil.which("dpkg-query"):
         missing = [
             p
@@ -92,11 +106,13 @@ def setup(args) -> None:
             "No apt here: install espeak-ng, flite, festival (+ voices) and sox with your package manager "
             "to build a corpus; inference and the Blender add-on do not need them."
         )
-    missing = _missing_python(_python_requirements())
-    if missing:
-        run(sys.executable, "-m", "pip", "install", *missing)
+    if args.fresh or not _venv_is_current():
+        shutil.rmtree(VENV, ignore_errors=True)
+        run(sys.executable, "-m", "venv", str(VENV))
+        run(str(VENV_PYTHON), "-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps", "-r", str(LOCK))
+        (VENV / "requirements.lock.sha256").write_text(sha256(LOCK) + "\n")
     extension_wheels(list(PLATFORM_MARKS))
-    print("setup: everything installed")
+    print(f"setup: {VENV} matches {LOCK.name}")
 
 
 def _manifest() -> dict:
@@ -106,12 +122,19 @@ def _manifest() -> dict:
 
 
 def extension_wheels(platforms: list[str]) -> list[Path]:
-    """The ONNX Runtime wheels the manifest lists for these platforms, fetched from PyPI once into a cache."""
+    """The ONNX Runtime wheels the manifest lists for these platforms, fetched from PyPI once into a cache and
+    checked against extension_wheels.lock."""
+    pinned = dict(
+        reversed(line.split()) for line in EXTENSION_WHEELS_LOCK.read_text().splitlines() if line and line[0] != "#"
+    )
     wanted = [Path(w).name for w in _manifest()["wheels"]]
     wanted = [w for w in wanted if any(all(m in w for m in PLATFORM_MARKS[p]) for p in platforms)]
     WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
     for name in wanted:
-        if not (WHEEL_CACHE / name).exists():
+        if name not in pinned:
+            raise SystemExit(f"{name} has no hash in {EXTENSION_WHEELS_LOCK.name}: add its sha256 there")
+        path = WHEEL_CACHE / name
+        if not path.exists():
             version, py, _, platform = name[:-4].split("-")[1:5]
             run(
                 sys.executable,
@@ -128,6 +151,9 @@ def extension_wheels(platforms: list[str]) -> list[Path]:
                 "-d",
                 str(WHEEL_CACHE),
             )
+        if sha256(path) != pinned[name]:
+            path.unlink()
+            raise SystemExit(f"{name} does not match its hash in {EXTENSION_WHEELS_LOCK.name}; removed, run again")
     return [WHEEL_CACHE / n for n in wanted]
 
 
@@ -145,16 +171,19 @@ def blender_ext() -> Path:
 
 
 def stage_extension(out: Path, weights: Path, platforms: list[str]) -> Path:
-    """The extension's source tree: add-on at the root, the bpy-free core as model/, weights, wheels."""
-    from model.weights import FILES, MANIFEST
+    """The extension's source tree: the add-on at the root, the runtime core as model/runtime/, the ONNX weights,
+    the ONNX Runtime wheels. No training or evaluation code, no torch weights: Blender runs ONNX only."""
+    from model.runtime.weights import MANIFEST, ONNX_FILES
 
     stage = out / "src"
     shutil.rmtree(stage, ignore_errors=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(ROOT / "editemotalk_addon", stage, ignore=ignore)
-    shutil.copytree(ROOT / "model", stage / "model", ignore=ignore)
+    shutil.copytree(ROOT / "editemotalk_addon", stage, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", *DEV_ONLY))
+    (stage / "model").mkdir()
+    shutil.copy2(ROOT / "model" / "__init__.py", stage / "model" / "__init__.py")
+    shutil.copytree(ROOT / "model" / "runtime", stage / "model" / "runtime", ignore=ignore)
     (stage / "weights").mkdir()
-    for name in (*FILES, MANIFEST, "model_card.md"):
+    for name in (*ONNX_FILES, MANIFEST, "model_card.md"):
         if (weights / name).exists():
             shutil.copy2(weights / name, stage / "weights" / name)
     (stage / "wheels").mkdir()
@@ -200,7 +229,7 @@ def lint(args) -> None:
 
 def demo(args) -> None:
     """The teacher picture, then the real pipeline headless: demo head, analyze, emotion sweep, bake, render."""
-    from model.demo import teacher_demo
+    from model.evaluation.demo import teacher_demo
 
     out = ROOT / "build" / "demo"
     print(f"demo: wrote {teacher_demo(out)}")
@@ -213,7 +242,7 @@ def demo(args) -> None:
 
 
 def corpus(args) -> None:
-    from model.corpus.builder import build_corpus
+    from model.training.corpus.builder import build_corpus
 
     summary = build_corpus(Path(args.out), args.hours, Path(args.data), workers=args.workers)
     for key, value in summary.items():
@@ -224,14 +253,14 @@ def train(args) -> None:
     import json
     import time
 
-    from model.config import TrainConfig
-    from model.export import save_weights
-    from model.train import Trainer
+    from model.training.export import save_weights
+    from model.training.config import TrainConfig
+    from model.training.train import Trainer
 
-    cfg = TrainConfig(corpus=args.corpus, out=args.run, device=args.device)
-    for override in args.set:
-        key, value = override.split("=", 1)
-        setattr(cfg, key, type(getattr(cfg, key))(value))
+    try:
+        cfg = TrainConfig(corpus=args.corpus, out=args.run, device=args.device).overridden(args.set)
+    except ValueError as exc:
+        raise SystemExit(f"train: {exc}") from None
     start = time.time()
     model, space = Trainer(cfg).run()
     corpus = json.loads((Path(cfg.corpus) / "summary.json").read_text())
@@ -243,9 +272,9 @@ def bench(args) -> None:
     import json
     import platform
 
-    from model import bench as model_bench
-    from model.evaluate import evaluate
-    from model.report import markdown, missed_targets, model_card, summary
+    from model.evaluation import bench as model_bench
+    from model.evaluation.evaluate import evaluate
+    from model.evaluation.report import markdown, missed_targets, model_card, summary
 
     weights = Path(args.weights)
     out = ROOT / "bench"
@@ -300,7 +329,10 @@ def bench(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="task", required=True)
-    sub.add_parser("setup", help="install Debian and Python packages").set_defaults(fn=setup)
+    p = sub.add_parser("setup", help="Debian packages, and .venv exactly as requirements.lock says")
+    p.add_argument("--fresh", action="store_true", help="rebuild .venv from scratch (what CI does)")
+    p.set_defaults(fn=setup)
+    sub.add_parser("lock", help="refresh requirements.lock from pyproject.toml").set_defaults(fn=lock)
     p = sub.add_parser("test", help="run the test suite")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("pytest_args", nargs="*")
@@ -318,7 +350,13 @@ def main() -> None:
     p.add_argument("--run", default=str(ROOT / "runs" / "default"), help="checkpoints and logs (resumable)")
     p.add_argument("--weights", default=str(ROOT / "weights"))
     p.add_argument("--device", default="auto")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a TrainConfig field")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a TrainConfig field, or a model field as model.KEY=VALUE (tuples: 1,2,4; bools: true/false)",
+    )
     p.set_defaults(fn=train)
     p = sub.add_parser("bench", help="every benchmark; bench/results.json, bench/results.md, the model card")
     p.add_argument("--weights", default=str(ROOT / "weights"))
@@ -335,7 +373,20 @@ def main() -> None:
     p.add_argument("--platforms", nargs="+", default=list(PLATFORM_MARKS), choices=list(PLATFORM_MARKS))
     p.set_defaults(fn=extension)
     args = parser.parse_args()
+    if args.fn not in (setup, lock):
+        _enter_venv()
     args.fn(args)
+
+
+def _enter_venv() -> None:
+    """Every task but setup runs in .venv, so what runs is what requirements.lock says."""
+    if Path(sys.prefix).resolve() == VENV.resolve():
+        return
+    if not VENV_PYTHON.exists():
+        raise SystemExit("No .venv here: run `python build.py setup` first.")
+    if not _venv_is_current():
+        raise SystemExit("requirements.lock changed since .venv was built: run `python build.py setup`.")
+    os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def run_demo(out_dir: Path, frames_in_strip: int = 8) -> tuple[Path, Path]:
     from .core import audio
 
     try:
-        from model.synth import Voice, synthesize
+        from model.training.synth import Voice, synthesize
     except ImportError as exc:  # the synthesizers live in the repository, not in the extension
         raise SystemExit(f"the demo needs a repository checkout: {exc}") from None
 

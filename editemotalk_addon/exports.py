@@ -54,9 +54,15 @@ def _only_selected(obj):
 
 
 def save_blend(path) -> None:
-    bpy.context.preferences.filepaths.save_version = 0  # no .blend1 backups beside batch outputs
-    with atomic(path) as tmp:
-        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+    """A copy of the open file; no .blend1 backup beside it, and the user's own backup preference left as it was."""
+    filepaths = bpy.context.preferences.filepaths
+    saved_versions = filepaths.save_version
+    filepaths.save_version = 0
+    try:
+        with atomic(path) as tmp:
+            bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+    finally:
+        filepaths.save_version = saved_versions
 
 
 def _export(path, obj, frame_start: int, frame_end: int, operator, **options) -> None:

@@ -1,6 +1,6 @@
 import numpy as np
 
-from model.augment import AugmentConfig, augment, formant_warp, speed
+from model.training.augment import AugmentConfig, augment, formant_warp, speed
 
 
 def _speech_like(seconds=2.0):

@@ -8,14 +8,13 @@ import subprocess
 import sys
 import time
 
+import bpy  # installed by `build.py setup`; a missing bpy fails the suite, never skips it
 import numpy as np
 import pytest
 from conftest import ROOT
 
-bpy = pytest.importorskip("bpy", reason="the bpy module is installed by `build.py setup`")
-
-from model.livelink import read_csv  # noqa: E402
-from model.rig import ARKIT_NAMES, INDEX  # noqa: E402
+from model.runtime.livelink import read_csv  # noqa: E402
+from model.runtime.rig import ARKIT_NAMES, INDEX  # noqa: E402
 
 
 def cli(*args, timeout=300, **kw):

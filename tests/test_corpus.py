@@ -4,11 +4,11 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from model.corpus.builder import build_corpus, plan
-from model.corpus.store import load_shard, read_manifest
-from model.phones import INVENTORY
-from model.rig import EMOTIONS
-from model.timebase import TRAIN_FPS, frame_count
+from model.runtime.rig import EMOTIONS
+from model.runtime.timebase import TRAIN_FPS, frame_count
+from model.training.corpus.builder import build_corpus, plan
+from model.training.corpus.store import load_shard, read_manifest
+from model.training.phones import INVENTORY
 
 HOURS = 0.04
 

@@ -22,8 +22,12 @@ def linux_zip(tmp_path_factory):
 
 def test_zip_is_self_contained_and_small(linux_zip):
     names = zipfile.ZipFile(linux_zip).namelist()
-    assert "blender_manifest.toml" in names and "__init__.py" in names and "model/animator.py" in names
+    assert "blender_manifest.toml" in names and "__init__.py" in names and "model/runtime/animator.py" in names
     assert {"weights/analyze.onnx", "weights/generate.onnx", "weights/manifest.json"} <= set(names)
+    # the runtime alone: no training, evaluation or torch code, no torch weights, no repository-only scripts
+    python = [n for n in names if n.endswith(".py")]
+    assert [n for n in python if n.startswith("model/") and not n.startswith("model/runtime/")] == ["model/__init__.py"]
+    assert "weights/model.safetensors" not in names and "bench.py" not in names and "demo.py" not in names
     wheels = [n for n in names if n.endswith(".whl")]
     assert len(wheels) == 2 and all("manylinux" in w for w in wheels)  # cp311 and cp313, this platform only
     assert not [n for n in names if "__pycache__" in n or n.startswith(("tests/", "data/"))]

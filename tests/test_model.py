@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from model import weights as W
-from model.animator import Animator, EmotionEdit
-from model.audio import load_audio
-from model.config import ModelConfig, TrainConfig
-from model.emotion_space import EmotionSpace
-from model.network import EditEmoTalk, pad_audio
-from model.rig import SLIDERS
-from model.timebase import FPS_CHOICES, frame_count
+from model.network.config import ModelConfig
+from model.network.model import EditEmoTalk, pad_audio
+from model.runtime import weights as W
+from model.runtime.animator import Animator, EmotionEdit
+from model.runtime.audio import load_audio
+from model.runtime.emotion_space import EmotionSpace
+from model.runtime.rig import SLIDERS
+from model.runtime.timebase import FPS_CHOICES, frame_count
+from model.training.config import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +77,9 @@ def test_emotion_space_edits_along_calibrated_unit_normals():
 
 def test_smoke_training_resumes_and_exports_a_loadable_model(tmp_path, data_root, speech):
     """A few steps of every stage on a tiny corpus (CI never trains a real model)."""
-    from model.corpus.builder import build_corpus
-    from model.export import save_weights
-    from model.train import Trainer
+    from model.training.corpus.builder import build_corpus
+    from model.training.export import save_weights
+    from model.training.train import Trainer
 
     build_corpus(tmp_path / "corpus", 0.02, data_root, workers=2, progress=False)
     cfg = TrainConfig(

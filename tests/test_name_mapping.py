@@ -1,6 +1,6 @@
-from model import name_mapping
-from model.ict import IctHead
-from model.rig import ARKIT_NAMES
+from model.runtime import name_mapping
+from model.runtime.ict import IctHead
+from model.runtime.rig import ARKIT_NAMES
 
 
 def test_exact_arkit_names_match_everything():

@@ -3,11 +3,11 @@ import subprocess
 
 import numpy as np
 
-from model.align import align, recognize
-from model.audio import load_audio
-from model.corpus.emodb import read_lablaut
-from model.phones import INVENTORY, SIL, from_arpabet, from_sampa
-from model.sentences import sentence
+from model.runtime.audio import load_audio
+from model.training.align import align, recognize
+from model.training.corpus.emodb import read_lablaut
+from model.training.phones import INVENTORY, SIL, from_arpabet, from_sampa
+from model.training.sentences import sentence
 
 
 def test_arpabet_and_festival_sets_map_to_the_inventory():

@@ -1,4 +1,4 @@
-from model import rig
+from model.runtime import rig
 
 
 def test_52_unique_names_in_apple_order():

@@ -1,12 +1,13 @@
 import numpy as np
 import pytest
 
-from model import teacher
-from model.metrics import closure_hits, false_closures
-from model.phones import BILABIAL, SIL
-from model.rig import EMOTIONS, INDEX, SLIDERS, lips_closed
-from model.teacher.expression import EXPRESSIONS, prototype_channels
-from model.timebase import FPS_CHOICES, frame_times
+from model.evaluation.metrics import closure_hits, false_closures
+from model.runtime import life
+from model.runtime.rig import EMOTIONS, INDEX, SLIDERS, lips_closed
+from model.runtime.timebase import FPS_CHOICES, frame_times
+from model.training import teacher
+from model.training.phones import BILABIAL, SIL
+from model.training.teacher.expression import EXPRESSIONS, prototype_channels
 
 
 @pytest.mark.parametrize("fps", [24, 30, 60])
@@ -94,7 +95,7 @@ def test_blink_rate_follows_emotion():
     rates = {}
     for emotion in ("fearful", "surprised"):
         sliders = teacher.slider_track(emotion, 1.0, len(times))
-        blink = teacher.life.blink_curve(times, sliders, np.random.default_rng(0))
+        blink = life.blink_curve(times, sliders, np.random.default_rng(0))
         rates[emotion] = np.sum((blink[1:] > 0.5) & (blink[:-1] <= 0.5)) / 10
     assert 20 < rates["fearful"] < 36 and 4 < rates["surprised"] < 12
 

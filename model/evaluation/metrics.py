@@ -1,0 +1,58 @@
+"""Lip-sync metrics on (frames, 52) weights, defined once for the tests, the evaluation and the benchmarks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..runtime.rig import INDEX, lips_closed
+from ..training.phones import BILABIAL, SIL, PhoneSegment
+
+# Around a p/b/m the lips may legitimately be shut a little longer than the phone (a sealed hold lasts >= 70 ms,
+# plus its ramps): such frames are neither hits nor false closures.
+CLOSURE_MARGIN = 0.06  # s
+
+
+def _times(frames: int, fps: float) -> np.ndarray:
+    return np.arange(frames) / fps
+
+
+def bilabials(phones: list[PhoneSegment], frames: int, fps: float) -> list[PhoneSegment]:
+    """The p/b/m a clip can show: one that starts after its last frame (cut off by the recording) cannot."""
+    return [s for s in phones if s.phone in BILABIAL and s.start <= (frames - 1) / fps]
+
+
+def closure_hits(weights: np.ndarray, phones: list[PhoneSegment], fps: float) -> list[bool]:
+    """Per p/b/m: does some frame within the phone (+- half a frame) show the lips closed?"""
+    t = _times(len(weights), fps)
+    closed = lips_closed(weights)
+    return [
+        bool(closed[(t >= s.start - 0.5 / fps) & (t <= s.end + 0.5 / fps)].any())
+        for s in bilabials(phones, len(weights), fps)
+    ]
+
+
+def false_closures(weights: np.ndarray, phones: list[PhoneSegment], fps: float) -> tuple[int, int]:
+    """(closed frames, eligible frames): speech frames away from any p/b/m where the lips are shut anyway."""
+    t = _times(len(weights), fps)
+    speech = np.zeros(len(t), bool)
+    near_bilabial = np.zeros(len(t), bool)
+    for s in phones:
+        if s.phone != SIL:
+            speech |= (t >= s.start) & (t < s.end)
+        if s.phone in BILABIAL:
+            near_bilabial |= (t >= s.start - CLOSURE_MARGIN) & (t <= s.end + CLOSURE_MARGIN)
+    eligible = speech & ~near_bilabial
+    return int((lips_closed(weights) & eligible).sum()), int(eligible.sum())
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Correlation, or None when either side does not move."""
+    n = min(len(a), len(b))
+    a, b = a[:n] - a[:n].mean(), b[:n] - b[:n].mean()
+    denom = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / denom) if denom > 1e-9 else None
+
+
+def jaw_correlation(pred: np.ndarray, target: np.ndarray) -> float | None:
+    j = INDEX["jawOpen"]
+    return pearson(pred[:, j], target[:, j])

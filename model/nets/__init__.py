@@ -1,1 +1,0 @@
-"""The networks (PyTorch, no bpy): front end, encoders, dual-channel generator, mapping network."""

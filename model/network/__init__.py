@@ -1,0 +1,1 @@
+"""The EditEmoTalk network in torch: audio front end, content and emotion encoders, generator, mapping network."""

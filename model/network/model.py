@@ -1,0 +1,69 @@
+"""EditEmoTalk as one torch module, split the way inference is used:
+
+analyze(audio)                      once per clip: content, articulation + closure gate, emotion over time
+generate(content, A, gate, e')      on every slider change: expression, and the composed weights
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+from .encoders import EmotionEncoder, content_encoder
+from .frontend import CONTENT_HOP, AudioFrontEnd, PitchSpectrum
+from .generator import ArticulationChannel, ExpressionChannel, MappingNetwork
+
+BLOCK = 2 * CONTENT_HOP  # audio is padded to whole 25 Hz emotion frames (640 samples)
+
+
+@dataclass
+class Analysis:
+    content: torch.Tensor  # (B, C, T) 50 Hz
+    articulation: torch.Tensor  # (B, 52, T)
+    gate: torch.Tensor  # (B, 1, T)
+    emotion: torch.Tensor  # (B, E, T) windowed emotion embedding, upsampled to 50 Hz
+    clip: torch.Tensor  # (B, E) pooled emotion embedding
+    logits: torch.Tensor  # (B, 8, T) emotion classes over time
+    clip_logits: torch.Tensor  # (B, 8)
+
+
+def pad_audio(audio: torch.Tensor) -> torch.Tensor:
+    """(B, N) -> (B, N') with N' a multiple of BLOCK (zeros at the end)."""
+    return nn.functional.pad(audio, (0, (-audio.shape[1]) % BLOCK))
+
+
+class EditEmoTalk(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.frontend = AudioFrontEnd(cfg.n_mels)
+        self.pitch = PitchSpectrum()
+        self.content = content_encoder(cfg)
+        self.emotion = EmotionEncoder(cfg, cfg.n_mels + self.pitch.dft.shape[0] // 2)
+        self.articulation = ArticulationChannel(cfg)
+        self.expression = ExpressionChannel(cfg)
+        self.mapping = MappingNetwork(cfg)  # training only: ties motion back to the emotion space
+
+    def encode_emotion(self, audio: torch.Tensor, logmel: torch.Tensor | None = None):
+        """(B, N) padded audio -> emotion embeddings at 50 Hz, clip embedding, logits over time and per clip."""
+        logmel = self.frontend(audio) if logmel is None else logmel
+        frames = audio.shape[1] // CONTENT_HOP
+        windows, clip, logits, clip_logits = self.emotion(torch.cat([logmel, self.pitch(audio)], dim=1))
+        up = lambda x: nn.functional.interpolate(x, scale_factor=2.0, mode="linear")[:, :, :frames]
+        return up(windows), clip, up(logits), clip_logits
+
+    def analyze(self, audio: torch.Tensor) -> Analysis:
+        """(B, N) audio at 16 kHz, N a multiple of BLOCK (see pad_audio)."""
+        logmel = self.frontend(audio)
+        content = self.content(logmel, audio)
+        articulation, gate = self.articulation(content)
+        emotion, clip, logits, clip_logits = self.encode_emotion(audio, logmel)
+        return Analysis(content, articulation.clamp(0.0, 1.0), gate, emotion, clip, logits, clip_logits)
+
+    def generate(self, content, articulation, gate, emotion):
+        """-> composed weights (B, 52, T) without the life layer, and the gated expression layer (B, 52, T)."""
+        expression = self.expression(content, emotion, gate).clamp(0.0, 1.0)
+        return (articulation + expression).clamp(0.0, 1.0), expression

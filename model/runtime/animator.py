@@ -1,0 +1,202 @@
+"""The one inference API that the CLI, the benchmarks, the tests and the Blender add-on all use.
+
+    animator = Animator.load()                           # bundled weights; runtime "auto" | "onnx" | "torch"
+    analysis = animator.analyze("line.wav")              # once per clip (cached content and emotion)
+    perf = animator.generate(analysis, EmotionEdit({"happy": 0.8}), fps=30)
+    perf.weights                                         # (frames, 52) in rig.ARKIT_NAMES order
+
+Only numpy is needed with ONNX Runtime; torch is imported only for runtime="torch".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import weights as W
+from .audio import SAMPLE_RATE, load_audio, validate_audio
+from .emotion_space import EmotionSpace
+from .life import live
+from .performance import Performance
+from .rig import SLIDERS
+from .timebase import frame_count, frame_times, resample_frames
+
+Curve = float | Sequence[tuple[float, float]] | np.ndarray  # a constant, or keyframes (seconds, value)
+
+
+@dataclass
+class EmotionEdit:
+    """Slider values per emotion: constants, or keyframed curves [(seconds, value), ...] (linear in between).
+
+    mode "voice" adds the sliders to the emotion heard in the voice; "absolute" starts from a neutral face.
+    `intensity` scales every slider at once.
+    """
+
+    sliders: dict[str, Curve] = field(default_factory=dict)
+    mode: str = "voice"
+    intensity: float = 1.0
+
+    def __post_init__(self):
+        unknown = set(self.sliders) - set(SLIDERS)
+        if unknown:
+            raise ValueError(f"unknown emotion slider(s) {sorted(unknown)}; use {', '.join(SLIDERS)}")
+        if self.mode not in ("voice", "absolute"):
+            raise ValueError(f"mode must be 'voice' or 'absolute', not {self.mode!r}")
+
+    def alphas(self, times: np.ndarray) -> np.ndarray:
+        """(T, 7) slider values at `times` (seconds)."""
+        out = np.zeros((len(times), len(SLIDERS)), np.float32)
+        for name, curve in self.sliders.items():
+            k = SLIDERS.index(name)
+            if np.ndim(curve) == 0:
+                out[:, k] = float(curve)
+            else:
+                keys = np.asarray(curve, np.float64).reshape(-1, 2)
+                keys = keys[np.argsort(keys[:, 0])]
+                out[:, k] = np.interp(times, keys[:, 0], keys[:, 1])
+        return out
+
+
+@dataclass
+class Analysis:
+    """What analyze() caches per clip, at the model's 50 frames/s."""
+
+    duration: float
+    content: np.ndarray  # (C, T)
+    articulation: np.ndarray  # (52, T)
+    gate: np.ndarray  # (1, T)
+    emotion: np.ndarray  # (E, T)
+    clip: np.ndarray  # (E,)
+    probabilities: np.ndarray  # (T, 8) emotion detected in the voice over time
+    fps: int = 50
+
+    @property
+    def detected(self) -> dict[str, float]:
+        """The voice's emotion over the whole clip (mean probability per label)."""
+        from .rig import EMOTIONS
+
+        return dict(zip(EMOTIONS, self.probabilities.mean(0).round(3).tolist()))
+
+
+class Animator:
+    def __init__(self, folder: Path, runtime: str, space: EmotionSpace, backend):
+        self.folder, self.runtime, self.space, self._backend = folder, runtime, space, backend
+        self.config = json.loads((folder / "config.json").read_text())
+        self.model_fps = self.config["fps"]
+        self.block = self.config["block"]
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, runtime: str = "auto", device: str = "cpu") -> Animator:
+        folder = W.verify(Path(path) if path else W.DEFAULT)
+        space = EmotionSpace.load(folder / "edit_dictionary.json")
+        runtime = _pick_runtime(runtime, device)
+        backend = _TorchBackend(folder, device) if runtime == "torch" else _OnnxBackend(folder)
+        return cls(folder, runtime, space, backend)
+
+    def analyze(self, audio: str | Path | np.ndarray) -> Analysis:
+        """A path or (samples,) float32 at 16 kHz -> cached analysis."""
+        x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
+        frames = frame_count(len(x) / SAMPLE_RATE, self.model_fps)
+        padded = np.pad(x, (0, (-len(x)) % self.block))[None]
+        content, articulation, gate, emotion, clip, logits = self._backend.analyze(padded)
+        logits = logits[0, :, :frames].T
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        return Analysis(
+            len(x) / SAMPLE_RATE,
+            content[0, :, :frames],
+            articulation[0, :, :frames],
+            gate[0, :, :frames],
+            emotion[0, :, :frames],
+            clip[0],
+            p / p.sum(1, keepdims=True),
+            self.model_fps,
+        )
+
+    def edited_emotion(self, analysis: Analysis, edit: EmotionEdit) -> np.ndarray:
+        """e'(t) (E, T) at the model's frame rate."""
+        times = np.arange(analysis.emotion.shape[1]) / analysis.fps
+        base = None if edit.mode == "absolute" else analysis.emotion.T
+        return self.space.edit(base, edit.alphas(times), edit.intensity).T
+
+    def generate(
+        self, analysis: Analysis, edit: EmotionEdit | None = None, fps: float = 30, seed: int = 0, life: bool = True
+    ) -> Performance:
+        edit = edit or EmotionEdit()
+        edited = self.edited_emotion(analysis, edit)
+        _, expression = self._backend.generate(
+            analysis.content[None], analysis.articulation[None], analysis.gate[None], edited[None]
+        )
+        frames = frame_count(analysis.duration, fps)
+        resample = lambda x: resample_frames(np.ascontiguousarray(x.T), analysis.fps, fps, frames)
+        articulation, expression = resample(analysis.articulation), resample(expression[0])
+        times = frame_times(analysis.duration, fps)
+        life_layer = (
+            live(times, self.life_sliders(analysis, edit, times), seed) if life else np.zeros_like(articulation)
+        )
+        return Performance(fps, articulation, expression, life_layer)
+
+    def life_sliders(self, analysis: Analysis, edit: EmotionEdit, times: np.ndarray) -> np.ndarray:
+        """Blinks and gaze follow the face's emotion: the sliders, plus the voice's own in "voice" mode."""
+        sliders = edit.intensity * edit.alphas(times)
+        if edit.mode == "voice":
+            idx = np.minimum((times * analysis.fps).astype(int), len(analysis.probabilities) - 1)
+            sliders = sliders + analysis.probabilities[idx, 1:]
+        return np.clip(sliders, 0.0, 1.5)
+
+
+def _pick_runtime(runtime: str, device: str) -> str:
+    if runtime not in ("auto", "onnx", "torch"):
+        raise ValueError(f"runtime must be auto, onnx or torch, not {runtime!r}")
+    if runtime != "auto":
+        return runtime
+    if device != "cpu":
+        return "torch"  # a GPU is only reachable through torch
+    try:
+        import onnxruntime  # noqa: F401
+
+        return "onnx"
+    except ImportError:
+        return "torch"
+
+
+class _OnnxBackend:
+    def __init__(self, folder: Path):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        providers = ["CPUExecutionProvider"]
+        self.analyze_session = ort.InferenceSession(str(folder / "analyze.onnx"), opts, providers=providers)
+        self.generate_session = ort.InferenceSession(str(folder / "generate.onnx"), opts, providers=providers)
+
+    def analyze(self, audio: np.ndarray):
+        return self.analyze_session.run(None, {"audio": audio.astype(np.float32)})
+
+    def generate(self, content, articulation, gate, emotion):
+        feed = {"content": content, "articulation": articulation, "gate": gate, "emotion": emotion}
+        return self.generate_session.run(None, {k: np.ascontiguousarray(v, np.float32) for k, v in feed.items()})
+
+
+class _TorchBackend:
+    def __init__(self, folder: Path, device: str):
+        import torch
+
+        from ..network.load import load_torch_model
+
+        self.torch, self.device = torch, device
+        self.model = load_torch_model(folder, device)
+
+    def analyze(self, audio: np.ndarray):
+        with self.torch.no_grad():
+            a = self.model.analyze(self.torch.from_numpy(audio).to(self.device))
+            return [t.cpu().numpy() for t in (a.content, a.articulation, a.gate, a.emotion, a.clip, a.logits)]
+
+    def generate(self, content, articulation, gate, emotion):
+        t = lambda x: self.torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(self.device)
+        with self.torch.no_grad():
+            out = self.model.generate(t(content), t(articulation), t(gate), t(emotion))
+            return [o.cpu().numpy() for o in out]

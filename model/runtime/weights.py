@@ -1,0 +1,63 @@
+"""The weights folder: safetensors, config, edit dictionary, ONNX graphs, and a SHA-256 manifest checked on load.
+
+Nothing here unpickles: tensors come from safetensors, everything else from JSON, and a folder that offers a
+pickle (.pt, .pth, .ckpt, .pkl, .bin) instead is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+ONNX_FILES = ("config.json", "edit_dictionary.json", "analyze.onnx", "generate.onnx")  # all Blender needs
+TORCH_FILES = ("model.safetensors", "config.json")  # the torch runtime and fine-tuning
+FILES = (*TORCH_FILES, *ONNX_FILES[1:])
+PICKLES = (".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin")
+DEFAULT = Path(__file__).resolve().parents[2] / "weights"  # <repository or extension>/weights
+
+
+class WeightsError(RuntimeError):
+    """One line naming the problem with a weights folder and the fix."""
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_manifest(folder: Path) -> dict:
+    manifest = {"files": {name: sha256(folder / name) for name in FILES if (folder / name).exists()}}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def verify(folder: Path, needed: tuple[str, ...] = ONNX_FILES) -> Path:
+    """Check the folder against its manifest; raise WeightsError on anything missing, tampered or pickled."""
+    folder = Path(folder)
+    if folder.suffix in PICKLES:
+        raise WeightsError(
+            f"Refusing to load {folder.name}: pickled checkpoints can run code - export the model "
+            "with `python build.py train` (it writes safetensors + ONNX)."
+        )
+    if not folder.is_dir():
+        raise WeightsError(f"Weights folder not found: {folder} - pick the folder `build.py train` wrote.")
+    if not (folder / MANIFEST).exists():
+        pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLES)
+        hint = f" (it holds pickles: {', '.join(pickles)}, which are refused)" if pickles else ""
+        raise WeightsError(f"No {MANIFEST} in {folder}{hint} - use a folder written by `build.py train`.")
+    manifest = json.loads((folder / MANIFEST).read_text())["files"]
+    for name in needed:
+        path = folder / name
+        if name not in manifest or not path.exists():
+            raise WeightsError(f"Weights folder {folder} lacks {name} - reinstall or re-export the weights.")
+        if sha256(path) != manifest[name]:
+            raise WeightsError(
+                f"{name} in {folder} fails its SHA-256 check (modified or corrupted) - "
+                "reinstall the add-on or re-export the weights."
+            )
+    return folder

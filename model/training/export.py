@@ -1,0 +1,100 @@
+"""Write a trained model as a weights folder: safetensors, config, edit dictionary, two ONNX graphs, manifest.
+
+analyze.onnx   audio (1, N) -> content (1, C, T), articulation (1, 52, T), gate (1, 1, T),
+                                emotion (1, E, T), clip (1, E), logits (1, 8, T)          [N: multiple of 640]
+generate.onnx  content, articulation, gate, edited emotion -> weights (1, 52, T), expression (1, 52, T)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..network.model import BLOCK, EditEmoTalk
+from ..runtime import weights as W
+from ..runtime.emotion_space import EmotionSpace
+from ..runtime.timebase import TRAIN_FPS
+
+OPSET = 17
+
+
+class _Analyze(nn.Module):
+    def __init__(self, model: EditEmoTalk):
+        super().__init__()
+        self.model = model
+
+    def forward(self, audio):
+        a = self.model.analyze(audio)
+        return a.content, a.articulation, a.gate, a.emotion, a.clip, a.logits
+
+
+class _Generate(nn.Module):
+    def __init__(self, model: EditEmoTalk):
+        super().__init__()
+        self.model = model
+
+    def forward(self, content, articulation, gate, emotion):
+        return self.model.generate(content, articulation, gate, emotion)
+
+
+def export_onnx(model: EditEmoTalk, folder: Path) -> None:
+    model = model.eval().cpu()
+    cfg = model.cfg
+    audio = torch.zeros(1, 4 * BLOCK * 10)
+    audio[0, ::7] = 0.1
+    time = {2: "frames"}
+    torch.onnx.export(
+        _Analyze(model),
+        (audio,),
+        str(folder / "analyze.onnx"),
+        dynamo=False,
+        opset_version=OPSET,
+        input_names=["audio"],
+        output_names=["content", "articulation", "gate", "emotion", "clip", "logits"],
+        dynamic_axes={
+            "audio": {1: "samples"},
+            "content": time,
+            "articulation": time,
+            "gate": time,
+            "emotion": time,
+            "logits": time,
+        },
+    )
+    frames = audio.shape[1] // (BLOCK // 2)
+    inputs = (
+        torch.zeros(1, cfg.content_dim, frames),
+        torch.zeros(1, 52, frames),
+        torch.zeros(1, 1, frames),
+        torch.zeros(1, cfg.emotion_dim, frames),
+    )
+    names = ["content", "articulation", "gate", "emotion"]
+    torch.onnx.export(
+        _Generate(model),
+        inputs,
+        str(folder / "generate.onnx"),
+        dynamo=False,
+        opset_version=OPSET,
+        input_names=names,
+        output_names=["weights", "expression"],
+        dynamic_axes={n: time for n in [*names, "weights", "expression"]},
+    )
+
+
+def save_weights(model: EditEmoTalk, space: EmotionSpace, folder: Path, extra: dict | None = None) -> Path:
+    from dataclasses import asdict
+
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / "model.safetensors"))
+    config = {"model": asdict(model.cfg), "fps": TRAIN_FPS, "block": BLOCK, **(extra or {})}
+    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    space.save(folder / "edit_dictionary.json")
+    export_onnx(model, folder)
+    W.write_manifest(folder)
+    return folder
