@@ -253,8 +253,8 @@ def train(args) -> None:
     import json
     import time
 
-    from model.training.export import save_weights
     from model.training.config import TrainConfig
+    from model.training.export import save_weights
     from model.training.train import Trainer
 
     try:
