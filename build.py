@@ -57,7 +57,7 @@ def run(*cmd: str, **kw) -> None:
 
 
 def sha256(path: Path) -> str:
-    from model.runtime.weights import sha256 as file_sha256
+    from model.runtime.files import sha256 as file_sha256
 
     return file_sha256(path)
 
@@ -157,6 +157,35 @@ def extension_wheels(platforms: list[str]) -> list[Path]:
     return [WHEEL_CACHE / n for n in wanted]
 
 
+BLENDER_ONLY = ("bpy", "cython", "numpy", "requests", "certifi", "charset-normalizer", "idna", "urllib3", "zstandard")
+
+
+def blender_only_venv(folder: Path) -> Path:
+    """A venv holding the bpy module and what Blender itself carries (numpy, requests, zstandard), pinned by the
+    lock: a Blender with nothing extra, to prove the extension needs nothing else. Returns its python."""
+    import fcntl
+
+    python = folder / "bin" / "python"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_name(folder.name + ".lock"), "w") as guard:  # parallel test workers build it once
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if not (folder / "installed").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            _install_blender_only(folder, python)
+            (folder / "installed").touch()
+    return python
+
+
+def _install_blender_only(folder: Path, python: Path) -> None:
+    joined = LOCK.read_text().replace(" \\\n", " ")  # one line per package: name==version --hash=...
+    wanted = [line for line in joined.splitlines() if line.split("==")[0] in BLENDER_ONLY]
+    assert len(wanted) == len(BLENDER_ONLY), wanted
+    requirements = folder.with_name(folder.name + "-requirements.txt")
+    requirements.write_text("\n".join(wanted) + "\n")
+    run(sys.executable, "-m", "venv", str(folder))
+    run(str(python), "-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps", "-r", str(requirements))
+
+
 def blender_ext() -> Path:
     """Blender's own extension tool (validate, build), shipped inside the bpy module."""
     import importlib.util
@@ -233,8 +262,8 @@ def demo(args) -> None:
 
     out = ROOT / "build" / "demo"
     print(f"demo: wrote {teacher_demo(out)}")
-    from editemotalk_addon.cli import ensure_registered
     from editemotalk_addon.demo import run_demo
+    from editemotalk_addon.jobs import ensure_registered
 
     ensure_registered()
     blend, strip = run_demo(out)
@@ -292,7 +321,7 @@ def bench(args) -> None:
         import tempfile
 
         from editemotalk_addon import bench as blender_bench
-        from editemotalk_addon.cli import ensure_registered
+        from editemotalk_addon.jobs import ensure_registered
 
         ensure_registered()
         with tempfile.TemporaryDirectory(prefix="eet-bench-") as tmp:

@@ -13,14 +13,9 @@ from dataclasses import dataclass, field
 import bpy
 import numpy as np
 
-from .core import name_mapping, rig
+from .core import name_mapping, performance, rig
 
 TAG = "editemotalk_clip"
-LAYERS = {  # layer -> ARKit channel indices it carries
-    "articulation": tuple(rig.GROUPS["mouth"]),
-    "expression": tuple(i for i in range(rig.NUM_CHANNELS) if i not in rig.LIFE_CHANNELS),
-    "life": tuple(rig.LIFE_CHANNELS),
-}
 _LINEAR = 1  # KeyframePoint.interpolation: CONSTANT, LINEAR, BEZIER...
 
 
@@ -151,14 +146,9 @@ def bake(obj, perf, audio_path: str, start_frame: int, combined: bool = False) -
     tag, name = clip_key(audio_path), clip_name(audio_path)
     remove_bake(obj, tag)
     ad = key.animation_data or key.animation_data_create()
-    layers = (
-        {"combined": perf.weights}
-        if combined
-        else {"articulation": perf.articulation, "expression": perf.expression, "life": perf.life}
-    )
     result = BakeResult(unmatched=mapping.unmatched, frames=len(perf.weights))
-    for layer, values in layers.items():
-        channels = range(rig.NUM_CHANNELS) if layer == "combined" else LAYERS[layer]
+    for layer, values in perf.layers(combined).items():
+        channels = performance.LAYER_CHANNELS[layer]
         columns = {
             target: values[:, rig.INDEX[arkit]] for arkit, target in mapping.pairs if rig.INDEX[arkit] in channels
         }
@@ -174,6 +164,15 @@ def bake(obj, perf, audio_path: str, start_frame: int, combined: bool = False) -
         strip.blend_type = "ADD"  # layers sum on top of whatever the user has below
         result.actions.append(action)
         result.tracks.append(track)
+    return result
+
+
+def bake_clip(scene, obj, perf, source_path: str, start_frame: int, combined: bool = False, sound: bool = True):
+    """The one bake behind the Bake button, the CLI and batch: the performance on obj's shape keys, and the
+    recording as a sound strip at the same start frame."""
+    result = bake(obj, perf, source_path, start_frame, combined=combined)
+    if sound:
+        ensure_sound_strip(scene, source_path, start_frame)
     return result
 
 

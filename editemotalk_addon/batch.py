@@ -19,6 +19,8 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 
+from .core import files
+
 OUTPUT_KEYS = ("out", "fbx", "abc", "usd", "csv")
 PATH_KEYS = ("audio", "csv_in", "emotion_curves", *OUTPUT_KEYS)
 SIDECAR = ".eet.json"
@@ -50,23 +52,17 @@ def read_manifest(path: str | Path) -> list[dict]:
                 job[key] = str((base / job[key]).resolve())
         mesh = job.get("mesh")
         if mesh and mesh != "demo" and not mesh.startswith(":"):
-            file, sep, name = mesh.rpartition(":") if ".blend:" in mesh else (mesh, "", "")
-            job["mesh"] = str((base / file).resolve()) + (f":{name}" if sep else "")
+            file, name = files.split_mesh_spec(mesh)
+            job["mesh"] = str((base / file).resolve()) + (f":{name}" if name else "")
     return rows
 
 
 def _file_digest(path: str | None) -> str:
-    if not path or not Path(path).is_file():
-        return "-"
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return files.sha256(path) if path and Path(path).is_file() else "-"
 
 
 def job_hash(job: dict, weights_digest: str) -> str:
-    mesh_file = (job.get("mesh") or "").rsplit(":", 1)[0] if ".blend:" in (job.get("mesh") or "") else job.get("mesh")
+    mesh_file = files.split_mesh_spec(job.get("mesh") or "")[0]
     inputs = [_file_digest(job.get(k)) for k in ("audio", "csv_in", "emotion_curves")] + [_file_digest(mesh_file)]
     blob = json.dumps({"job": job, "inputs": inputs, "weights": weights_digest}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -93,7 +89,7 @@ def up_to_date(job: dict, digest: str) -> bool:
 
 def _clean_partials(job: dict) -> None:
     for out in outputs(job):
-        for stale in out.parent.glob(f".{out.stem}.*.partial{out.suffix}"):
+        for stale in files.leftover_partials(out):
             stale.unlink(missing_ok=True)
 
 
@@ -106,14 +102,14 @@ def _init_worker(weights: str | None, runtime: str) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from argparse import Namespace
 
-    from .cli import ensure_registered, load_animator
+    from .jobs import ensure_registered, load_animator
 
     ensure_registered()
     _ANIMATOR = load_animator(Namespace(weights=weights, runtime=runtime))
 
 
 def _run(job: dict, digest: str) -> dict:
-    from .cli import JobError, run_job
+    from .jobs import JobError, run_job
 
     _clean_partials(job)
     try:
@@ -122,10 +118,8 @@ def _run(job: dict, digest: str) -> dict:
         return {"ok": False, "error": str(exc)}
     except Exception as exc:  # a bug or a Blender error: report it for this job, keep the batch going
         return {"ok": False, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
-    side = sidecar(job)
-    tmp = side.with_name(side.name + ".tmp")
-    tmp.write_text(json.dumps({"hash": digest, "outputs": [str(p) for p in outputs(job)], "stats": stats}))
-    os.replace(tmp, side)
+    record = {"hash": digest, "outputs": [str(p) for p in outputs(job)], "stats": stats}
+    files.write_text_atomic(sidecar(job), json.dumps(record))
     return {"ok": True, "stats": stats}
 
 

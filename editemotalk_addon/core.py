@@ -1,10 +1,25 @@
-"""The bpy-free core: bundled inside the extension as a sub-package, or found beside us in a repository checkout."""
+"""The bpy-free runtime core: bundled in the extension as model/runtime/, or found beside us in a repository checkout.
 
+Add-on modules import it as `from .core import rig, pipeline, ...`.
+"""
+
+import importlib
 import importlib.util
 
-if importlib.util.find_spec(f"{__package__}.model") is not None:  # the extension zip: <extension>/model
-    from .model.runtime import animator, audio, demo_head, ict, livelink, name_mapping, rig, timebase, weights
-else:  # a repository checkout: model/ next to editemotalk_addon/
-    from model.runtime import animator, audio, demo_head, ict, livelink, name_mapping, rig, timebase, weights
-
-__all__ = ["animator", "audio", "demo_head", "ict", "livelink", "name_mapping", "rig", "timebase", "weights"]
+_RUNTIME = f"{__package__}.model.runtime" if importlib.util.find_spec(f"{__package__}.model") else "model.runtime"
+MODULES = (
+    "animator",
+    "audio",
+    "demo_head",
+    "files",
+    "ict",
+    "livelink",
+    "name_mapping",
+    "performance",
+    "pipeline",
+    "rig",
+    "timebase",
+    "weights",
+)
+for _name in MODULES:
+    globals()[_name] = importlib.import_module(f"{_RUNTIME}.{_name}")

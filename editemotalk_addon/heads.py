@@ -55,17 +55,5 @@ def add_demo_head(context, location=(0.0, 0.0, 0.0)):
 def import_ict_head(context, path: str, head_only: bool = True):
     """From the compact npz or the upstream FaceXModel OBJ folder; shapes keep their ICT names (_L/_R)."""
     head = ict.IctHead.load(bpy.path.abspath(path))
-    verts, faces, sub = head.neutral, head.polygons, None
-    if head_only and "Face" in head.regions:
-        # Face, head and neck, mouth interior, teeth and eyeballs; not the lashes, tear ducts and occlusion shells.
-        end_v = head.regions.get("Eyeball right", head.regions["Face"])[1]
-        end_p = head.regions.get("Eyeball right", head.regions["Face"])[3]
-        sub = slice(0, end_v)
-        verts, faces = verts[sub], [f for f in faces[:end_p] if f.max() < end_v]
-    scale = 0.01  # centimetres -> metres
-    rot = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]])  # ICT is Y-up looking +Z; Blender is Z-up looking -Y
-    to_blender = lambda p: (p * scale) @ rot.T
-    shapes = {
-        name: to_blender(verts + (head.deltas[i][sub] if sub else head.deltas[i])) for i, name in enumerate(head.names)
-    }
-    return mesh_object("ICT Head", to_blender(verts), faces, shapes, context.collection)
+    verts, faces, shapes = head.blender_geometry(head_only)
+    return mesh_object("ICT Head", verts, faces, shapes, context.collection)

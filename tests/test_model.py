@@ -159,3 +159,13 @@ def test_default_weights_are_small_and_verified():
     W.verify(W.DEFAULT)
     assert sum(p.stat().st_size for p in W.DEFAULT.iterdir()) < 30e6
     assert (W.DEFAULT / "model_card.md").exists()
+
+
+def test_train_overrides_parse_each_field_by_its_type():
+    """`build.py train --set augment=false` once left augment True (bool("false")); model fields were unreachable."""
+    cfg = TrainConfig().overridden(["augment=false", "steps=10", "lr=1e-3", "model.content_dilations=1,2"])
+    assert cfg.augment is False and cfg.steps == 10 and cfg.lr == 1e-3 and cfg.model.content_dilations == (1, 2)
+    assert TrainConfig().augment is True and TrainConfig().model.content_dilations != (1, 2)  # defaults untouched
+    for bad in ("augment=maybe", "steps=ten", "no_such_field=1", "model.no_such=1", "steps"):
+        with pytest.raises(ValueError, match="steps|augment|no_such|KEY=VALUE"):
+            TrainConfig().overridden([bad])

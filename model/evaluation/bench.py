@@ -55,43 +55,48 @@ def teacher_speed(corpus_root: Path, clips: int = 200) -> dict:
     }
 
 
-_SPEED_SCRIPT = """
-import json, resource, sys, time
-import numpy as np
-sys.path.insert(0, {root!r})
-from model.runtime.animator import Animator, EmotionEdit
-audio = (0.1 * np.random.default_rng(0).standard_normal(int(16000 * {seconds}))).astype(np.float32)
-animator = Animator.load({weights!r}, runtime={runtime!r})
-animator.generate(animator.analyze(audio[:32000]))  # warm-up
-t = []
-for _ in range(3):
-    s = time.perf_counter(); analysis = animator.analyze(audio); t.append(time.perf_counter() - s)
-edit = EmotionEdit({{"happy": 0.7, "sad": [(0.0, 0.0), (30.0, 1.0)]}})
-animator.generate(analysis, edit, fps=30)
-g = []
-for i in range(10):
-    edit = EmotionEdit({{"happy": 0.05 * i}})
-    s = time.perf_counter(); animator.generate(analysis, edit, fps=30); g.append(time.perf_counter() - s)
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({{"analyze_s": round(float(np.median(t)), 4), "generate_s": round(float(np.median(g)), 4),
-                  "peak_rss_mb": round(rss)}}))
-"""
+def speed_run(weights: str, runtime: str, seconds: float) -> dict:
+    """One runtime on one clip length, through the pipeline every user path takes; run in its own process."""
+    import resource
+
+    from ..runtime.animator import Animator, EmotionEdit
+    from ..runtime.pipeline import animate
+
+    audio = (0.1 * np.random.default_rng(0).standard_normal(int(16000 * seconds))).astype(np.float32)
+    animator = Animator.load(weights, runtime=runtime)
+    animate(animator, audio[:32000])  # warm-up
+    t = []
+    for _ in range(3):
+        start = time.perf_counter()
+        analysis = animator.analyze(audio)
+        t.append(time.perf_counter() - start)
+    animate(animator, audio, EmotionEdit({"happy": 0.7, "sad": [(0.0, 0.0), (30.0, 1.0)]}), analysis=analysis)
+    g = []
+    for i in range(10):
+        start = time.perf_counter()
+        animate(animator, audio, EmotionEdit({"happy": 0.05 * i}), fps=30, analysis=analysis)
+        g.append(time.perf_counter() - start)
+    return {
+        "analyze_s": round(float(np.median(t)), 4),
+        "generate_s": round(float(np.median(g)), 4),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def _speed_in_process(weights: Path, runtime: str, seconds: float) -> dict:
+    root = Path(__file__).resolve().parents[2]
+    cmd = [sys.executable, "-m", "model.evaluation.bench", str(weights), runtime, str(seconds)]
+    res = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def inference_speed(weights: Path, seconds: float = CLIP_SECONDS) -> dict:
     """A 60 s clip, each runtime in its own process so peak memory is its own."""
-    root = str(Path(__file__).resolve().parents[2])
-    out = {}
-    for runtime in ("onnx", "torch"):
-        script = _SPEED_SCRIPT.format(root=root, seconds=seconds, weights=str(weights), runtime=runtime)
-        res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-        out[runtime] = json.loads(res.stdout.strip().splitlines()[-1])
+    out = {runtime: _speed_in_process(weights, runtime, seconds) for runtime in ("onnx", "torch")}
     out["clip_seconds"] = seconds
     out["targets"] = {"analyze_s": 0.5, "generate_s": 0.1, "peak_rss_mb": 1536}
     # cost is linear in clip length: a ten-minute clip should cost about ten one-minute clips
-    script = _SPEED_SCRIPT.format(root=root, seconds=10 * seconds, weights=str(weights), runtime="onnx")
-    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    out["onnx_10x"] = json.loads(res.stdout.strip().splitlines()[-1])
+    out["onnx_10x"] = _speed_in_process(weights, "onnx", 10 * seconds)
     return out
 
 
@@ -134,3 +139,7 @@ def main(weights: Path, corpus_root: Path, data_root: Path) -> dict:
         results[key] = measure()
         print(json.dumps(results[key]), flush=True)
     return results
+
+
+if __name__ == "__main__":  # python -m model.evaluation.bench WEIGHTS RUNTIME SECONDS: one speed run, as JSON
+    print(json.dumps(speed_run(sys.argv[1], sys.argv[2], float(sys.argv[3]))))

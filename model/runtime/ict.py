@@ -14,6 +14,9 @@ import numpy as np
 
 from .rig import ARKIT_NAMES, INDEX
 
+CM_TO_M = 0.01
+ICT_TO_BLENDER = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], np.float32)  # ICT: Y up, looking +Z; Blender: Z up
+
 
 def ict_name(arkit: str) -> list[str]:
     """ARKit channel -> ICT shapes: side suffixes become _L/_R; ICT splits browInnerUp and cheekPuff per side."""
@@ -88,6 +91,21 @@ class IctHead:
         sub = slice(None) if subset is None else subset
         w = self.weights_for(arkit_weights)
         return self.neutral[sub][None] + np.einsum("fs,svc->fvc", w, self.deltas[:, sub])
+
+    def blender_geometry(self, head_only: bool = True) -> tuple[np.ndarray, list[np.ndarray], dict[str, np.ndarray]]:
+        """Vertices in metres, Z up, facing -Y (Blender's front view), the faces, and each shape's absolute positions.
+
+        head_only keeps the face, head and neck, mouth interior, teeth and eyeballs; not the lashes, tear ducts and
+        occlusion shells.
+        """
+        verts, faces, sub = self.neutral, self.polygons, slice(None)
+        if head_only and "Face" in self.regions:
+            end_v, end_p = self.regions.get("Eyeball right", self.regions["Face"])[1::2]
+            sub = slice(0, end_v)
+            verts, faces = verts[sub], [f for f in faces[:end_p] if f.max() < end_v]
+        to_blender = lambda p: (p * CM_TO_M) @ ICT_TO_BLENDER.T
+        shapes = {name: to_blender(verts + self.deltas[i][sub]) for i, name in enumerate(self.names)}
+        return to_blender(verts), faces, shapes
 
     def lip_vertices(self, share: float = 0.4) -> np.ndarray:
         """Face vertices that the lip shapes move by at least `share` of the largest lip displacement."""

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rig import ARKIT_NAMES
+from .rig import ARKIT_NAMES, GROUPS, LIFE_CHANNELS, NUM_CHANNELS
+
+# The channels each layer may write when baked to its own NLA track.
+LAYER_CHANNELS: dict[str, tuple[int, ...]] = {
+    "articulation": tuple(GROUPS["mouth"]),
+    "expression": tuple(i for i in range(NUM_CHANNELS) if i not in LIFE_CHANNELS),
+    "life": tuple(LIFE_CHANNELS),
+    "combined": tuple(range(NUM_CHANNELS)),
+}
 
 
 def compose(*layers: np.ndarray) -> np.ndarray:
@@ -29,3 +37,9 @@ class Performance:
     @property
     def weights(self) -> np.ndarray:  # (F, 52) in `names` order
         return compose(self.articulation, self.expression, self.life)
+
+    def layers(self, combined: bool = False) -> dict[str, np.ndarray]:
+        """The tracks to bake: {layer: (F, 52)}, or the summed weights as one "combined" layer."""
+        if combined:
+            return {"combined": self.weights}
+        return {"articulation": self.articulation, "expression": self.expression, "life": self.life}

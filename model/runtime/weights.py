@@ -6,9 +6,10 @@ pickle (.pt, .pth, .ckpt, .pkl, .bin) instead is refused.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
+
+from .files import sha256, write_text_atomic
 
 MANIFEST = "manifest.json"
 ONNX_FILES = ("config.json", "edit_dictionary.json", "analyze.onnx", "generate.onnx")  # all Blender needs
@@ -22,17 +23,9 @@ class WeightsError(RuntimeError):
     """One line naming the problem with a weights folder and the fix."""
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def write_manifest(folder: Path) -> dict:
     manifest = {"files": {name: sha256(folder / name) for name in FILES if (folder / name).exists()}}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    write_text_atomic(folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 

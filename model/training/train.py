@@ -25,6 +25,7 @@ from tqdm import tqdm
 from ..network.generator import consistency_loss
 from ..network.model import EditEmoTalk, pad_audio
 from ..runtime.emotion_space import EmotionSpace
+from ..runtime.files import atomic
 from ..runtime.timebase import TRAIN_FPS, frame_count
 from . import losses
 from .config import TrainConfig
@@ -70,9 +71,8 @@ class Trainer:
             "space": self.space.to_json() if self.space else None,
             "optimizer": optimizer.state_dict() if optimizer else None,
         }
-        tmp = self.ckpt.with_suffix(".tmp")
-        torch.save(blob, tmp)
-        tmp.replace(self.ckpt)
+        with atomic(self.ckpt) as tmp:
+            torch.save(blob, tmp)
 
     def resume(self):
         if not self.ckpt.exists():

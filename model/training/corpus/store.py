@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ...runtime.files import atomic, write_text_atomic
 from ..phones import INVENTORY, PHONE_ID, PhoneSegment
 from ..prosody import Prosody
 
@@ -69,13 +69,9 @@ def write_shard(path: Path, examples: list[Example], job_items: list[str]) -> li
         if ex.prosody is not None:
             arrays[f"{i}.prosody"] = np.stack([ex.prosody.loudness_db, ex.prosody.f0], 1).astype(np.float32)
         rows.append(asdict(ex.meta))
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    sidecar = path.with_suffix(".json")
-    sidecar_tmp = sidecar.with_name(sidecar.name + ".tmp")
-    sidecar_tmp.write_text(json.dumps({"items": job_items, "rows": rows}))
-    os.replace(tmp, path)
-    os.replace(sidecar_tmp, sidecar)
+    with atomic(path) as tmp:
+        np.savez(tmp, **arrays)
+    write_text_atomic(path.with_suffix(".json"), json.dumps({"items": job_items, "rows": rows}))
     return rows
 
 
