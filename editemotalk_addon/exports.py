@@ -6,14 +6,12 @@ an interrupted or failed write (disk full, killed worker) never leaves a half fi
 
 from __future__ import annotations
 
-import os
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import bpy
 
-from .core import livelink
+from .core import files, livelink
 
 
 class ExportError(RuntimeError):
@@ -30,21 +28,17 @@ def atomic(path: str | Path):
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(f"Cannot write {path}: {exc.strerror or exc} - choose a writable folder.") from None
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
     try:
-        yield tmp
-        if not tmp.exists() or tmp.stat().st_size == 0:
-            raise ExportError(f"Cannot write {path}: nothing was written (disk full?) - free space and retry.")
-        os.replace(tmp, path)
+        with files.atomic(path) as tmp:
+            yield tmp
+            if not tmp.exists() or tmp.stat().st_size == 0:
+                raise ExportError(f"Cannot write {path}: nothing was written (disk full?) - free space and retry.")
     except ExportError:
         raise
     except (OSError, RuntimeError) as exc:
         raise ExportError(
             f"Cannot write {path}: {str(exc).splitlines()[0] if str(exc) else exc} - check free space and permissions."
         ) from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _only_selected(obj):
