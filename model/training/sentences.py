@@ -7,7 +7,6 @@ on bilabials and rounded vowels so every sentence gives the lips work to do.
 from __future__ import annotations
 
 import functools
-import hashlib
 
 import numpy as np
 
@@ -362,12 +361,6 @@ def sentence(index: int) -> str:
         word = _pick(rng, fields[key.lower()])
         out += [head, word[0].upper() + word[1:] if key[0].isupper() else word]
     return "".join(out + [rest]).replace(" a a", " an a").replace(" a o", " an o").replace(" a e", " an e")
-
-
-def is_test_sentence(text: str, fraction: float = 0.12) -> bool:
-    """Held-out sentences, by a hash of the text: the same words are in one split whoever says them."""
-    h = int(hashlib.sha1(text.lower().encode()).hexdigest()[:8], 16)
-    return h / 0xFFFFFFFF < fraction
 
 
 @functools.cache

@@ -8,7 +8,6 @@ voice in all eight emotions gives paired examples whose only difference is how i
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import tempfile
@@ -145,16 +144,6 @@ def voices() -> list[Voice]:
     out += [Voice("flite", n, "", p, r) for n in _FLITE_VOICES for p, r in offsets]
     out += [Voice("festival", n, "", p, r) for n in _FESTIVAL_VOICES for p, r in offsets]
     return out
-
-
-# Whole base voices held out for evaluation: one per non-espeak family by name, and a hashed seventh of espeak's.
-_TEST_VOICES = frozenset({"flite:rms", "festival:ked_diphone"})
-
-
-def is_test_voice(voice: Voice) -> bool:
-    if voice.family != "espeak":
-        return voice.speaker in _TEST_VOICES
-    return int(hashlib.sha1(voice.speaker.encode()).hexdigest()[:8], 16) % 7 == 0
 
 
 def missing_tools() -> list[str]:

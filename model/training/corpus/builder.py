@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import emodb, english_read, facegood, synthetic
 from .base import Item
+from .splits import SPLITS
 from .store import MANIFEST, shard_done, write_shard
 
 REAL_SHARE = 0.6  # of the budget, at most; the rest (and whatever real data cannot fill) is synthetic
@@ -54,7 +55,7 @@ def plan(hours: float, data_root: Path) -> list[Job]:
     jobs, used = [], 0.0
     for name, items in real.items():
         per_shard = SOURCES[name][2]
-        for split in ("train", "test"):
+        for split in SPLITS:
             chosen = _hashed([i for i in items if i.split == split])
             chosen = chosen[: max(1, math.ceil(fraction * len(chosen)))]
             used += sum(i.seconds for i in chosen)
@@ -63,8 +64,9 @@ def plan(hours: float, data_root: Path) -> list[Job]:
     # At least one sentence per synthesizer family and per split, whatever the budget.
     count = max(math.ceil(max(budget - used, 0) / synthetic.SECONDS_PER_ITEM), 12)
     items = synthetic.items(count)
-    if not any(i.split == "test" for i in items):
-        items += [i for i in synthetic.items(count + 64)[count:] if i.split == "test"][:3]
+    for split in ("validation", "test"):
+        if not any(i.split == split for i in items):
+            items += [i for i in synthetic.items(count + 64)[count:] if i.split == split][:3]
     per_shard = SOURCES["synthetic"][2]
     for k in range(0, len(items), per_shard):
         jobs.append(Job(f"synthetic-{k // per_shard:05d}.npz", "synthetic", tuple(items[k : k + per_shard])))

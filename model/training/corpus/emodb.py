@@ -1,7 +1,7 @@
 """Emo-DB (Burkhardt et al. 2005): real German emotional speech with phone alignments -> teacher targets.
 
 The copy in shared/data is cut or zero-padded to exactly 2.000 s; its label files describe the original, uncut
-recordings, so segments are clipped at the end of the audio. Speakers 15 and 16 are held out for evaluation.
+recordings, so segments are clipped at the end of the audio. Splits by speaker (splits.py).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import numpy as np
 from ...runtime.audio import load_audio
 from ..phones import SIL, PhoneSegment, from_sampa, merge_repeats
 from .base import Item, teacher_example
+from .splits import emodb_split
 from .store import Example, Meta
 
 EMOTION = {"W": "angry", "L": "boredom", "E": "disgusted", "A": "fearful", "F": "happy", "T": "sad", "N": "neutral"}
-TEST_SPEAKERS = frozenset({"15", "16"})
 
 
 def read_lablaut(path: Path, duration: float) -> list[PhoneSegment]:
@@ -65,7 +65,7 @@ def items(root: Path) -> list[Item]:
             continue
         # Intensity: how clearly listeners heard the emotion, relative to a typical recording of it (= 1).
         intensity = float(np.clip(recognised.get(n, typical[n[5]]) / typical[n[5]], 0.5, 1.5))
-        split = "test" if n[:2] in TEST_SPEAKERS else "train"
+        split = emodb_split(n[:2])
         out.append(Item(f"emodb/{n}", split, 2.0, {"name": n, "intensity": round(intensity, 3)}))
     return out
 

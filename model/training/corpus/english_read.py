@@ -1,45 +1,31 @@
 """Real English read speech with exact transcripts (CMU ARCTIC bdl/slt, Common Voice) -> forced alignment ->
 teacher targets with a neutral face (read speech).
 
-Held out: ARCTIC prompts arctic_b0400 and later (both speakers), and a fixed third of the Common Voice speakers.
+Splits (splits.py): ARCTIC by prompt (both speakers in every split: "seen speakers, unseen prompts"), Common Voice
+by speaker.
 Clips whose transcript does not align are reported by the builder and skipped, never guessed.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from ...runtime.audio import load_audio
 from ..align import AlignmentError, align
 from .base import Item, teacher_example
+from .splits import arctic_split, common_voice_split
 from .store import Example, Meta
-
-ARCTIC_TEST_FROM = "arctic_b0400"
 
 
 def _rows(path: Path) -> list[tuple[str, str]]:
     return [tuple(line.split("\t", 1)) for line in path.read_text(encoding="utf-8").splitlines() if "\t" in line]
 
 
-def common_voice_test_speakers(root: Path) -> frozenset[str]:
-    """Every third Common Voice speaker, in the order of a hash of their id (fixed, independent of file order)."""
-    speakers = sorted(
-        {
-            row.split("\t")[1]
-            for row in (root / "common_voice_en" / "speakers.tsv").read_text(encoding="utf-8").splitlines()[1:]
-            if row.strip()
-        },
-        key=lambda s: hashlib.sha1(s.encode()).hexdigest(),
-    )
-    return frozenset(speakers[::3])
-
-
 def items(root: Path) -> list[Item]:
     out = []
     for rel, text in _rows(root / "cmu_arctic" / "transcripts.tsv"):
         speaker, prompt = rel.split("/")[0], Path(rel).stem
-        split = "test" if prompt >= ARCTIC_TEST_FROM else "train"
+        split = arctic_split(prompt)
         out.append(
             Item(
                 f"english_read/arctic/{speaker}/{prompt}",
@@ -58,13 +44,13 @@ def items(root: Path) -> list[Item]:
         for row in (root / "common_voice_en" / "speakers.tsv").read_text(encoding="utf-8").splitlines()[1:]
         if row.strip()
     }
-    test = common_voice_test_speakers(root)
+    speakers = list(speaker_of.values())
     for rel, text in _rows(root / "common_voice_en" / "transcripts.tsv"):
         client = speaker_of[rel]
         out.append(
             Item(
                 f"english_read/cv/{Path(rel).stem}",
-                "test" if client in test else "train",
+                common_voice_split(speakers, client),
                 4.7,
                 {
                     "path": f"common_voice_en/{rel}",

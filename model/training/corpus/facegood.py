@@ -18,6 +18,7 @@ from ...runtime.audio import load_audio
 from ...runtime.rig import INDEX, NUM_CHANNELS
 from ...runtime.timebase import TRAIN_FPS, frame_count, resample_frames
 from .base import Item
+from .splits import facegood_split
 from .store import Example, Meta, stable_seed
 
 CAPTURE_FPS = 30
@@ -25,7 +26,6 @@ CAPTURE_FPS = 30
 # channel pairs carry identical statistics and does jawOpen's source (mouth_stretch_c) follow the audio level
 # (r = 0.76); read as the data README says, that channel is constant.
 COLUMN_OFFSET = 1
-TEST_RECORDINGS = frozenset({"1114_3_15", "1114_3_16"})
 CHUNK = 10.0  # s
 
 
@@ -69,7 +69,7 @@ def items(root: Path) -> list[Item]:
     out = []
     for path in sorted((root / "audio").glob("*.flac")):
         seconds = soundfile.info(str(path)).duration
-        split = "test" if path.stem in TEST_RECORDINGS else "train"
+        split = facegood_split(path.stem)
         for k in range(int(np.ceil(seconds / CHUNK))):
             length = min(CHUNK, seconds - k * CHUNK)
             if length >= 2.0:

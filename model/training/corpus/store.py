@@ -30,7 +30,7 @@ class Meta:
     emotion: str  # one of rig.EMOTIONS, or "boredom" (Emo-DB) / "unlabelled" (FACEGOOD)
     intensity: float
     sentence: str
-    split: str  # train | test
+    split: str  # train | validation | test (splits.py)
     duration: float = 0.0  # s
     real_speech: bool = True
     family: str = ""  # synthesizer family for synthetic speech

@@ -1,6 +1,7 @@
 """Synthetic emotional speech: one generated sentence, one voice, all eight emotions -> paired examples.
 
-A held-out sentence is only ever read by held-out voices, so train and test are disjoint in both.
+A sentence of one split is only ever read by voices of the same split (splits.py), so train, validation and test
+are disjoint in voices and sentences.
 Phone timing comes from forced alignment of the synthesized audio (the same aligner as for real speech); the tests
 cross-check it against flite's and festival's own segment timing.
 """
@@ -11,27 +12,32 @@ import numpy as np
 
 from ...runtime.rig import EMOTIONS
 from ..align import AlignmentError, align
-from ..sentences import is_test_sentence, sentence
-from ..synth import FAMILIES, is_test_voice, synthesize, voices
+from ..sentences import sentence
+from ..synth import synthesize, voices
 from .base import Item, teacher_example
+from .splits import SPLITS, sentence_split, synthetic_voice_split
 from .store import Example, Meta
 
 SECONDS_PER_ITEM = 8 * 2.9  # eight renderings of a ~2.9 s sentence
 
 
+def voice_pools() -> dict[str, list[list]]:
+    """split -> one list of voices per synthesizer family that has voices in that split."""
+    pools: dict[str, dict[str, list]] = {s: {} for s in SPLITS}
+    for v in voices():
+        pools[synthetic_voice_split(v.family, v.name, v.variant)].setdefault(v.family, []).append(v)
+    return {s: list(families.values()) for s, families in pools.items()}
+
+
 def items(count: int) -> list[Item]:
-    pools = {
-        (f, s): [v for v in voices() if v.family == f and is_test_voice(v) == (s == "test")]
-        for f in FAMILIES
-        for s in ("train", "test")
-    }
+    pools = voice_pools()
     out = []
     for i in range(count):
         text = sentence(i)
-        split = "test" if is_test_sentence(text) else "train"
+        split = sentence_split(text)
         rng = np.random.default_rng([i, 11])
-        pool = pools[(FAMILIES[i % len(FAMILIES)], split)]
-        voice = pool[int(rng.integers(len(pool)))]
+        family = pools[split][i % len(pools[split])]  # the families take turns
+        voice = family[int(rng.integers(len(family)))]
         intensity = round(float(rng.uniform(0.5, 1.5)), 3)
         out.append(
             Item(f"synthetic/{i:06d}", split, SECONDS_PER_ITEM, {"text": text, "voice": voice, "intensity": intensity})
