@@ -8,6 +8,7 @@ python build.py lint                  ruff
 python build.py demo                  the main job on a bundled default, with a picture
 python build.py corpus --hours H      build the training corpus under data/corpus
 python build.py train                 train the default model into weights/
+python build.py export                re-export the ONNX graphs from weights/model.safetensors
 python build.py bench                 every benchmark; writes bench/results.json and bench/results.md
 python build.py extension             the Blender extension zips, one per platform
 """
@@ -297,6 +298,19 @@ def train(args) -> None:
     print(f"train: wrote {save_weights(model, space, Path(args.weights), extra)}")
 
 
+def export(args) -> None:
+    """The ONNX graphs again from the folder's safetensors: for a change to the network's parameter-free structure
+    (such as the lip seal), which needs no retraining. Rewrites the manifest."""
+    from model.network.load import load_torch_model
+    from model.runtime.weights import write_manifest
+    from model.training.export import export_onnx
+
+    folder = Path(args.weights)
+    export_onnx(load_torch_model(folder), folder)
+    write_manifest(folder)
+    print(f"export: wrote {folder / 'analyze.onnx'}, {folder / 'generate.onnx'} and the manifest")
+
+
 def bench(args) -> None:
     import json
     import platform
@@ -387,6 +401,9 @@ def main() -> None:
         help="override a TrainConfig field, or a model field as model.KEY=VALUE (tuples: 1,2,4; bools: true/false)",
     )
     p.set_defaults(fn=train)
+    p = sub.add_parser("export", help="re-export the ONNX graphs from a weights folder's safetensors")
+    p.add_argument("--weights", default=str(ROOT / "weights"))
+    p.set_defaults(fn=export)
     p = sub.add_parser("bench", help="every benchmark; bench/results.json, bench/results.md, the model card")
     p.add_argument("--weights", default=str(ROOT / "weights"))
     p.add_argument("--corpus", default=str(CORPUS))

@@ -1,3 +1,5 @@
+import numpy as np
+
 from model.runtime import rig
 
 
@@ -30,7 +32,12 @@ def test_channel_vector_expands_sides_and_rejects_unknown_names():
         rig.channel_vector({"mouthGrin": 1.0})
 
 
-def test_lip_aperture_reads_mouth_close_as_sealing_the_jaw():
+def test_real_head_lip_gap_reads_mouth_close_as_sealing_the_jaw():
+    from model.runtime import lip_geometry
+
     open_ = rig.channel_vector({"jawOpen": 0.4})
     sealed = rig.channel_vector({"jawOpen": 0.4, "mouthClose": 0.4})
-    assert not rig.lips_closed(open_) and rig.lips_closed(sealed)
+    rest = np.zeros(52, np.float32)
+    assert not lip_geometry.lips_closed(open_) and lip_geometry.lips_closed(sealed)
+    assert not lip_geometry.lips_closed(rest)  # the rest face (0.76 mm) is not a closure
+    assert 12 < lip_geometry.lip_gap_mm(open_) < 15  # 0.4 x 32.8 mm + the rest gap

@@ -3,7 +3,8 @@ import pytest
 
 from model.evaluation.metrics import closure_hits, false_closures
 from model.runtime import life
-from model.runtime.rig import EMOTIONS, INDEX, SLIDERS, lips_closed
+from model.runtime.lip_geometry import lips_closed
+from model.runtime.rig import EMOTIONS, INDEX, SLIDERS
 from model.runtime.timebase import FPS_CHOICES, frame_times
 from model.training import teacher
 from model.training.phones import BILABIAL, SIL

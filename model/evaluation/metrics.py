@@ -1,10 +1,14 @@
-"""Lip-sync metrics on (frames, 52) weights, defined once for the tests, the evaluation and the benchmarks."""
+"""Lip-sync metrics on (frames, 52) weights, defined once for the tests, the evaluation and the benchmarks.
+
+"Closed" is the real head's inner-lip gap (runtime.lip_geometry): at most 0.5 mm, below the rest face's 0.76 mm.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..runtime.rig import INDEX, lips_closed
+from ..runtime.lip_geometry import lips_closed
+from ..runtime.rig import INDEX
 from ..training.phones import BILABIAL, SIL, PhoneSegment
 
 # Around a p/b/m the lips may legitimately be shut a little longer than the phone (a sealed hold lasts >= 70 ms,

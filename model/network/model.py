@@ -1,7 +1,8 @@
 """EditEmoTalk as one torch module, split the way inference is used:
 
 analyze(audio)                      once per clip: content, articulation + closure gate, emotion over time
-generate(content, A, gate, e')      on every slider change: expression, and the composed weights
+generate(content, A, gate, e')      on every slider change: expression, and the composed weights, sealed on the
+                                    real head's lip geometry wherever the gate closes (no edit can part them)
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..runtime.lip_geometry import seal
 from .config import ModelConfig
 from .encoders import EmotionEncoder, content_encoder
 from .frontend import CONTENT_HOP, AudioFrontEnd, PitchSpectrum
@@ -64,6 +66,8 @@ class EditEmoTalk(nn.Module):
         return Analysis(content, articulation.clamp(0.0, 1.0), gate, emotion, clip, logits, clip_logits)
 
     def generate(self, content, articulation, gate, emotion):
-        """-> composed weights (B, 52, T) without the life layer, and the gated expression layer (B, 52, T)."""
+        """-> composed weights (B, 52, T) without the life layer, and the expression layer (B, 52, T) that sums
+        with `articulation` to them (negative where the seal takes back what the expression would open)."""
         expression = self.expression(content, emotion, gate).clamp(0.0, 1.0)
-        return (articulation + expression).clamp(0.0, 1.0), expression
+        weights = seal((articulation + expression).clamp(0.0, 1.0), gate)
+        return weights, weights - articulation

@@ -104,32 +104,14 @@ EMOTIONS: tuple[str, ...] = ("neutral", "happy", "sad", "angry", "fearful", "dis
 SLIDERS: tuple[str, ...] = EMOTIONS[1:]
 EMOTION_INDEX: dict[str, int] = {e: i for i, e in enumerate(EMOTIONS)}
 
-# Channels that part the lips; a bilabial closure cancels them (and mouthClose covers the open jaw).
+# Channels that part the lips: the articulation channel's own seal cancels them (mouthClose covers the open jaw).
+# The full rule on a real head, for every channel, is lip_geometry.seal.
 LIP_PARTING: tuple[int, ...] = tuple(
     INDEX[n]
     for n in ("mouthFunnel", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight")
 )
 # ... and with the jaw, everything that opens the mouth: emotion must never add to these while the lips seal.
 LIP_OPENING: tuple[int, ...] = (INDEX["jawOpen"], *LIP_PARTING)
-LIP_CLOSED_THRESHOLD = 0.08
-
-
-def lip_aperture(weights):
-    """How far apart the lips are, from blendshape weights (..., 52) -> (...); numpy arrays or torch tensors.
-
-    jawOpen opens the lips unless mouthClose (the ARKit corrective that seals the lips over an open jaw)
-    cancels it; lowering the lower lip, raising the upper lip and funnelling open them further.
-    0 means sealed; values below LIP_CLOSED_THRESHOLD read as closed.
-    """
-    w = weights
-    jaw = (w[..., INDEX["jawOpen"]] - w[..., INDEX["mouthClose"]]).clip(min=0)
-    lower = 0.5 * (w[..., INDEX["mouthLowerDownLeft"]] + w[..., INDEX["mouthLowerDownRight"]])
-    upper = 0.5 * (w[..., INDEX["mouthUpperUpLeft"]] + w[..., INDEX["mouthUpperUpRight"]])
-    return jaw + 0.6 * lower + 0.6 * upper + 0.5 * w[..., INDEX["mouthFunnel"]]
-
-
-def lips_closed(weights: np.ndarray) -> np.ndarray:
-    return lip_aperture(np.asarray(weights)) < LIP_CLOSED_THRESHOLD
 
 
 def channel_vector(values: dict[str, float]) -> np.ndarray:

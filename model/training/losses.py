@@ -5,7 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..runtime.rig import GROUPS, LIFE_CHANNELS, NUM_CHANNELS, lip_aperture
+from ..runtime.lip_geometry import GAP_COEF_MM, JAW, lip_gap_mm
+from ..runtime.rig import GROUPS, LIFE_CHANNELS, NUM_CHANNELS
+
+JAW_MM = float(GAP_COEF_MM[0, JAW])  # the gap one unit of jawOpen opens: losses count gaps in jaw units
 
 
 def channel_weights(mouth_weight: float) -> torch.Tensor:
@@ -33,12 +36,15 @@ def velocity(pred, target, channel_w, mask, valid) -> torch.Tensor:
     return _masked_mean(((pred[:, :, 1:] - pred[:, :, :-1]) - (target[:, :, 1:] - target[:, :, :-1])).abs(), weight)
 
 
+def lip_gap(weights) -> torch.Tensor:
+    """(B, 52, T) -> (B, T): the real head's inner-lip gap, in units of one full jawOpen."""
+    return lip_gap_mm(weights.clamp(0.0, 1.0).transpose(1, 2)) / JAW_MM
+
+
 def aperture(pred, target, valid) -> torch.Tensor:
-    """L1 between lip openings: the one quantity a viewer reads lip sync from, supervised on every frame (it keeps
-    the mouth from shrinking towards half-open, the safe average of many uncertain channels)."""
-    return _masked_mean(
-        (lip_aperture(pred.clamp(min=0.0).transpose(1, 2)) - lip_aperture(target.transpose(1, 2))).abs(), valid
-    )
+    """L1 between lip gaps on the real head: the one quantity a viewer reads lip sync from, supervised on every
+    frame (it keeps the mouth from shrinking towards half-open, the safe average of many uncertain channels)."""
+    return _masked_mean((lip_gap(pred) - lip_gap(target)).abs(), valid)
 
 
 def closure(raw, gate, closure_target, valid) -> torch.Tensor:
@@ -48,7 +54,7 @@ def closure(raw, gate, closure_target, valid) -> torch.Tensor:
     model to keep the mouth half-closed wherever it is unsure where the closures are.
     """
     weight = (closure_target[:, 0] > 0.5).float() * valid
-    aperture = lip_aperture(raw.clamp(min=0.0).transpose(1, 2)).detach()
+    aperture = lip_gap(raw).detach()
     return _masked_mean((1.0 - gate[:, 0]) * aperture, weight)
 
 

@@ -26,6 +26,7 @@ from ..network.generator import consistency_loss
 from ..network.model import EditEmoTalk, pad_audio
 from ..runtime.emotion_space import EmotionSpace
 from ..runtime.files import atomic
+from ..runtime.lip_geometry import seal
 from ..runtime.timebase import TRAIN_FPS, frame_count
 from . import losses
 from .config import TrainConfig
@@ -223,7 +224,7 @@ class Trainer:
             absolute = batch["absolute"][:, None, None]
             edited = absolute * neutral + (1 - absolute) * voice + torch.einsum("bkt,ke->bet", batch["alphas"], dirs)
             expression = model.expression(content, edited, gate)
-            pred = articulation + expression  # unclamped while training, so no gradient is ever cut
+            pred = seal(articulation + expression, gate)  # unclamped while training: no gradient is ever cut
             valid, mask, teach = batch["valid"], batch["mask"], batch["teacher"]
             teacher_valid = valid * teach[:, None]
             keep = valid > 0

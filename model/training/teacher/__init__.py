@@ -17,7 +17,7 @@ from ...runtime.timebase import frame_times
 from ..phones import SIL, PhoneSegment
 from ..prosody import Prosody
 from .articulation import articulate
-from .expression import express
+from .expression import express, seal_expression
 
 
 def slider_track(emotion: str, intensity, frames: int) -> np.ndarray:
@@ -57,4 +57,5 @@ def perform(
     speech = [s.start for s in phones if s.phone != SIL]
     rng = np.random.default_rng(seed)
     expression = express(times, sliders, prosody.pitch_accents(), closure, speech[0] if speech else 0.0, rng)
+    expression = seal_expression(articulation, expression, closure)
     return Performance(fps, articulation, expression, live(times, sliders, seed), closure)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...runtime.lip_geometry import seal_np
 from ...runtime.rig import INDEX, NUM_CHANNELS, channel_vector
 from ..phones import BILABIAL, SIL, PhoneSegment
 
@@ -145,17 +146,13 @@ def closure_curve(phones: list[PhoneSegment], times: np.ndarray) -> tuple[np.nda
 
 
 def seal_lips(weights: np.ndarray, closure: np.ndarray, press: np.ndarray | None = None) -> np.ndarray:
-    """Seal the lips where `closure` is 1: cancel lip-opening channels, let mouthClose cover the jaw opening."""
+    """Seal the lips where `closure` is 1, on the real head: press as the phone asks, then cancel the parting
+    shapes and raise mouthClose until the lips touch (runtime.lip_geometry.seal_np)."""
     w = weights.copy()
-    open_ = 1.0 - closure
-    for name in ("mouthFunnel", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight"):
-        w[:, INDEX[name]] *= open_
-    jaw = w[:, INDEX["jawOpen"]]
-    w[:, INDEX["mouthClose"]] = np.maximum(w[:, INDEX["mouthClose"]], closure * jaw)
     if press is not None:
         for name in ("mouthPressLeft", "mouthPressRight"):
             w[:, INDEX[name]] = np.maximum(w[:, INDEX[name]], press)
-    return w
+    return seal_np(w, closure)
 
 
 def articulate(phones: list[PhoneSegment], times: np.ndarray, jaw_gain) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...runtime.lip_geometry import CLOSE, seal_np
 from ...runtime.rig import INDEX, LIP_OPENING, SLIDERS, channel_vector
 
 # FACS action unit -> ARKit channels it moves (at AU intensity 1).
@@ -87,3 +88,15 @@ def prototype_channels(emotion: str, threshold: float = 0.05) -> list[str]:
     """The channels an emotion's prototype moves (for tests and reports)."""
     e = EXPRESSIONS[SLIDERS.index(emotion)]
     return [n for n, i in INDEX.items() if e[i] >= threshold]
+
+
+def seal_expression(articulation: np.ndarray, expression: np.ndarray, closure: np.ndarray) -> np.ndarray:
+    """The expression plus the mouthClose its own channels need where the lips seal (a sneer lifts the upper lip
+    3-5 mm on a real head): the seal of the composed face minus the seal of the articulation alone, scaled by the
+    closure so ramps are not counted twice. The articulation layer stays emotion-free."""
+    full = np.ones(len(closure), np.float32)
+    with_expression = seal_np(np.clip(articulation + expression, 0.0, 1.0), full)[:, CLOSE]
+    alone = seal_np(articulation, full)[:, CLOSE]
+    out = expression.copy()
+    out[:, CLOSE] += closure * np.maximum(with_expression - alone, 0.0)
+    return out
