@@ -9,6 +9,7 @@ python build.py demo                  the main job on a bundled default, with a 
 python build.py corpus --hours H      build the training corpus under data/corpus
 python build.py train                 train the default model into weights/
 python build.py export                re-export the ONNX graphs from weights/model.safetensors
+python build.py calibrate             choose the lip seal's operating point on validation voices
 python build.py bench                 every benchmark; writes bench/results.json and bench/results.md
 python build.py extension             the Blender extension zips, one per platform
 """
@@ -16,6 +17,7 @@ python build.py extension             the Blender extension zips, one per platfo
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -280,7 +282,6 @@ def corpus(args) -> None:
 
 
 def train(args) -> None:
-    import json
     import time
 
     from model.training.config import TrainConfig
@@ -311,8 +312,16 @@ def export(args) -> None:
     print(f"export: wrote {folder / 'analyze.onnx'}, {folder / 'generate.onnx'} and the manifest")
 
 
+def calibrate(args) -> None:
+    """The seal's operating point (closure gate threshold), chosen on the validation voices, into config.json."""
+    from model.evaluation.evaluate import calibrate as choose_operating_point
+
+    point = choose_operating_point(Path(args.weights), Path(args.corpus))
+    print(json.dumps(point, indent=1))
+    print(f"calibrate: gate threshold {point['chosen']} written to {Path(args.weights) / 'config.json'}")
+
+
 def bench(args) -> None:
-    import json
     import platform
 
     from model.evaluation import bench as model_bench
@@ -404,6 +413,10 @@ def main() -> None:
     p = sub.add_parser("export", help="re-export the ONNX graphs from a weights folder's safetensors")
     p.add_argument("--weights", default=str(ROOT / "weights"))
     p.set_defaults(fn=export)
+    p = sub.add_parser("calibrate", help="choose the lip seal's operating point on validation voices")
+    p.add_argument("--weights", default=str(ROOT / "weights"))
+    p.add_argument("--corpus", default=str(CORPUS))
+    p.set_defaults(fn=calibrate)
     p = sub.add_parser("bench", help="every benchmark; bench/results.json, bench/results.md, the model card")
     p.add_argument("--weights", default=str(ROOT / "weights"))
     p.add_argument("--corpus", default=str(CORPUS))

@@ -1,9 +1,12 @@
-"""`python -m model.evaluate`: held-out accuracy of a weights folder, beside the teacher and the baselines.
+"""`python -m model.evaluation.evaluate`: accuracy of a weights folder on held-out data, beside its controls.
 
-Everything here runs on the corpus's TEST split only: held-out synthetic voices and sentences, Emo-DB speakers
-15/16, ARCTIC prompts b0400+, a third of the Common Voice speakers, FACEGOOD recordings 1114_3_15/16.
-Rows: the teacher (oracle: phones from the transcript), the model (audio only), "phones" (pocketsphinx
-recognition without transcript, then the teacher) and "mean pose" (the average training frame).
+Test sets are read once, for the report; the lip seal's operating point is chosen on VALIDATION (`operating_point`).
+What each set holds out is in training.corpus.splits.SET_LABELS, printed with every figure.
+Lip rows: the teacher (oracle: phones from the transcript), the model (audio only), "phones" (pocketsphinx
+recognition without transcript, then the teacher - no learning) and the mean training pose. "Closed" is the
+ICT-FaceKit head's inner-lip gap (runtime.lip_geometry), never a proxy the network is trained on.
+Emotion rows: a classifier trained on teacher motion can only say "consistent with the teacher", so it is printed
+beside a lookup-table control (mean pose + the teacher's prototype, constant in time: no model, no audio).
 """
 
 from __future__ import annotations
@@ -16,18 +19,22 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runtime.animator import Animator, EmotionEdit
+from ..runtime.animator import Analysis, Animator, EmotionEdit
 from ..runtime.ict import IctHead, lip_vertex_error
 from ..runtime.rig import EMOTIONS, GROUPS, INDEX, LIFE_CHANNELS, SLIDERS
 from ..runtime.timebase import TRAIN_FPS
 from ..training import teacher
 from ..training.corpus.store import Example
 from ..training.data import Corpus
+from ..training.teacher.expression import EXPRESSIONS
 from .metrics import closure_hits, false_closures, jaw_correlation, pearson
 
 FPS = 30
 LIP_SETS = ("synthetic", "arctic", "common_voice", "emodb")
+REAL_SETS = ("arctic", "common_voice", "emodb")
 ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+GATE_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+OPERATING_HIT = 95.0  # the operating point: fewest false closures that keep this closure hit on validation
 EMOTION_CHANNELS = np.array([i for i in range(52) if i not in LIFE_CHANNELS])  # blinks and gaze are procedural
 
 
@@ -37,7 +44,19 @@ def set_of(ex: Example) -> str:
     return ex.meta.source
 
 
-def perform(ex: Example, fps: int = FPS, phones=None, sliders=None, **kw) -> np.ndarray:
+def examples_by_set(corpus_root: Path, split: str, per_set: int, seed: int = 0) -> dict[str, list[Example]]:
+    """A fixed, reproducible subset of each evaluation set of one split."""
+    rng = np.random.default_rng(seed)
+    by_set: dict[str, list[Example]] = {}
+    for ex in Corpus(corpus_root, split).examples:
+        by_set.setdefault(set_of(ex), []).append(ex)
+    for name, exs in by_set.items():
+        if len(exs) > per_set:
+            by_set[name] = [exs[i] for i in sorted(rng.choice(len(exs), per_set, replace=False))]
+    return by_set
+
+
+def perform(ex: Example, fps: int = FPS, phones=None, sliders=None) -> np.ndarray:
     """The teacher on an example: its label emotion unless sliders are given."""
     emotion = ex.meta.emotion if ex.meta.emotion in SLIDERS else "neutral"
     return teacher.perform(
@@ -49,11 +68,145 @@ def perform(ex: Example, fps: int = FPS, phones=None, sliders=None, **kw) -> np.
         fps=fps,
         duration=len(ex.audio) / 16000,
         sliders=sliders,
-        **kw,
     ).weights
 
 
-# --- the independent motion -> emotion classifier (trained on teacher motion only) -------------------------------
+def slider_frames(frames: int, k: int | None, alpha: float = 1.0) -> np.ndarray:
+    """(F, 7) one slider at alpha (k None: all zero)."""
+    sliders = np.zeros((frames, len(SLIDERS)), np.float32)
+    if k is not None:
+        sliders[:, k] = alpha
+    return sliders
+
+
+# --- lips ---------------------------------------------------------------------------------------------------------
+@dataclass
+class Tally:
+    hits: list = field(default_factory=list)
+    shut: int = 0
+    eligible: int = 0
+    lve: list = field(default_factory=list)
+    jaw: list = field(default_factory=list)
+
+    def add(self, pred, ex, truth=None, head=None, lips=None, fps=FPS):
+        self.hits += closure_hits(pred, ex.phones, fps)
+        s, e = false_closures(pred, ex.phones, fps)
+        self.shut, self.eligible = self.shut + s, self.eligible + e
+        if truth is not None:
+            self.lve.append(lip_vertex_error(pred, truth, head, lips))
+            j = jaw_correlation(pred, truth)
+            if j is not None:
+                self.jaw.append(j)
+
+    @property
+    def hit_rate(self) -> float | None:
+        return round(100 * float(np.mean(self.hits)), 1) if self.hits else None
+
+    @property
+    def false_rate(self) -> float:
+        return round(100 * self.shut / max(self.eligible, 1), 2)
+
+    def summary(self) -> dict:
+        return {
+            "closure_hit": self.hit_rate,
+            "false_closure": self.false_rate,
+            "lve_mm": round(float(np.mean(self.lve)), 3) if self.lve else None,
+            "jaw_corr": round(float(np.mean(self.jaw)), 3) if self.jaw else None,
+            "bilabials": len(self.hits),
+            "clips": len(self.lve),
+        }
+
+
+def lips(animator, by_set, head, lips_idx, mean_pose, analyses, phone_baseline=True, progress=True) -> dict:
+    from tqdm import tqdm
+
+    out = {}
+    for name in LIP_SETS:
+        rows = {r: Tally() for r in ("teacher", "model", "phones", "mean_pose")}
+        for ex in tqdm(by_set.get(name, []), desc=f"lips {name}", disable=not progress):
+            truth = perform(ex)
+            analyses[ex.meta.id] = analysis = animator.analyze(ex.audio)
+            model = animator.generate(analysis, EmotionEdit(), fps=FPS, seed=ex.meta.seed).weights
+            rows["teacher"].add(truth, ex, truth, head, lips_idx)
+            rows["model"].add(model, ex, truth, head, lips_idx)
+            rows["mean_pose"].add(np.repeat(mean_pose[None], len(truth), 0), ex, truth, head, lips_idx)
+            if phone_baseline:
+                from ..training.align import recognize
+
+                rows["phones"].add(perform(ex, phones=recognize(ex.audio)), ex, truth, head, lips_idx)
+        out[name] = {r: t.summary() for r, t in rows.items() if t.lve}
+    return out
+
+
+def generate_with_gate(animator: Animator, analysis: Analysis, threshold: float | None, seed: int) -> np.ndarray:
+    """The model's weights with the closure gate at another operating point (the trained gate when None)."""
+    saved = animator.config.get("gate_threshold")
+    animator.config["gate_threshold"] = threshold
+    try:
+        return animator.generate(analysis, EmotionEdit(), fps=FPS, seed=seed).weights
+    finally:
+        animator.config["gate_threshold"] = saved
+
+
+def operating_curve(animator: Animator, by_set: dict, progress: bool = True) -> dict:
+    """Closure hit / false closures over the real validation voices, per gate threshold ("trained": as trained)."""
+    from tqdm import tqdm
+
+    tallies = {str(t): Tally() for t in (None, *GATE_THRESHOLDS)}
+    for name in REAL_SETS:
+        for ex in tqdm(by_set.get(name, []), desc=f"operating point {name}", disable=not progress):
+            analysis = animator.analyze(ex.audio)
+            for key, tally in tallies.items():
+                tally.add(generate_with_gate(animator, analysis, None if key == "None" else float(key), 0), ex)
+    curve = {("trained" if k == "None" else k): {"hit": t.hit_rate, "false": t.false_rate} for k, t in tallies.items()}
+    return {
+        "curve": curve,
+        "chosen": choose_operating_point(curve),
+        "clips": sum(len(by_set.get(n, [])) for n in REAL_SETS),
+    }
+
+
+def choose_operating_point(curve: dict) -> str:
+    """The fewest false closures among thresholds that keep OPERATING_HIT; else the best hit rate."""
+    keep = [k for k, v in curve.items() if v["hit"] is not None and v["hit"] >= OPERATING_HIT]
+    if keep:
+        return min(keep, key=lambda k: curve[k]["false"])
+    return max(curve, key=lambda k: curve[k]["hit"] or 0)
+
+
+def calibrate(weights: Path, corpus_root: Path, per_set: int = 40) -> dict:
+    """Choose the seal's operating point on the validation voices and store it in the weights' config.json."""
+    from ..runtime.files import write_text_atomic
+    from ..runtime.weights import write_manifest
+
+    point = operating_curve(Animator.load(weights), examples_by_set(corpus_root, "validation", per_set))
+    config_path = Path(weights) / "config.json"
+    config = json.loads(config_path.read_text())
+    config["gate_threshold"] = None if point["chosen"] == "trained" else float(point["chosen"])
+    write_text_atomic(config_path, json.dumps(config, indent=2) + "\n")
+    write_manifest(Path(weights))
+    return point
+
+
+# --- real capture -------------------------------------------------------------------------------------------------
+def real_capture(animator: Animator, examples: list[Example]) -> dict:
+    """FACEGOOD (Mandarin capture, no phones, so no teacher): correlation with the captured mouth channels."""
+    jaw, mouth = [], []
+    for ex in examples:
+        pred = animator.generate(animator.analyze(ex.audio), EmotionEdit(), fps=TRAIN_FPS, life=False).weights
+        n = min(len(pred), len(ex.targets))
+        jaw.append(pearson(pred[:n, INDEX["jawOpen"]], ex.targets[:n, INDEX["jawOpen"]]))
+        chans = [c for c in GROUPS["mouth"] if ex.mask[c] and ex.targets[:n, c].std() > 0.01]
+        mouth += [r for c in chans if (r := pearson(pred[:n, c], ex.targets[:n, c])) is not None]
+    jaw = [j for j in jaw if j is not None]
+    return {
+        "jaw_corr": round(float(np.mean(jaw)), 3) if jaw else None,
+        "mouth_corr": round(float(np.mean(mouth)), 3) if mouth else None,
+        "clips": len(jaw),
+    }
+
+
+# --- emotion: consistency with the teacher, beside a control that has no model and no audio ------------------------
 def motion_features(weights: np.ndarray) -> np.ndarray:
     w = weights[:, EMOTION_CHANNELS]
     return np.concatenate([w.mean(0), w.std(0), np.percentile(w, 90, axis=0)])
@@ -61,6 +214,8 @@ def motion_features(weights: np.ndarray) -> np.ndarray:
 
 @dataclass
 class MotionClassifier:
+    """Teacher motion -> emotion label. Trained on the teacher, so it measures consistency with the teacher."""
+
     model: object = None
 
     @classmethod
@@ -72,12 +227,10 @@ class MotionClassifier:
         rng = np.random.default_rng(seed)
         usable = [ex for ex in corpus.examples if ex.phones]
         feats, labels = [], []
-        for i in rng.choice(len(usable), clips, replace=False):
+        for i in rng.choice(len(usable), min(clips, len(usable)), replace=False):
             ex, label = usable[i], int(rng.integers(len(EMOTIONS)))
             frames = int(np.ceil(len(ex.audio) / 16000 * FPS))
-            sliders = np.zeros((frames, len(SLIDERS)), np.float32)
-            if label:
-                sliders[:, label - 1] = rng.uniform(0.5, 1.5)
+            sliders = slider_frames(frames, label - 1 if label else None, rng.uniform(0.5, 1.5))
             feats.append(motion_features(perform(ex, sliders=sliders)))
             labels.append(label)
         model = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=3000))
@@ -95,172 +248,125 @@ class MotionClassifier:
         return float(s[k] - np.delete(s, k).max())
 
 
+def lookup_control(mean_pose: np.ndarray, frames: int, k: int | None, alpha: float = 1.0) -> np.ndarray:
+    """The control: the training mean pose plus the teacher's prototype at alpha, constant in time."""
+    pose = mean_pose + (alpha * EXPRESSIONS[k] if k is not None else 0.0)
+    return np.repeat(np.clip(pose, 0.0, 1.0)[None], frames, 0).astype(np.float32)
+
+
 def _spearman(x, y) -> float:
     from scipy.stats import spearmanr
 
     return float(spearmanr(x, y).statistic) if np.std(y) > 0 else 0.0
 
 
-@dataclass
-class Tally:
-    hits: list = field(default_factory=list)
-    shut: int = 0
-    eligible: int = 0
-    lve: list = field(default_factory=list)
-    jaw: list = field(default_factory=list)
+def emotion(animator, chosen, analyses, classifier, mean_pose, head, lips_idx, progress=True) -> dict:
+    from tqdm import tqdm
 
-    def add(self, pred, truth, ex, head, lips, fps=FPS):
-        self.hits += closure_hits(pred, ex.phones, fps)
-        s, e = false_closures(pred, ex.phones, fps)
-        self.shut, self.eligible = self.shut + s, self.eligible + e
-        self.lve.append(lip_vertex_error(pred, truth, head, lips))
-        j = jaw_correlation(pred, truth)
-        if j is not None:
-            self.jaw.append(j)
+    rows = ("model", "teacher", "control", "mean_pose")
+    acc = {r: np.zeros(len(EMOTIONS)) for r in rows}
+    rho = {r: {k: [] for k in SLIDERS} for r in ("model", "control")}
+    hits = {m: {k: {a: [] for a in ALPHAS} for k in SLIDERS} for m in ("absolute", "voice")}
+    lve = {k: {a: [] for a in ALPHAS} for k in SLIDERS}
+    for ex in tqdm(chosen, desc="emotion", disable=not progress):
+        analysis = analyses.get(ex.meta.id) or animator.analyze(ex.audio)
+        frames = int(np.ceil(len(ex.audio) / 16000 * FPS))
+        for label in range(len(EMOTIONS)):
+            k = label - 1 if label else None
+            edit = EmotionEdit({SLIDERS[k]: 1.0} if label else {}, mode="absolute")
+            faces = {
+                "model": animator.generate(analysis, edit, fps=FPS, seed=ex.meta.seed).weights,
+                "teacher": perform(ex, sliders=slider_frames(frames, k)),
+                "control": lookup_control(mean_pose, frames, k),
+                "mean_pose": lookup_control(mean_pose, frames, None),
+            }
+            for r, face in faces.items():
+                acc[r][label] += classifier.predict(face) == label
+        for k, name in enumerate(SLIDERS):
+            margins = {"model": [], "control": []}
+            for a in ALPHAS:
+                for mode in ("absolute", "voice"):
+                    pred = animator.generate(analysis, EmotionEdit({name: a}, mode=mode), fps=FPS, seed=ex.meta.seed)
+                    hits[mode][name][a] += closure_hits(pred.weights, ex.phones, FPS)
+                    if mode == "absolute":
+                        margins["model"].append(classifier.margin(pred.weights, k + 1))
+                        truth = perform(ex, sliders=slider_frames(frames, k, a))
+                        lve[name][a].append(lip_vertex_error(pred.weights, truth, head, lips_idx))
+                margins["control"].append(classifier.margin(lookup_control(mean_pose, frames, k, a), k + 1))
+            for r in rho:
+                rho[r][name].append(_spearman(ALPHAS, margins[r]))
+    n = len(chosen)
+    pct = lambda v: (
+        {e: round(100 * float(v[i]) / n, 1) for i, e in enumerate(EMOTIONS)}
+        | {"mean": round(100 * float(v.mean()) / n, 1)}
+    )
+    hit_table = {
+        m: {k: {str(a): round(100 * float(np.mean(h)), 1) for a, h in v.items()} for k, v in t.items()}
+        for m, t in hits.items()
+    }
+    rho_table = {r: {k: round(float(np.mean(v)), 3) for k, v in t.items()} for r, t in rho.items()}
+    for t in rho_table.values():
+        t["mean"], t["min"] = round(float(np.mean(list(t.values()))), 3), round(float(np.min(list(t.values()))), 3)
+    change = {m: round(max(max(v.values()) - min(v.values()) for v in t.values()), 1) for m, t in hit_table.items()}
+    return {
+        "consistency_with_teacher": {r: pct(v) for r, v in acc.items()},
+        "monotonicity_rho": rho_table,
+        "closure_hit_by_alpha": hit_table,
+        "closure_change_points": change,
+        "lve_by_alpha": {k: {str(a): round(float(np.mean(x)), 3) for a, x in v.items()} for k, v in lve.items()},
+        "clips": n,
+    }
 
-    def summary(self) -> dict:
-        return {
-            "closure_hit": round(100 * float(np.mean(self.hits)), 1) if self.hits else None,
-            "false_closure": round(100 * self.shut / max(self.eligible, 1), 2),
-            "lve_mm": round(float(np.mean(self.lve)), 3) if self.lve else None,
-            "jaw_corr": round(float(np.mean(self.jaw)), 3) if self.jaw else None,
-            "bilabials": len(self.hits),
-            "clips": len(self.lve),
-        }
+
+def speech_emotion(animator: Animator, examples: list[Example], analyses: dict) -> dict:
+    recall: dict[str, list[bool]] = {}
+    for ex in examples:
+        if ex.meta.emotion not in EMOTIONS:
+            continue  # boredom has no slider
+        analysis = analyses.get(ex.meta.id) or animator.analyze(ex.audio)
+        guess = EMOTIONS[int(np.argmax(analysis.probabilities.mean(0)))]
+        recall.setdefault(ex.meta.emotion, []).append(guess == ex.meta.emotion)
+    return {
+        "uar": round(100 * float(np.mean([np.mean(v) for v in recall.values()])), 1),
+        "recall": {k: round(100 * float(np.mean(v)), 1) for k, v in sorted(recall.items())},
+        "chance": round(100 / len(recall), 1),
+        "clips": sum(map(len, recall.values())),
+    }
 
 
 def evaluate(
     weights: Path,
     corpus_root: Path,
     ict_path: Path,
-    per_set: int = 150,
+    per_set: int = 120,
     emotion_clips: int = 40,
     phone_baseline: bool = True,
     runtime: str = "onnx",
     seed: int = 0,
     progress: bool = True,
 ) -> dict:
-    from tqdm import tqdm
-
     start = time.time()
     animator = Animator.load(weights, runtime=runtime)
     head = IctHead.load(ict_path)
-    lips = head.lip_vertices()
+    lips_idx = head.lip_vertices()
     train = Corpus(corpus_root, "train")
-    test = Corpus(corpus_root, "test")
     mean_pose = np.concatenate([ex.targets for ex in train.examples if ex.phones]).mean(0)
+    test = examples_by_set(corpus_root, "test", per_set, seed)
+    validation = examples_by_set(corpus_root, "validation", per_set // 3, seed)
+    results: dict = {
+        "counts": {k: len(v) for k, v in test.items()},
+        "gate_threshold": animator.config.get("gate_threshold"),
+    }
+    analyses: dict[str, Analysis] = {}
+    results["operating_point"] = operating_curve(animator, validation, progress)
+    results["sets"] = lips(animator, test, head, lips_idx, mean_pose, analyses, phone_baseline, progress)
+    results["real_capture"] = real_capture(animator, test.get("facegood", []))
     rng = np.random.default_rng(seed)
-    by_set: dict[str, list[Example]] = {}
-    for ex in test.examples:
-        by_set.setdefault(set_of(ex), []).append(ex)
-    for name, exs in by_set.items():  # a fixed, reproducible subset of the large sets
-        if len(exs) > per_set:
-            by_set[name] = [exs[i] for i in sorted(rng.choice(len(exs), per_set, replace=False))]
-    results: dict = {"sets": {}, "counts": {k: len(v) for k, v in by_set.items()}}
-    analyses = {}
-
-    # --- lips: LVE, closures, jaw, per held-out set -----------------------------------------------------------
-    for name in LIP_SETS:
-        rows = {r: Tally() for r in ("teacher", "model", "phones", "mean_pose")}
-        for ex in tqdm(by_set.get(name, []), desc=f"lips {name}", disable=not progress):
-            truth = perform(ex)
-            analyses[ex.meta.id] = analysis = animator.analyze(ex.audio)
-            model = animator.generate(analysis, EmotionEdit(), fps=FPS, seed=ex.meta.seed).weights
-            rows["teacher"].add(truth, truth, ex, head, lips)
-            rows["model"].add(model, truth, ex, head, lips)
-            rows["mean_pose"].add(np.repeat(mean_pose[None], len(truth), 0), truth, ex, head, lips)
-            if phone_baseline:
-                from ..training.align import recognize
-
-                rows["phones"].add(perform(ex, phones=recognize(ex.audio)), truth, ex, head, lips)
-        results["sets"][name] = {r: t.summary() for r, t in rows.items() if t.lve}
-
-    # --- real capture (FACEGOOD, Mandarin: no phones, so no teacher) -----------------------------------------
-    jaw, mouth = [], []
-    for ex in by_set.get("facegood", []):
-        pred = animator.generate(animator.analyze(ex.audio), EmotionEdit(), fps=TRAIN_FPS, life=False).weights
-        n = min(len(pred), len(ex.targets))
-        jaw.append(pearson(pred[:n, INDEX["jawOpen"]], ex.targets[:n, INDEX["jawOpen"]]))
-        chans = [c for c in GROUPS["mouth"] if ex.mask[c] and ex.targets[:n, c].std() > 0.01]
-        mouth += [r for c in chans if (r := pearson(pred[:n, c], ex.targets[:n, c])) is not None]
-    jaw = [j for j in jaw if j is not None]
-    results["real_capture"] = {
-        "jaw_corr": round(float(np.mean(jaw)), 3) if jaw else None,
-        "mouth_corr": round(float(np.mean(mouth)), 3) if mouth else None,
-        "clips": len(jaw),
-        "mean_pose_corr": 0.0,
-    }
-
-    # --- emotion: independent classifier, sliders, monotonicity, lip preservation ------------------------------
-    classifier = MotionClassifier.train(train, seed=seed)
-    pool = [ex for name in ("synthetic", "arctic", "emodb", "common_voice") for ex in by_set.get(name, [])]
+    pool = [ex for name in LIP_SETS for ex in test.get(name, [])]
     chosen = [pool[i] for i in sorted(rng.choice(len(pool), min(emotion_clips, len(pool)), replace=False))]
-    acc = {"model": np.zeros(len(EMOTIONS)), "teacher": np.zeros(len(EMOTIONS)), "mean_pose": np.zeros(len(EMOTIONS))}
-    rho = {k: [] for k in SLIDERS}
-    hits = {k: {a: [] for a in ALPHAS} for k in SLIDERS}
-    lve = {k: {a: [] for a in ALPHAS} for k in SLIDERS}
-    for ex in tqdm(chosen, desc="emotion", disable=not progress):
-        analysis = analyses.get(ex.meta.id) or animator.analyze(ex.audio)
-        frames = int(np.ceil(len(ex.audio) / 16000 * FPS))
-        mean = np.repeat(mean_pose[None], frames, 0)
-        acc["mean_pose"] += [classifier.predict(mean) == label for label in range(len(EMOTIONS))]
-        for label in range(len(EMOTIONS)):
-            k = label - 1
-            sliders = np.zeros((frames, len(SLIDERS)), np.float32)
-            if label:
-                sliders[:, k] = 1.0
-            edit = EmotionEdit({SLIDERS[k]: 1.0} if label else {}, mode="absolute")
-            pred = animator.generate(analysis, edit, fps=FPS, seed=ex.meta.seed).weights
-            acc["model"][label] += classifier.predict(pred) == label
-            acc["teacher"][label] += classifier.predict(perform(ex, sliders=sliders)) == label
-        for k, name in enumerate(SLIDERS):
-            margins = []
-            for a in ALPHAS:
-                sliders = np.zeros((frames, len(SLIDERS)), np.float32)
-                sliders[:, k] = a
-                pred = animator.generate(
-                    analysis, EmotionEdit({name: a}, mode="absolute"), fps=FPS, seed=ex.meta.seed
-                ).weights
-                margins.append(classifier.margin(pred, k + 1))
-                hits[name][a] += closure_hits(pred, ex.phones, FPS)
-                lve[name][a].append(lip_vertex_error(pred, perform(ex, sliders=sliders), head, lips))
-            rho[name].append(_spearman(ALPHAS, margins))
-    n = len(chosen)
-    results["emotion"] = {
-        "accuracy": {
-            row: {e: round(100 * float(v[i]) / n, 1) for i, e in enumerate(EMOTIONS)}
-            | {"mean": round(100 * float(v.mean()) / n, 1)}
-            for row, v in acc.items()
-        },
-        "monotonicity_rho": {k: round(float(np.mean(v)), 3) for k, v in rho.items()},
-        "closure_hit_by_alpha": {
-            k: {str(a): round(100 * float(np.mean(h)), 1) for a, h in v.items()} for k, v in hits.items()
-        },
-        "lve_by_alpha": {k: {str(a): round(float(np.mean(x)), 3) for a, x in v.items()} for k, v in lve.items()},
-        "clips": n,
-    }
-    rhos = [v for v in results["emotion"]["monotonicity_rho"].values()]
-    results["emotion"]["monotonicity_rho"]["mean"] = round(float(np.mean(rhos)), 3)
-    results["emotion"]["monotonicity_rho"]["min"] = round(float(np.min(rhos)), 3)
-    closure_change = max(max(v.values()) - min(v.values()) for v in results["emotion"]["closure_hit_by_alpha"].values())
-    lve_change = max(max(v.values()) - min(v.values()) for v in results["emotion"]["lve_by_alpha"].values())
-    results["emotion"]["closure_change_points"] = round(closure_change, 1)
-    results["emotion"]["lve_change_mm"] = round(lve_change, 3)
-
-    # --- speech emotion recognition on held-out Emo-DB speakers ------------------------------------------------
-    recall: dict[str, list[bool]] = {}
-    for ex in by_set.get("emodb", []):
-        if ex.meta.emotion not in EMOTIONS:
-            continue  # boredom has no slider
-        analysis = analyses.get(ex.meta.id) or animator.analyze(ex.audio)
-        guess = EMOTIONS[int(np.argmax(analysis.probabilities.mean(0)))]
-        recall.setdefault(ex.meta.emotion, []).append(guess == ex.meta.emotion)
-    results["speech_emotion"] = {
-        "uar": round(100 * float(np.mean([np.mean(v) for v in recall.values()])), 1),
-        "recall": {k: round(100 * float(np.mean(v)), 1) for k, v in sorted(recall.items())},
-        "chance": round(100 / len(recall), 1),
-        "clips": sum(map(len, recall.values())),
-    }
+    classifier = MotionClassifier.train(train, seed=seed)
+    results["emotion"] = emotion(animator, chosen, analyses, classifier, mean_pose, head, lips_idx, progress)
+    results["speech_emotion"] = speech_emotion(animator, test.get("emodb", []), analyses)
     results["seconds"] = round(time.time() - start, 1)
     return results
 
@@ -273,7 +379,7 @@ def main() -> None:
     p.add_argument("--weights", default=str(DEFAULT))
     p.add_argument("--corpus", default=str(root / "data" / "corpus"))
     p.add_argument("--ict", default=str(root.parent / "shared" / "data" / "ict_facekit" / "ict_face_model.npz"))
-    p.add_argument("--per-set", type=int, default=150)
+    p.add_argument("--per-set", type=int, default=120)
     p.add_argument("--no-phone-baseline", action="store_true")
     p.add_argument("--out", default=None, help="also write the results as JSON here")
     args = p.parse_args()

@@ -127,8 +127,9 @@ class Animator:
     ) -> Performance:
         edit = edit or EmotionEdit()
         edited = self.edited_emotion(analysis, edit)
+        gate = operating_gate(analysis.gate, self.config.get("gate_threshold"))
         _, expression = self._backend.generate(
-            analysis.content[None], analysis.articulation[None], analysis.gate[None], edited[None]
+            analysis.content[None], analysis.articulation[None], gate[None], edited[None]
         )
         frames = frame_count(analysis.duration, fps)
         resample = lambda x: resample_frames(np.ascontiguousarray(x.T), analysis.fps, fps, frames)
@@ -146,6 +147,17 @@ class Animator:
             idx = np.minimum((times * analysis.fps).astype(int), len(analysis.probabilities) - 1)
             sliders = sliders + analysis.probabilities[idx, 1:]
         return np.clip(sliders, 0.0, 1.5)
+
+
+GATE_RAMP = 0.2  # the operating gate rises from 0 to 1 over threshold +- 0.1
+
+
+def operating_gate(gate: np.ndarray, threshold: float | None) -> np.ndarray:
+    """The closure gate at the model's operating point: the trained probability, re-centred on `threshold` (chosen
+    on validation voices, stored in config.json) with a short ramp so the seal never pops. None: as trained."""
+    if threshold is None:
+        return gate
+    return np.clip((gate - threshold) / GATE_RAMP + 0.5, 0.0, 1.0).astype(np.float32)
 
 
 def _pick_runtime(runtime: str, device: str) -> str:

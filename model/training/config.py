@@ -15,6 +15,9 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | mps
     threads: int = 0  # torch CPU threads (0: all cores)
     loader_workers: int = 1
+    # start from a trained weights folder: its emotion encoder and edit dictionary are kept, the mapping network
+    # and the generator train on from its parameters ("" = from scratch)
+    init_from: str = ""
     # stage 1: emotion encoder (classification)
     emotion_steps: int = 4000
     emotion_batch: int = 24

@@ -247,8 +247,19 @@ class Trainer:
         params = [*model.content.parameters(), *model.articulation.parameters(), *model.expression.parameters()]
         self._loop("generator", params, cfg.steps, cfg.lr, batches, step, opt_state)
 
+    def start_from(self, folder: Path) -> None:
+        """Fine-tuning: every parameter and the edit dictionary from a weights folder; the emotion stage is done."""
+        from ..network.load import load_torch_model
+
+        self.model.load_state_dict(load_torch_model(folder).state_dict())
+        self.space = EmotionSpace.load(Path(folder) / "edit_dictionary.json")
+        self.state = {"stage": "mapping", "step": 0}
+        print(f"starting from {folder}: emotion encoder and edit dictionary kept")
+
     def run(self) -> tuple[EditEmoTalk, EmotionSpace]:
         opt_state = self.resume()
+        if opt_state is None and self.state["step"] == 0 and self.state["stage"] == "emotion" and self.cfg.init_from:
+            self.start_from(Path(self.cfg.init_from))
         stage = STAGES.index(self.state["stage"])
         if stage <= 0:
             self.train_emotion(opt_state)

@@ -1,0 +1,98 @@
+"""Lips on a real head, for the shipped weights: the seal no edit can break, closures on held-out speech, and an
+articulation layer that edits never touch. "Closed" is measured on the ICT-FaceKit mesh itself."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from model.evaluation.lip_derivation import matches_mesh
+from model.evaluation.metrics import closure_hits, false_closures
+from model.runtime import lip_geometry
+from model.runtime.animator import Animator, EmotionEdit
+from model.runtime.audio import load_audio
+from model.runtime.ict import IctHead
+from model.runtime.rig import SLIDERS
+from model.training.align import align
+
+ARCTIC_TEST = ["bdl/arctic_b0400", "slt/arctic_b0401", "bdl/arctic_b0402", "slt/arctic_b0403"]
+
+
+@pytest.fixture(scope="module")
+def head(data_root):
+    return IctHead.load(data_root / "ict_facekit" / "ict_face_model.npz")
+
+
+@pytest.fixture(scope="module")
+def animator():
+    return Animator.load(runtime="onnx")
+
+
+@pytest.fixture(scope="module")
+def held_out(data_root, animator):
+    """CMU ARCTIC test prompts (b0400+), aligned to their transcripts, analyzed once."""
+    root = data_root / "english_read" / "cmu_arctic"
+    texts = dict(line.split("\t", 1) for line in (root / "transcripts.tsv").read_text().splitlines() if "\t" in line)
+    out = []
+    for name in ARCTIC_TEST:
+        rel = next(k for k in texts if k.startswith(name))
+        audio = load_audio(root / rel)
+        out.append((animator.analyze(audio), align(audio, texts[rel])))
+    return out
+
+
+def mesh_gap_mm(head: IctHead, weights: np.ndarray) -> np.ndarray:
+    """(F, 52) -> (F,): the largest vertical gap between the contact vertices, from the posed ICT mesh itself."""
+    pairs = list(zip(lip_geometry.UPPER_VERTICES, lip_geometry.LOWER_VERTICES))
+    verts = head.vertices(weights, np.array([v for pair in pairs for v in pair]))  # (F, 2P, 3) cm
+    return (10 * (verts[:, 0::2, 1] - verts[:, 1::2, 1])).clip(min=0).max(1)
+
+
+def test_lip_constants_are_the_mesh(data_root):
+    assert matches_mesh(data_root / "ict_facekit" / "ict_face_model.npz")
+
+
+def test_closed_means_closer_than_the_rest_face(head):
+    rest = np.zeros((1, 52), np.float32)
+    assert mesh_gap_mm(head, rest)[0] > 0.6 and not lip_geometry.lips_closed(rest)[0]
+    jaw = rest.copy()
+    jaw[0, lip_geometry.JAW] = 0.5
+    sealed = lip_geometry.seal_np(jaw, np.ones(1))
+    assert mesh_gap_mm(head, jaw)[0] > 10 and mesh_gap_mm(head, sealed)[0] < 0.05
+
+
+def test_no_slider_or_pair_of_sliders_opens_lips_the_gate_has_closed(animator, held_out, head):
+    """With the gate closed, every slider at 1.5 and every pair at 1.0, in both modes: ICT lips within 1 mm."""
+    analysis = held_out[0][0]
+    closed = np.ones_like(analysis.gate)[None]
+    worst = 0.0
+    for combo in [(s,) for s in SLIDERS] + list(itertools.combinations(SLIDERS, 2)):
+        for mode in ("absolute", "voice"):
+            alpha = 1.5 if len(combo) == 1 else 1.0
+            edited = animator.edited_emotion(analysis, EmotionEdit(dict.fromkeys(combo, alpha), mode=mode))
+            weights, _ = animator._backend.generate(
+                analysis.content[None], analysis.articulation[None], closed, edited[None]
+            )
+            worst = max(worst, float(mesh_gap_mm(head, weights[0].T).max()))
+    assert worst <= 1.0, worst
+
+
+def test_edits_leave_the_articulation_layer_bit_for_bit_unchanged(animator, held_out):
+    analysis = held_out[0][0]
+    plain = animator.generate(analysis, EmotionEdit(), fps=30).articulation
+    for name in SLIDERS:
+        for alpha in (0.5, 1.0, 1.5):
+            for mode in ("absolute", "voice"):
+                perf = animator.generate(analysis, EmotionEdit({name: alpha}, mode=mode, intensity=1.0), fps=30)
+                assert np.array_equal(perf.articulation, plain), (name, alpha, mode)
+
+
+def test_held_out_speech_closes_on_its_bilabials_and_little_elsewhere(animator, held_out):
+    hits, shut, eligible = [], 0, 0
+    for analysis, phones in held_out:
+        weights = animator.generate(analysis, EmotionEdit(), fps=30).weights
+        hits += closure_hits(weights, phones, 30)
+        s, e = false_closures(weights, phones, 30)
+        shut, eligible = shut + s, eligible + e
+    assert len(hits) >= 8 and np.mean(hits) >= 0.75, hits
+    assert shut / eligible < 0.15
