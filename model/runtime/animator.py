@@ -19,7 +19,7 @@ import numpy as np
 
 from . import weights as W
 from .audio import SAMPLE_RATE, load_audio, validate_audio
-from .emotion_space import EmotionSpace
+from .emotion_space import EmotionSpace, voice_alphas
 from .life import live
 from .performance import Performance
 from .rig import SLIDERS
@@ -116,11 +116,19 @@ class Animator:
             self.model_fps,
         )
 
+    def slider_values(self, analysis: Analysis, edit: EmotionEdit, times: np.ndarray) -> np.ndarray:
+        """(T, 7) what the face shows at `times`: the sliders, plus in "voice" mode the emotion heard in the voice
+        as strongly as the recogniser is sure of it (emotion_space.voice_alphas)."""
+        sliders = edit.intensity * edit.alphas(times)
+        if edit.mode == "voice":
+            idx = np.minimum((times * analysis.fps).astype(int), len(analysis.probabilities) - 1)
+            sliders = sliders + voice_alphas(analysis.probabilities[idx])
+        return sliders
+
     def edited_emotion(self, analysis: Analysis, edit: EmotionEdit) -> np.ndarray:
         """e'(t) (E, T) at the model's frame rate."""
         times = np.arange(analysis.emotion.shape[1]) / analysis.fps
-        base = None if edit.mode == "absolute" else analysis.emotion.T
-        return self.space.edit(base, edit.alphas(times), edit.intensity).T
+        return self.space.edit(None, self.slider_values(analysis, edit, times)).T
 
     def generate(
         self, analysis: Analysis, edit: EmotionEdit | None = None, fps: float = 30, seed: int = 0, life: bool = True
@@ -136,17 +144,11 @@ class Animator:
         articulation, expression = resample(analysis.articulation), resample(expression[0])
         times = frame_times(analysis.duration, fps)
         life_layer = (
-            live(times, self.life_sliders(analysis, edit, times), seed) if life else np.zeros_like(articulation)
+            live(times, np.clip(self.slider_values(analysis, edit, times), 0.0, 1.5), seed)
+            if life
+            else np.zeros_like(articulation)
         )
         return Performance(fps, articulation, expression, life_layer)
-
-    def life_sliders(self, analysis: Analysis, edit: EmotionEdit, times: np.ndarray) -> np.ndarray:
-        """Blinks and gaze follow the face's emotion: the sliders, plus the voice's own in "voice" mode."""
-        sliders = edit.intensity * edit.alphas(times)
-        if edit.mode == "voice":
-            idx = np.minimum((times * analysis.fps).astype(int), len(analysis.probabilities) - 1)
-            sliders = sliders + analysis.probabilities[idx, 1:]
-        return np.clip(sliders, 0.0, 1.5)
 
 
 GATE_RAMP = 0.2  # the operating gate rises from 0 to 1 over threshold +- 0.1

@@ -5,7 +5,11 @@ direction v_k is the unit normal of the decision boundary between k and neutral,
 The calibration s_k is how far the centroid of k lies from the neutral centroid along v_k, so alpha = 1 moves a
 face by one typical full emotion:
 
-    e'(t) = base(t) + intensity * sum_k alpha_k(t) * s_k * v_k,   base = E(t) (keep the voice) or c_neutral.
+    e'(t) = c_neutral + sum_k (voice_k(t) + intensity * alpha_k(t)) * s_k * v_k
+
+where voice_k(t) is how clearly the voice's emotion k is heard (`voice_alphas`: the classifier's probability above
+chance, 0..1) in "keep the voice" mode, and 0 in absolute mode. The face then shows the voice's emotion as strongly
+as the recogniser is sure of it: a clearly angry voice gets an angry face, an uncertain one stays near neutral.
 """
 
 from __future__ import annotations
@@ -17,6 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from .rig import EMOTIONS
+
+CHANCE = 1.0 / len(EMOTIONS)
+
+
+def voice_alphas(probabilities: np.ndarray) -> np.ndarray:
+    """(T, 8) class probabilities -> (T, 7) slider values: each emotion's probability above chance, scaled to 0..1."""
+    return np.clip((probabilities[:, 1:] - CHANCE) / (1.0 - CHANCE), 0.0, 1.0).astype(np.float32)
 
 
 @dataclass
