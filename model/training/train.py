@@ -166,7 +166,7 @@ class Trainer:
             feats.append(e)
             labels.append(np.full(len(e), label))
         self.model.train()
-        return EmotionSpace.fit(np.concatenate(feats), np.concatenate(labels))
+        return EmotionSpace.fit(np.concatenate(feats), np.concatenate(labels)).decorrelated()
 
     def train_mapping(self, opt_state) -> None:
         """Mapping network: teacher motion of absolute edits -> the edited embedding that asked for it."""
@@ -252,7 +252,7 @@ class Trainer:
         from ..network.load import load_torch_model
 
         self.model.load_state_dict(load_torch_model(folder).state_dict())
-        self.space = EmotionSpace.load(Path(folder) / "edit_dictionary.json")
+        self.space = EmotionSpace.load(Path(folder) / "edit_dictionary.json").decorrelated()
         self.state = {"stage": "mapping", "step": 0}
         print(f"starting from {folder}: emotion encoder and edit dictionary kept")
 
