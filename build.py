@@ -284,6 +284,7 @@ def corpus(args) -> None:
 
 
 def train(args) -> None:
+    import platform
     import time
 
     from model.training.config import TrainConfig
@@ -295,9 +296,18 @@ def train(args) -> None:
     except ValueError as exc:
         raise SystemExit(f"train: {exc}") from None
     start = time.time()
-    model, space = Trainer(cfg).run()
+    trainer = Trainer(cfg)
+    model, space = trainer.run()
     corpus = json.loads((Path(cfg.corpus) / "summary.json").read_text())
-    extra = {"train": {"wall_seconds": round(time.time() - start), "config": cfg.to_dict(), "corpus": corpus}}
+    machine = f"{platform.machine()} with {os.cpu_count()} cores, {trainer.device.type}"
+    extra = {
+        "train": {
+            "wall_seconds": round(time.time() - start),
+            "machine": machine,
+            "config": cfg.to_dict(),
+            "corpus": corpus,
+        }
+    }
     print(f"train: wrote {save_weights(model, space, Path(args.weights), extra)}")
 
 

@@ -169,3 +169,21 @@ def test_train_overrides_parse_each_field_by_its_type():
     for bad in ("augment=maybe", "steps=ten", "no_such_field=1", "model.no_such=1", "steps"):
         with pytest.raises(ValueError, match="steps|augment|no_such|KEY=VALUE"):
             TrainConfig().overridden([bad])
+
+
+def test_decorrelated_directions_are_orthogonal_and_each_still_raises_its_own_emotion():
+    space = EmotionSpace.load(W.DEFAULT / "edit_dictionary.json").decorrelated()
+    assert np.allclose(space.normals @ space.normals.T, np.eye(7), atol=1e-4)
+    before = space.probabilities(space.neutral[None])[0]
+    for k in range(7):
+        after = space.probabilities(space.edit(None, np.eye(7)[k]))[0]
+        assert after[k + 1] > before[k + 1], SLIDERS[k]  # the slider raises its own class over the neutral face
+
+
+def test_voice_mode_shows_the_heard_emotion_as_strongly_as_it_is_heard():
+    from model.runtime.emotion_space import voice_alphas
+
+    sure_angry = np.eye(8, dtype=np.float32)[[3]]
+    unsure = np.full((1, 8), 1 / 8, np.float32)
+    assert voice_alphas(sure_angry)[0, SLIDERS.index("angry")] == 1.0 and voice_alphas(sure_angry).sum() == 1.0
+    assert voice_alphas(unsure).sum() == 0.0  # chance level: the face stays neutral
