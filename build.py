@@ -6,6 +6,7 @@ python build.py test                  the whole test suite (what CI runs)
 python build.py lock                  refresh requirements.lock from pyproject.toml (pip-tools, with hashes)
 python build.py lint                  ruff
 python build.py demo                  the main job on a bundled default, with a picture
+python build.py head                  the bundled realistic head, from the ICT-FaceKit npz under ../shared/data
 python build.py corpus --hours H      build the training corpus under data/corpus
 python build.py train                 train the default model into weights/
 python build.py export                re-export the ONNX graphs from weights/model.safetensors
@@ -275,6 +276,16 @@ def demo(args) -> None:
     print(f"demo: wrote {blend} and {strip}")
 
 
+def head(args) -> None:
+    """model/runtime/assets/: the compact ICT-FaceKit head the extension bundles, and its MIT licence."""
+    from model.runtime.bundled_head import LICENSE, write_asset
+
+    source = Path(args.data) / "ict_facekit"
+    out = write_asset(source / "ict_face_model.npz")
+    shutil.copyfile(source / "LICENSE", LICENSE)
+    print(f"head: wrote {out} ({out.stat().st_size / 1e6:.2f} MB) and {LICENSE.name}")
+
+
 def corpus(args) -> None:
     from model.training.corpus.builder import build_corpus
 
@@ -403,6 +414,9 @@ def main() -> None:
     p.set_defaults(fn=test)
     sub.add_parser("lint", help="ruff check and format check").set_defaults(fn=lint)
     sub.add_parser("demo", help="the main job on a bundled default").set_defaults(fn=demo)
+    p = sub.add_parser("head", help="the bundled realistic head from the ICT-FaceKit npz")
+    p.add_argument("--data", default=str(DATA))
+    p.set_defaults(fn=head)
     p = sub.add_parser("corpus", help="build the training corpus")
     p.add_argument("--hours", type=float, default=6.0)
     p.add_argument("--out", default=str(CORPUS))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .core import files
 
-OUTPUT_KEYS = ("out", "fbx", "abc", "usd", "csv")
+OUTPUT_KEYS = ("out", "fbx", "abc", "usd", "csv", "preview")
 PATH_KEYS = ("audio", "csv_in", "emotion_curves", *OUTPUT_KEYS)
 SIDECAR = ".eet.json"
 

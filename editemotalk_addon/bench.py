@@ -25,12 +25,12 @@ def _median_time(fn, repeats: int = 5) -> float:
 
 
 def bake_speed(frames: int = 1800) -> float:
-    """52 channels x 1800 frames (a minute at 30 fps) written as one combined action on the demo head."""
+    """52 channels x 1800 frames (a minute at 30 fps) written as one combined action on the stylised head."""
     from . import bake, heads
     from .core import pipeline
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    obj = heads.add_demo_head(bpy.context)
+    obj = heads.add_demo_head(bpy.context, stylised=True)
     bake.update_mapping(obj, "arkit")
     weights = np.random.default_rng(0).uniform(0, 1, (frames, 52)).astype(np.float32)
     perf = pipeline.captured(np.arange(frames) / 30, weights, 30)

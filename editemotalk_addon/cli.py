@@ -1,7 +1,7 @@
 """Headless baking for pipelines.
 
     python -m editemotalk_addon bake --audio line.wav --mesh head.blend:Face --emotion happy=0.8 \\
-        --out line.blend --fbx line.fbx --abc line.abc --usd line.usdc --csv line.csv
+        --out line.blend --fbx line.fbx --abc line.abc --usd line.usdc --csv line.csv --preview line.mp4
     python -m editemotalk_addon batch jobs.jsonl --workers 2 --shard 0/4
     blender -b head.blend -P <extension folder>/cli.py -- bake --audio line.wav --mesh :Face --out line.blend
 
@@ -77,6 +77,7 @@ def parser() -> argparse.ArgumentParser:
         ("--abc", "Alembic"),
         ("--usd", "USD (.usd/.usdc/.usda)"),
         ("--csv", "Live Link Face CSV"),
+        ("--preview", "preview video (.mp4: a Workbench playblast with the sound, H.264/AAC)"),
     ):
         b.add_argument(flag, help=f"write a {what} file")
     _engine_args(b)
@@ -126,8 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     except jobs.JobError as exc:
         print(f"editemotalk: {exc}", file=sys.stderr)
         return 1
-    written = [job[k] for k in ("out", "fbx", "abc", "usd", "csv") if job.get(k)]
+    written = [job[k] for k in batch.OUTPUT_KEYS if job.get(k)]
     note = f"; unmatched channels: {', '.join(stats['unmatched'])}" if stats["unmatched"] else ""
+    if stats["missing_columns"]:
+        note += f"; not in the capture (left at 0): {', '.join(stats['missing_columns'])}"
     print(f"editemotalk: baked {stats['frames']} frames -> {', '.join(written) or 'nothing written'}{note}")
     return 0
 

@@ -10,6 +10,7 @@ _RUNTIME = f"{__package__}.model.runtime" if importlib.util.find_spec(f"{__packa
 MODULES = (
     "animator",
     "audio",
+    "bundled_head",
     "demo_head",
     "files",
     "ict",

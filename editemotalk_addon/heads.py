@@ -1,11 +1,12 @@
-"""Meshes for everyone: the demo head (our own geometry) and the ICT-FaceKit head, with their shape keys."""
+"""Meshes for everyone: the demo heads (the bundled ICT-FaceKit face, or our own stylised geometry) and an
+ICT-FaceKit head from its files, with their shape keys."""
 
 from __future__ import annotations
 
 import bpy
 import numpy as np
 
-from .core import demo_head, ict
+from .core import bundled_head, demo_head, ict
 
 
 def mesh_object(
@@ -37,17 +38,18 @@ def mesh_object(
     return obj
 
 
-def add_demo_head(context, location=(0.0, 0.0, 0.0)):
-    m = demo_head.build_mesh()
-    obj = mesh_object(
-        "EET Demo Head",
-        m.positions,
-        m.faces,
-        demo_head.shape_keys(m),
-        context.collection,
-        demo_head.MATERIALS,
-        m.face_material,
-    )
+def add_demo_head(context, location=(0.0, 0.0, 0.0), stylised: bool = False):
+    """The realistic head bundled with the extension (51 ARKit shape keys, no tongueOut), or the stylised one
+    (all 52)."""
+    if stylised:
+        m = demo_head.build_mesh()
+        geometry = ("EET Stylised Head", m.positions, m.faces, demo_head.shape_keys(m))
+        materials, face_material = demo_head.MATERIALS, m.face_material
+    else:
+        head = ict.IctHead.load(bundled_head.ASSET)
+        geometry = ("EET Demo Head", *head.blender_geometry())
+        materials, face_material = bundled_head.MATERIALS, bundled_head.face_materials(head)
+    obj = mesh_object(*geometry, context.collection, materials, face_material)
     obj.location = location
     return obj
 

@@ -96,7 +96,7 @@ def run_job(job: dict, animator) -> dict:
     """Bake one job (a dict of bake flags) in this process's Blender; returns per-stage seconds."""
     import bpy
 
-    from . import bake, exports
+    from . import bake, exports, preview
     from .core import audio, livelink, pipeline
 
     t = {"start": time.perf_counter()}
@@ -113,6 +113,7 @@ def run_job(job: dict, animator) -> dict:
     edit = emotion_edit(job)
     start = int(job.get("start_frame") or 1)
     mark("load")
+    missing = []  # capture columns
     if job.get("audio"):
         try:
             analysis = animator.analyze(job["audio"])
@@ -123,11 +124,12 @@ def run_job(job: dict, animator) -> dict:
         combined = job.get("layers") == "combined"
     else:
         try:
-            times, weights = livelink.read_csv(job["csv_in"], float(job.get("capture_fps") or 60.0))
+            capture = livelink.read_csv(job["csv_in"], float(job.get("capture_fps") or 60.0))
         except (ValueError, IndexError) as exc:
             raise JobError(str(exc)) from None
         mark("analyze")
-        perf = pipeline.captured(times, weights, fps)
+        perf = pipeline.captured(capture.times, capture.weights, fps)
+        missing = capture.missing
         combined = True
     mark("generate")
     try:
@@ -144,6 +146,7 @@ def run_job(job: dict, animator) -> dict:
             ("abc", lambda p: exports.export_alembic(p, obj, start, end)),
             ("usd", lambda p: exports.export_usd(p, obj, start, end)),
             ("csv", lambda p: exports.export_csv(p, perf.weights, fps)),
+            ("preview", lambda p: preview.render(p, scene, obj, (start, end), progress=preview.terminal_progress)),
         ):
             if job.get(key):
                 write(job[key])
@@ -154,6 +157,7 @@ def run_job(job: dict, animator) -> dict:
     return {
         "frames": result.frames,
         "unmatched": result.unmatched,
+        "missing_columns": missing,
         **{b: round(t[b] - t[a], 4) for a, b in zip(order, order[1:])},
     }
 

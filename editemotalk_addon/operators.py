@@ -1,13 +1,17 @@
-"""Operators: Analyze (background, cancellable), Bake, Clear, mapping, heads, and previewing one frame."""
+"""Operators: Analyze (background, cancellable), Bake, Clear, mapping, heads, previewing one frame, and the preview
+video (a playblast with sound, cancellable)."""
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 
 import bpy
 
-from . import bake, heads, live
+from . import bake, exports, heads, live, preview
 from .bake import BakeError
+from .core import files
 
 
 def _report_error(op, exc) -> set[str]:
@@ -154,14 +158,22 @@ class EET_OT_update_mapping(bpy.types.Operator):
 
 
 class EET_OT_add_demo_head(bpy.types.Operator):
-    """Add a stylised head carrying all 52 ARKit shape keys"""
+    """Add a demo head with ARKit shape keys: the realistic ICT-FaceKit face, or a stylised head"""
 
     bl_idname = "editemotalk.add_demo_head"
     bl_label = "Add Demo Head"
     bl_options = {"REGISTER", "UNDO"}
 
+    kind: bpy.props.EnumProperty(
+        name="Head",
+        items=(
+            ("REALISTIC", "Realistic", "The ICT-FaceKit face (MIT licence): 51 ARKit shape keys, no tongueOut"),
+            ("STYLISED", "Stylised", "Our stylised head with all 52 ARKit shape keys"),
+        ),
+    )
+
     def execute(self, context):
-        obj = heads.add_demo_head(context, context.scene.cursor.location)
+        obj = heads.add_demo_head(context, context.scene.cursor.location, stylised=self.kind == "STYLISED")
         context.scene.editemotalk.target = obj
         bake.update_mapping(obj, "arkit")
         return {"FINISHED"}
@@ -190,6 +202,98 @@ class EET_OT_import_ict_head(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class EET_OT_preview(bpy.types.Operator):
+    """Render the baked clip with its sound into a small MP4 (Workbench playblast; Esc cancels)"""
+
+    bl_idname = "editemotalk.preview"
+    bl_label = "Preview"
+
+    filepath: bpy.props.StringProperty(
+        subtype="FILE_PATH", description="Movie to write (default: <clip>_preview.mp4 beside the .blend file)"
+    )
+    size: bpy.props.IntProperty(name="Size", description="Width and height in pixels", default=preview.SIZE, min=64)
+
+    def _prepare(self, context):
+        s = context.scene.editemotalk
+        bake.check_target(s.target)
+        path = live.audio_path(context.scene)
+        frames = preview.clip_frames(s.target, path)
+        self.filepath = bpy.path.abspath(self.filepath) if self.filepath else preview.default_path(path)
+        return s.target, frames
+
+    def execute(self, context):  # scripts and background mode: synchronous
+        try:
+            obj, frames = self._prepare(context)
+            preview.render(self.filepath, context.scene, obj, frames, self.size)
+        except (BakeError, exports.ExportError) as exc:
+            return _report_error(self, exc)
+        self.report({"INFO"}, f"Preview written to {self.filepath}")
+        return {"FINISHED"}
+
+    def invoke(self, context, event):
+        """Blender's own render job renders the frames (Esc stops it); we follow it in the status bar."""
+        try:
+            obj, frames = self._prepare(context)
+            os.makedirs(os.path.dirname(self.filepath), exist_ok=True)
+        except (BakeError, OSError) as exc:
+            return _report_error(self, exc)
+        self._tmp = str(files.partial_path(Path(self.filepath)))
+        self._blast = preview.Playblast(context.scene, obj, frames, self._tmp, self.size)
+        self._done = None
+        self._handlers = (
+            (bpy.app.handlers.render_complete, self._complete),
+            (bpy.app.handlers.render_cancel, self._cancel),
+        )
+        for handlers, fn in self._handlers:
+            handlers.append(fn)
+        if bpy.ops.render.render("INVOKE_DEFAULT", animation=True) != {"RUNNING_MODAL"}:
+            self._finish(context)
+            return _report_error(self, "Blender could not start the preview render")
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.25, window=context.window)
+        wm.progress_begin(0, self._blast.total)
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def _complete(self, *args):
+        self._done = "complete"
+
+    def _cancel(self, *args):
+        self._done = "cancelled"
+
+    def modal(self, context, event):
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        blast = self._blast
+        context.window_manager.progress_update(blast.rendered)
+        if context.workspace:
+            context.workspace.status_text_set(
+                f"EditEmoTalk: preview frame {blast.rendered}/{blast.total} (Esc cancels)"
+            )
+        if self._done is None:
+            return {"PASS_THROUGH"}
+        done = self._done == "complete" and os.path.exists(self._tmp)
+        if done:
+            os.replace(self._tmp, self.filepath)
+        self._finish(context)
+        self.report({"INFO"}, f"Preview written to {self.filepath}" if done else "Preview cancelled")
+        return {"FINISHED"} if done else {"CANCELLED"}
+
+    def _finish(self, context):
+        for handlers, fn in self._handlers:
+            if fn in handlers:
+                handlers.remove(fn)
+        self._blast.restore()
+        if os.path.exists(self._tmp):
+            os.unlink(self._tmp)
+        wm = context.window_manager
+        if getattr(self, "_timer", None):
+            wm.event_timer_remove(self._timer)
+            wm.progress_end()
+        if context.workspace:
+            context.workspace.status_text_set(None)
+
+
 CLASSES = (
     EET_OT_analyze,
     EET_OT_bake,
@@ -197,4 +301,5 @@ CLASSES = (
     EET_OT_update_mapping,
     EET_OT_add_demo_head,
     EET_OT_import_ict_head,
+    EET_OT_preview,
 )

@@ -71,6 +71,7 @@ class EET_PT_bake(_Panel, bpy.types.Panel):
         row = col.row(align=True)
         row.operator("editemotalk.bake", icon="REC")
         row.operator("editemotalk.clear", icon="TRASH")
+        col.operator("editemotalk.preview", icon="FILE_MOVIE")
 
 
 class EET_PT_mapping(_Panel, bpy.types.Panel):

@@ -122,7 +122,7 @@ def test_blend_and_csv_hold_the_performance(baked):
     obj = _open_reference(baked)
     assert bpy.context.scene.frame_start == 10 and bpy.context.scene.render.fps == 30
     ref = _values(obj, FRAMES, list(ARKIT_NAMES))
-    times, weights = read_csv(baked / "line.csv", fps=30)
+    times, weights, _ = read_csv(baked / "line.csv", fps=30)
     assert np.allclose(times[:3], [0, 1 / 30, 2 / 30])
     assert np.abs(weights[[f - 10 for f in FRAMES]] - ref).max() < 1e-4
     # the keyframed happy slider ramps up over the first second; sad stays at the --emotion override
@@ -179,7 +179,7 @@ def test_live_link_face_capture_bakes_onto_any_mapped_mesh(baked, data_root, tmp
     assert "unmatched channels: tongueOut" in r.stdout
     bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "ict.blend"), load_ui=False)
     obj = bpy.data.objects["ICT Head"]
-    _, weights = read_csv(baked / "line.csv", fps=30)
+    weights = read_csv(baked / "line.csv", fps=30).weights
     got = _values(obj, [1, 15, 30], ["browInnerUp_L", "browInnerUp_R", "mouthSmile_L", "jawOpen"])
     want = weights[[0, 14, 29]][
         :, [INDEX["browInnerUp"], INDEX["browInnerUp"], INDEX["mouthSmileLeft"], INDEX["jawOpen"]]
@@ -277,5 +277,4 @@ def test_a_killed_batch_resumes_with_nothing_lost_or_duplicated(tmp_path, speech
     outs = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert outs == sorted([f"line{i:02d}.csv" for i in range(6)] + [f"line{i:02d}.csv.eet.json" for i in range(6)])
     for i in range(6):
-        _, w = read_csv(tmp_path / "out" / f"line{i:02d}.csv", fps=24)
-        assert len(w) > 30
+        assert len(read_csv(tmp_path / "out" / f"line{i:02d}.csv", fps=24).weights) > 30

@@ -45,14 +45,15 @@ class IctHead:
     def _from_npz(cls, path: Path) -> IctHead:
         with np.load(path, allow_pickle=False) as d:
             sizes, flat = d["poly_sizes"], d["poly_indices"]
-            polygons = np.split(flat, np.cumsum(sizes)[:-1])
-            return cls(
-                d["neutral"].astype(np.float32),
-                d["deltas"].astype(np.float32),
-                [str(n) for n in d["expression_names"]],
-                polygons,
-                json.loads(str(d["regions_json"])),
-            )
+            polygons = np.split(flat, np.cumsum(sizes.astype(np.int64))[:-1])
+            neutral, names = d["neutral"].astype(np.float32), [str(n) for n in d["expression_names"]]
+            if "deltas" in d:
+                deltas = d["deltas"].astype(np.float32)
+            else:  # the bundled head: per shape, only the vertices it moves (model/runtime/bundled_head.py)
+                deltas = np.zeros((len(names), *neutral.shape), np.float32)
+                shape = np.repeat(np.arange(len(names)), d["delta_counts"])
+                deltas[shape, d["delta_vertices"]] = d["delta_values"]
+            return cls(neutral, deltas, names, polygons, json.loads(str(d["regions_json"])))
 
     @classmethod
     def _from_obj_folder(cls, folder: Path) -> IctHead:
@@ -81,7 +82,7 @@ class IctHead:
         out = np.zeros((len(arkit_weights), len(self.names)), np.float32)
         index = {n: i for i, n in enumerate(self.names)}
         for name in ARKIT_NAMES:
-            for target in ict_name(name):
+            for target in (name, *ict_name(name)):  # ARKit names (the bundled head) or ICT's
                 if target in index:
                     out[:, index[target]] = arkit_weights[:, INDEX[name]]
         return out

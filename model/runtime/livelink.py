@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -74,20 +75,31 @@ def _seconds(tc: str, fps: float) -> float:
     return int(h) * 3600 + int(m) * 60 + int(s) + float(ff) / fps
 
 
-def read_csv(path: str | Path, fps: float = 60.0) -> tuple[np.ndarray, np.ndarray]:
-    """A Live Link Face CSV -> (times in seconds from the first row, (F, 52) weights in rig order).
+class Capture(NamedTuple):
+    times: np.ndarray  # seconds from the first row
+    weights: np.ndarray  # (F, 52) in rig order, 0..1
+    missing: list[str]  # ARKit channels the file has no column for (left at 0)
+
+
+def read_csv(path: str | Path, fps: float = 60.0) -> Capture:
+    """A Live Link Face CSV, as the app and its importers write it: column names in any case (BlendShapeCount or
+    BlendshapeCount), all 52 blendshapes or some (`missing` names the rest), with or without the nine rotation
+    columns (which we do not read).
 
     `fps` is the app's capture rate (60 by default, 30 when set so), which the FF field of the timecode counts in.
     """
     with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
-    if not rows or rows[0][:2] != ["Timecode", "BlendShapeCount"]:
-        raise ValueError(f"{path} is not a Live Link Face CSV (no Timecode,BlendShapeCount header)")
-    header = {name.lower(): i for i, name in enumerate(rows[0])}
+        rows = [r for r in csv.reader(f) if r]
+    header = {name.strip().lower(): i for i, name in enumerate(rows[0])} if rows else {}
+    columns = {name: header.get(name.lower()) for name in LLF_ORDER}
+    if "timecode" not in header or not any(c is not None for c in columns.values()):
+        raise ValueError(f"{path} is not a Live Link Face CSV (it needs a Timecode column and blendshape columns)")
+    if len(rows) < 2:
+        raise ValueError(f"{path} has a Live Link Face header but no frames")
     weights = np.zeros((len(rows) - 1, len(INDEX)), np.float32)
-    for name, idx in INDEX.items():
-        col = header.get(name.lower())
+    for name, col in columns.items():
         if col is not None:
-            weights[:, idx] = [float(r[col]) for r in rows[1:]]
-    times = np.array([_seconds(r[0], fps) for r in rows[1:]])
-    return times - times[0], np.clip(weights, 0.0, 1.0)
+            weights[:, INDEX[name]] = [float(r[col]) for r in rows[1:]]
+    times = np.array([_seconds(r[header["timecode"]], fps) for r in rows[1:]])
+    missing = [name for name, col in columns.items() if col is None]
+    return Capture(times - times[0], np.clip(weights, 0.0, 1.0), missing)
