@@ -42,3 +42,22 @@ def speech_wav(tmp_path_factory):
     audio = synthesize("Maybe Bob brought the purple map to my mother.", Voice("flite", "slt"), {"neutral": 0.0})
     write_wav(path, audio["neutral"])
     return path
+
+
+def mp4_tracks(path) -> list[str]:
+    """The handler type of every track of an MP4 (moov/trak/mdia/hdlr): 'vide', 'soun', ..."""
+    import struct
+
+    def walk(data):
+        at = 0
+        while at + 8 <= len(data):
+            size, kind = struct.unpack(">I4s", data[at : at + 8])
+            size = len(data) - at if size == 0 else size
+            body = data[at + 8 : at + size]
+            if kind in (b"moov", b"trak", b"mdia"):
+                yield from walk(body)
+            elif kind == b"hdlr":
+                yield body[8:12].decode("latin-1")  # after version/flags and pre_defined: handler_type
+            at += size
+
+    return list(walk(Path(path).read_bytes()))

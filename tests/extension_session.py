@@ -27,6 +27,7 @@ scene = bpy.context.scene
 scene.render.fps = 30
 bpy.ops.editemotalk.add_demo_head()
 obj = scene.editemotalk.target
+report["head"] = [obj.name, len(obj.data.shape_keys.key_blocks), obj.editemotalk.unmatched]
 scene.editemotalk.audio_path = wav
 scene.editemotalk.happy = 1.0
 start = time.perf_counter()

@@ -3,6 +3,7 @@
 import bpy  # installed by `build.py setup`; a missing bpy fails the suite, never skips it
 import numpy as np
 import pytest
+from conftest import mp4_tracks
 
 import editemotalk_addon  # noqa: E402
 from editemotalk_addon import bake, live  # noqa: E402
@@ -29,7 +30,8 @@ def scene(speech_wav):
 
 
 def demo_head(scene):
-    bpy.ops.editemotalk.add_demo_head()
+    """The stylised head: all 52 ARKit shape keys, and light to evaluate."""
+    bpy.ops.editemotalk.add_demo_head(kind="STYLISED")
     return scene.editemotalk.target
 
 
@@ -293,3 +295,81 @@ def test_saving_a_bake_leaves_the_users_backup_preference_alone(scene, tmp_path)
     exports.save_blend(tmp_path / "copy.blend")
     assert (tmp_path / "copy.blend").stat().st_size > 0 and not (tmp_path / "copy.blend1").exists()
     assert filepaths.save_version == 3
+
+
+def _lip_gap(verts, upper, lower) -> float:
+    """The smallest distance between the upper and the lower lip on the face's midline."""
+    return float(np.linalg.norm(verts[upper][:, None] - verts[lower][None], axis=2).min())
+
+
+def test_bundled_head_has_every_arkit_channel_but_tongue_and_closes_its_lips_like_the_full_ict_head(scene, data_root):
+    from model.runtime.ict import IctHead
+
+    assert bpy.ops.editemotalk.add_demo_head() == {"FINISHED"}  # the realistic head is the default
+    obj = scene.editemotalk.target
+    keys = obj.data.shape_keys.key_blocks
+    assert obj.name == "EET Demo Head" and len(obj.data.vertices) == 24591
+    assert [kb.name for kb in keys[1:]] == [n for n in ARKIT_NAMES if n != "tongueOut"]
+    assert obj.editemotalk.unmatched == "tongueOut"
+    assert {(r.arkit, r.shape_key) for r in obj.editemotalk.rows} == {(n, n) for n in ARKIT_NAMES if n != "tongueOut"}
+    assert {m.name for m in obj.data.materials} >= {"EET skin", "EET eye", "EET teeth"}
+    # the inner lips on the midline, found on the full upstream head (the bundled one keeps its vertex order)
+    full = IctHead.load(data_root / "ict_facekit" / "ict_face_model.npz")
+    n, jaw = full.neutral[:9409], full.deltas[full.names.index("jawOpen")][:9409]
+    mouth = np.flatnonzero((np.abs(n[:, 0]) < 0.01) & (n[:, 1] > -4.5) & (n[:, 1] < -1.5) & (n[:, 2] > 9))
+    upper, lower = mouth[np.abs(jaw[mouth, 1]) < 0.5], mouth[jaw[mouth, 1] < -2.0]
+    assert len(upper) > 5 and len(lower) > 5
+
+    def gaps(pose_in_blender, pose_of_full):
+        for kb in keys[1:]:
+            kb.value = pose_in_blender.get(kb.name, 0.0)
+        mesh = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).to_mesh()
+        co = np.empty(len(mesh.vertices) * 3, np.float32)
+        mesh.vertices.foreach_get("co", co)
+        obj.to_mesh_clear()
+        w = np.zeros((1, 52), np.float32)
+        for name, value in pose_of_full.items():
+            w[0, INDEX[name]] = value
+        return _lip_gap(co.reshape(-1, 3) * 100, upper, lower), _lip_gap(full.vertices(w)[0], upper, lower)  # cm
+
+    open_here, open_full = gaps({"jawOpen": 1.0}, {"jawOpen": 1.0})
+    closed_here, closed_full = gaps({"jawOpen": 1.0, "mouthClose": 1.0}, {"jawOpen": 1.0, "mouthClose": 1.0})
+    assert open_here > 2.0 and closed_here < 0.1  # cm: jawOpen alone opens the lips, mouthClose shuts them
+    assert abs(open_here - open_full) < 0.01 and abs(closed_here - closed_full) < 0.01
+
+
+@pytest.fixture
+def three_seconds(speech_wav, tmp_path):
+    from model.runtime.audio import SAMPLE_RATE, load_audio, write_wav
+
+    x = load_audio(speech_wav)
+    path = tmp_path / "three.wav"
+    write_wav(path, np.pad(x, (0, 3 * SAMPLE_RATE))[: 3 * SAMPLE_RATE])
+    return path
+
+
+def test_preview_of_a_3s_clip_has_its_frames_rate_and_sound_and_leaves_the_scene_as_it_was(
+    scene, three_seconds, tmp_path
+):
+    import aud
+
+    scene.editemotalk.audio_path = str(three_seconds)
+    bpy.ops.editemotalk.add_demo_head()
+    assert bpy.ops.editemotalk.bake() == {"FINISHED"}
+    before = (scene.camera, scene.render.engine, scene.frame_start, scene.render.filepath, len(bpy.data.objects))
+    out = tmp_path / "preview.mp4"
+    assert bpy.ops.editemotalk.preview(filepath=str(out), size=96) == {"FINISHED"}
+    clip = bpy.data.movieclips.load(str(out))  # Blender's own movie reader
+    assert clip.frame_duration == 90 and clip.fps == 30 and tuple(clip.size) == (96, 96)
+    assert mp4_tracks(out) == ["vide", "soun"]
+    sound = aud.Sound(str(out))
+    assert abs(sound.length / sound.specs[0] - 3.0) < 0.05  # seconds of audio (AAC frames round up a little)
+    after = (scene.camera, scene.render.engine, scene.frame_start, scene.render.filepath, len(bpy.data.objects))
+    assert after == before and not list(tmp_path.glob(".*partial*"))
+
+
+def test_preview_needs_a_bake_first(scene, tmp_path):
+    demo_head(scene)
+    with pytest.raises(RuntimeError, match="has no bake of line - Bake it, then Preview"):
+        bpy.ops.editemotalk.preview(filepath=str(tmp_path / "p.mp4"))
+    assert not (tmp_path / "p.mp4").exists()

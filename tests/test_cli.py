@@ -11,9 +11,9 @@ import time
 import bpy  # installed by `build.py setup`; a missing bpy fails the suite, never skips it
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, mp4_tracks
 
-from model.runtime.livelink import read_csv  # noqa: E402
+from model.runtime.livelink import ROTATIONS, read_csv  # noqa: E402
 from model.runtime.rig import ARKIT_NAMES, INDEX  # noqa: E402
 
 
@@ -29,7 +29,8 @@ def cli(*args, timeout=300, **kw):
 
 
 @pytest.fixture(scope="module")
-def baked(tmp_path_factory, speech_wav):
+def baked_run(tmp_path_factory, speech_wav):
+    """One bake of everything: the output folder and the finished process."""
     out = tmp_path_factory.mktemp("cli")
     curves = out / "curves.json"
     curves.write_text(json.dumps({"mode": "absolute", "sliders": {"happy": [[0.0, 0.0], [1.0, 1.0]], "sad": 0.2}}))
@@ -57,10 +58,17 @@ def baked(tmp_path_factory, speech_wav):
         out / "line.usdc",
         "--csv",
         out / "line.csv",
+        "--preview",
+        out / "line.mp4",
     )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "baked" in r.stdout
-    return out
+    return out, r
+
+
+@pytest.fixture(scope="module")
+def baked(baked_run):
+    return baked_run[0]
 
 
 def _values(obj, frames, names):
@@ -75,6 +83,9 @@ def _values(obj, frames, names):
 def _open_reference(baked):
     bpy.ops.wm.open_mainfile(filepath=str(baked / "line.blend"), load_ui=False)
     return bpy.data.objects["EET Demo Head"]
+
+
+HEAD_NAMES = [n for n in ARKIT_NAMES if n != "tongueOut"]  # the bundled head's shape keys
 
 
 def _import(kind, path):
@@ -121,10 +132,10 @@ def test_help_documents_every_flag():
 def test_blend_and_csv_hold_the_performance(baked):
     obj = _open_reference(baked)
     assert bpy.context.scene.frame_start == 10 and bpy.context.scene.render.fps == 30
-    ref = _values(obj, FRAMES, list(ARKIT_NAMES))
+    ref = _values(obj, FRAMES, HEAD_NAMES)
     times, weights, _ = read_csv(baked / "line.csv", fps=30)
     assert np.allclose(times[:3], [0, 1 / 30, 2 / 30])
-    assert np.abs(weights[[f - 10 for f in FRAMES]] - ref).max() < 1e-4
+    assert np.abs(weights[[f - 10 for f in FRAMES]][:, [INDEX[n] for n in HEAD_NAMES]] - ref).max() < 1e-4
     # the keyframed happy slider ramps up over the first second; sad stays at the --emotion override
     assert ref[-1, INDEX["mouthSmileLeft"]] > ref[0, INDEX["mouthSmileLeft"]] + 0.1
 
@@ -156,16 +167,31 @@ def test_alembic_vertices_move_at_the_scene_rate(baked):
 def test_usd_reimports_with_shape_keys(baked):
     ref = _values(_open_reference(baked), FRAMES, ["jawOpen", "mouthSmileLeft"])
     obj = _import("usd", baked / "line.usdc")
-    assert len(obj.data.shape_keys.key_blocks) == 53
+    assert len(obj.data.shape_keys.key_blocks) == 52
     got = _values(obj, FRAMES, ["jawOpen", "mouthSmileLeft"])
     assert np.abs(got - ref).max() < 1e-3
 
 
+def test_preview_is_the_clip_with_its_sound_at_the_scene_rate(baked_run):
+    out, r = baked_run
+    frames = len(read_csv(out / "line.csv", fps=30).weights)
+    clip = bpy.data.movieclips.load(str(out / "line.mp4"))
+    assert clip.frame_duration == frames and clip.fps == 30 and tuple(clip.size) == (480, 480)
+    assert mp4_tracks(out / "line.mp4") == ["vide", "soun"]
+    assert f"preview: {frames}/{frames} frames" in r.stderr  # progress on the terminal
+
+
 def test_live_link_face_capture_bakes_onto_any_mapped_mesh(baked, data_root, tmp_path):
+    """A capture as the iPhone app writes it: 'BlendshapeCount', no rotation block, here without TongueOut."""
+    with open(baked / "line.csv") as f:
+        rows = [line.rstrip("\n").split(",") for line in f]
+    keep = [i for i, name in enumerate(rows[0]) if name not in ROTATIONS and name != "TongueOut"]
+    rows[0][1] = "BlendshapeCount"
+    (tmp_path / "take.csv").write_text("".join(",".join(r[i] for i in keep) + "\n" for r in rows))
     r = cli(
         "bake",
         "--csv-in",
-        baked / "line.csv",
+        tmp_path / "take.csv",
         "--capture-fps",
         30,
         "--fps",
@@ -176,7 +202,7 @@ def test_live_link_face_capture_bakes_onto_any_mapped_mesh(baked, data_root, tmp
         tmp_path / "ict.blend",
     )
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "unmatched channels: tongueOut" in r.stdout
+    assert "unmatched channels: tongueOut" in r.stdout and "not in the capture (left at 0): tongueOut" in r.stdout
     bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "ict.blend"), load_ui=False)
     obj = bpy.data.objects["ICT Head"]
     weights = read_csv(baked / "line.csv", fps=30).weights

@@ -23,6 +23,8 @@ def linux_zip(tmp_path_factory):
 def test_zip_is_self_contained_and_small(linux_zip):
     names = zipfile.ZipFile(linux_zip).namelist()
     assert "blender_manifest.toml" in names and "__init__.py" in names and "model/runtime/animator.py" in names
+    head = zipfile.ZipFile(linux_zip).getinfo("model/runtime/assets/ict_head.npz")  # the realistic demo head
+    assert head.compress_size < 8e6 and "model/runtime/assets/ICT-FaceKit-LICENSE.txt" in names
     assert {"weights/analyze.onnx", "weights/generate.onnx", "weights/manifest.json"} <= set(names)
     # the runtime alone: no training, evaluation or torch code, no torch weights, no repository-only scripts
     python = [n for n in names if n.endswith(".py")]
@@ -49,6 +51,7 @@ def test_install_enable_bake_disable_remove_in_a_blender_with_nothing_extra(linu
     assert lines, out.stdout[-2000:] + out.stderr[-2000:]
     r = json.loads(lines[-1][7:])
     assert r["enabled"] and r["bake"] == ["FINISHED"]
+    assert r["head"] == ["EET Demo Head", 52, "tongueOut"]  # the bundled ICT-FaceKit head, read from the zip
     assert f"{os.sep}extensions{os.sep}" in r["onnxruntime"]  # the bundled wheel, not the test machine's
     assert r["tracks"] == ["EET line articulation", "EET line expression", "EET line life"]
     assert r["sound_strips"] == ["line"]
