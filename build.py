@@ -263,7 +263,8 @@ def lint(args) -> None:
 
 
 def demo(args) -> None:
-    """The teacher picture, then the real pipeline headless: demo head, analyze, emotion sweep, bake, render."""
+    """The teacher picture, then the real pipeline headless: the realistic head, a held-out CMU ARCTIC prompt,
+    analyze, emotion sweep, bake; the README's strip, preview video and GIF under docs/."""
     from model.evaluation.demo import teacher_demo
 
     out = ROOT / "build" / "demo"
@@ -272,8 +273,8 @@ def demo(args) -> None:
     from editemotalk_addon.jobs import ensure_registered
 
     ensure_registered()
-    blend, strip = run_demo(out)
-    print(f"demo: wrote {blend} and {strip}")
+    for path in run_demo(out, ROOT / "docs", DATA):
+        print(f"demo: wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
 
 def head(args) -> None:

@@ -1,61 +1,78 @@
-"""`python build.py demo`: the whole pipeline headless, on our demo head and a sentence our code synthesizes.
+"""`python build.py demo`: the whole pipeline headless, on the bundled realistic head and a real English voice.
 
-Analyze once, key an emotion sweep (neutral -> happy -> sad -> angry) on the sliders, bake, save a .blend and
-render a strip of frames with Workbench.
+The voice is a CMU ARCTIC prompt held out from training (speaker slt, arctic_b0450; CMU's licence, notice in
+docs/CMU_ARCTIC_NOTICE.txt), or, without the shared data folder, a sentence our own code synthesizes. Analyze once,
+key an emotion sweep (neutral -> happy -> sad -> angry) on the sliders, bake, save a .blend, render a strip of
+frames with Workbench, the preview video with its sound, and a small animated GIF for the README.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import bpy
 
+ARCTIC = Path("english_read") / "cmu_arctic" / "slt" / "arctic_b0450.flac"
+ARCTIC_TEXT = "To my dearest and always appreciated friend, I submit myself."
 SENTENCE = "Maybe Bob brought the purple map to my mother, but the baby bird flew home before the movie began."
 SWEEP = ("neutral", "happy", "sad", "angry")
+BACKGROUND = (0.22, 0.23, 0.26)
 
 
-def _camera(scene, target):
-    cam = bpy.data.objects.new("EET Camera", bpy.data.cameras.new("EET Camera"))
-    scene.collection.objects.link(cam)
-    cam.location = (target.location.x, target.location.y - 0.55, target.location.z)
-    cam.rotation_euler = (math.radians(90), 0, 0)
-    cam.data.lens = 60
-    scene.camera = cam
-    scene.render.engine = "BLENDER_WORKBENCH"
-    scene.display.shading.light = "STUDIO"
-    scene.display.shading.color_type = "MATERIAL"
-    scene.render.resolution_x, scene.render.resolution_y = 320, 360
-    scene.world = scene.world or bpy.data.worlds.new("EET World")
-    scene.world.color = (0.22, 0.23, 0.26)
-
-
-def run_demo(out_dir: Path, frames_in_strip: int = 8) -> tuple[Path, Path]:
-    from PIL import Image, ImageDraw
-
-    from . import register
+def _voice(out_dir: Path, data: Path) -> tuple[Path, str]:
+    """The recording to animate, and what it says."""
+    if (data / ARCTIC).exists():
+        return data / ARCTIC, f"CMU ARCTIC slt, arctic_b0450: {ARCTIC_TEXT}"
     from .core import audio
 
     try:
         from model.training.synth import Voice, synthesize
     except ImportError as exc:  # the synthesizers live in the repository, not in the extension
         raise SystemExit(f"the demo needs a repository checkout: {exc}") from None
-
-    out_dir.mkdir(parents=True, exist_ok=True)
     wav = out_dir / "demo_line.wav"
     audio.write_wav(wav, synthesize(SENTENCE, Voice("flite", "slt"), {"neutral": 0.0})["neutral"])
+    return wav, f"flite slt (synthesized): {SENTENCE}"
+
+
+def _stills(scene, obj, frames: list[int], size: int, out_dir: Path) -> list:
+    """Workbench renders of `frames` (full anti-aliasing), as PIL images."""
+    from PIL import Image
+
+    from . import preview
+
+    blast = preview.Playblast(scene, obj, (frames[0], frames[-1]), "", size)
+    scene.render.image_settings.file_format, scene.display.render_aa = "PNG", "16"  # restored with the rest
+    images = []
+    try:
+        for frame in frames:
+            scene.frame_set(frame)
+            scene.render.filepath = str(out_dir / f"frame_{size}_{frame:04d}.png")
+            bpy.ops.render.render(write_still=True)
+            images.append(Image.open(scene.render.filepath).convert("RGB"))
+    finally:
+        blast.restore()
+    return images
+
+
+def run_demo(out_dir: Path, docs: Path, data: Path, frames_in_strip: int = 8) -> list[Path]:
+    from PIL import Image, ImageDraw
+
+    from . import live, preview, register
+
+    out_dir.mkdir(parents=True, exist_ok=True)
     bpy.ops.wm.read_factory_settings(use_empty=True)
     if not hasattr(bpy.types.Scene, "editemotalk"):
         register()
+    voice, caption = _voice(out_dir, data)
     scene = bpy.context.scene
     scene.render.fps = 30
+    scene.world = bpy.data.worlds.new("EET World")
+    scene.world.color = BACKGROUND
     s = scene.editemotalk
     bpy.ops.editemotalk.add_demo_head()
-    s.audio_path, s.start_frame, s.mode = str(wav), 1, "absolute"
+    s.audio_path, s.start_frame, s.mode = str(voice), 1, "absolute"
     bpy.ops.editemotalk.analyze()
-    from . import live
-
-    frames = int(live.cached_analysis(str(wav)).duration * 30)
+    frames = int(live.cached_analysis(str(voice)).duration * 30)
     quarter = frames / len(SWEEP)
     for k, emotion in enumerate(SWEEP):  # hold each emotion for most of its quarter, ramp between
         for name in ("happy", "sad", "angry"):
@@ -66,19 +83,29 @@ def run_demo(out_dir: Path, frames_in_strip: int = 8) -> tuple[Path, Path]:
     bpy.ops.editemotalk.bake()
     blend = out_dir / "demo.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
-    _camera(scene, s.target)
-    tiles = []
-    for i in range(frames_in_strip):
-        frame = int(1 + (i + 0.5) * frames / frames_in_strip)
-        scene.frame_set(frame)
-        scene.render.filepath = str(out_dir / f"frame_{frame:04d}.png")
-        bpy.ops.render.render(write_still=True)
-        tile = Image.open(scene.render.filepath).convert("RGB")
-        ImageDraw.Draw(tile).text((8, 8), f"{SWEEP[min(int((frame - 1) / quarter), 3)]}  f{frame}", fill="white")
-        tiles.append(tile)
+    obj, first, last = s.target, *preview.clip_frames(s.target, str(voice))
+    emotion_at = lambda frame: SWEEP[min(int((frame - 1) / quarter), len(SWEEP) - 1)]
+
+    strip_frames = [int(1 + (i + 0.5) * frames / frames_in_strip) for i in range(frames_in_strip)]
+    tiles = _stills(scene, obj, strip_frames, 320, out_dir)
+    for tile, frame in zip(tiles, strip_frames):
+        ImageDraw.Draw(tile).text((8, 8), f"{emotion_at(frame)}  f{frame}", fill="white")
     strip = Image.new("RGB", (sum(t.width for t in tiles), tiles[0].height))
     for i, tile in enumerate(tiles):
         strip.paste(tile, (i * tile.width, 0))
-    png = out_dir / "demo_strip.png"
-    strip.save(png)
-    return blend, png
+    docs.mkdir(parents=True, exist_ok=True)
+    png = docs / "demo_strip.png"
+    strip.save(png, optimize=True)
+
+    movie = docs / "demo_preview.mp4"
+    preview.render(movie, scene, obj, (first, last), progress=preview.terminal_progress)
+
+    gif_frames = list(range(first, last + 1, 2))  # 15 frames a second
+    images = _stills(scene, obj, gif_frames, 240, out_dir)
+    for image, frame in zip(images, gif_frames):
+        ImageDraw.Draw(image).text((6, 6), emotion_at(frame), fill="white")
+    gif = docs / "demo_preview.gif"
+    palette = [image.quantize(colors=96) for image in images]
+    palette[0].save(gif, save_all=True, append_images=palette[1:], duration=1000 * 2 // 30, loop=0, optimize=True)
+    (out_dir / "voice.txt").write_text(caption + "\n")
+    return [blend, png, movie, gif]

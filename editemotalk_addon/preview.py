@@ -12,7 +12,7 @@ import os
 import sys
 
 import bpy
-from mathutils import Vector
+import numpy as np
 
 from . import bake, exports
 
@@ -31,16 +31,27 @@ def clip_frames(obj, audio_path: str) -> tuple[int, int]:
     return int(min(s.frame_start for s in strips)), int(max(s.frame_end for s in strips))
 
 
-def frame_camera(cam, obj) -> None:
-    """Put `cam` in front of obj (looking down +Y at the face, Blender's front view), framing its bounding box."""
-    corners = [obj.matrix_world @ Vector(c) for c in obj.bound_box]
-    low = Vector([min(c[i] for c in corners) for i in range(3)])
-    high = Vector([max(c[i] for c in corners) for i in range(3)])
+def frame_camera(cam, obj, margin: float = 1.3) -> None:
+    """Put `cam` in front of obj (looking down +Y, Blender's front view), framing what its shape keys move (the
+    face: where a key moves vertices by half its most or more), or the whole mesh when they move nothing."""
+    keys = obj.data.shape_keys.key_blocks
+    basis, co = np.empty((2, len(obj.data.vertices), 3), np.float32)
+    keys[0].data.foreach_get("co", basis.ravel())
+    moved = np.zeros(len(basis), bool)
+    for kb in keys[1:]:
+        kb.data.foreach_get("co", co.ravel())
+        offset = np.linalg.norm(co - basis, axis=1)
+        if offset.max() > 0:
+            moved |= offset > 0.5 * offset.max()
+    points = basis[moved] if moved.any() else basis
+    world = np.asarray(obj.matrix_world)
+    points = points @ world[:3, :3].T + world[:3, 3]
+    low, high = points.min(0), points.max(0)
     centre, size = (low + high) / 2, high - low
     cam.data.lens = LENS
     half_fov = math.atan(cam.data.sensor_width / 2 / LENS)
-    distance = 1.08 * max(size.x, size.z) / 2 / math.tan(half_fov) + size.y / 2
-    cam.location = (centre.x, centre.y - distance, centre.z)
+    distance = margin * max(size[0], size[2]) / 2 / math.tan(half_fov) + size[1] / 2
+    cam.location = (centre[0], centre[1] - distance, centre[2])
     cam.rotation_euler = (math.radians(90), 0.0, 0.0)
 
 
