@@ -297,13 +297,8 @@ def test_saving_a_bake_leaves_the_users_backup_preference_alone(scene, tmp_path)
     assert filepaths.save_version == 3
 
 
-def _lip_gap(verts, upper, lower) -> float:
-    """The smallest distance between the upper and the lower lip on the face's midline."""
-    return float(np.linalg.norm(verts[upper][:, None] - verts[lower][None], axis=2).min())
-
-
-def test_bundled_head_has_every_arkit_channel_but_tongue_and_closes_its_lips_like_the_full_ict_head(scene, data_root):
-    from model.runtime.ict import IctHead
+def test_bundled_head_has_every_arkit_channel_but_tongue_and_closes_its_lips_like_the_full_ict_head(scene):
+    from model.runtime import lip_geometry
 
     assert bpy.ops.editemotalk.add_demo_head() == {"FINISHED"}  # the realistic head is the default
     obj = scene.editemotalk.target
@@ -313,29 +308,26 @@ def test_bundled_head_has_every_arkit_channel_but_tongue_and_closes_its_lips_lik
     assert obj.editemotalk.unmatched == "tongueOut"
     assert {(r.arkit, r.shape_key) for r in obj.editemotalk.rows} == {(n, n) for n in ARKIT_NAMES if n != "tongueOut"}
     assert {m.name for m in obj.data.materials} >= {"EET skin", "EET eye", "EET teeth"}
-    # the inner lips on the midline, found on the full upstream head (the bundled one keeps its vertex order)
-    full = IctHead.load(data_root / "ict_facekit" / "ict_face_model.npz")
-    n, jaw = full.neutral[:9409], full.deltas[full.names.index("jawOpen")][:9409]
-    mouth = np.flatnonzero((np.abs(n[:, 0]) < 0.01) & (n[:, 1] > -4.5) & (n[:, 1] < -1.5) & (n[:, 2] > 9))
-    upper, lower = mouth[np.abs(jaw[mouth, 1]) < 0.5], mouth[jaw[mouth, 1] < -2.0]
-    assert len(upper) > 5 and len(lower) > 5
+    upper, lower = list(lip_geometry.UPPER_VERTICES), list(lip_geometry.LOWER_VERTICES)  # the full head's numbering
 
-    def gaps(pose_in_blender, pose_of_full):
+    def gap_mm(**pose):
+        """The inner-lip gap in Blender (largest vertical gap of the contact pairs), and on the full ICT head."""
         for kb in keys[1:]:
-            kb.value = pose_in_blender.get(kb.name, 0.0)
+            kb.value = pose.get(kb.name, 0.0)
         mesh = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).to_mesh()
         co = np.empty(len(mesh.vertices) * 3, np.float32)
         mesh.vertices.foreach_get("co", co)
         obj.to_mesh_clear()
-        w = np.zeros((1, 52), np.float32)
-        for name, value in pose_of_full.items():
-            w[0, INDEX[name]] = value
-        return _lip_gap(co.reshape(-1, 3) * 100, upper, lower), _lip_gap(full.vertices(w)[0], upper, lower)  # cm
+        z = co.reshape(-1, 3)[:, 2] * 1000
+        w = np.zeros(52, np.float32)
+        for name, value in pose.items():
+            w[INDEX[name]] = value
+        return max(0.0, float((z[upper] - z[lower]).max())), float(lip_geometry.lip_gap_mm(w))
 
-    open_here, open_full = gaps({"jawOpen": 1.0}, {"jawOpen": 1.0})
-    closed_here, closed_full = gaps({"jawOpen": 1.0, "mouthClose": 1.0}, {"jawOpen": 1.0, "mouthClose": 1.0})
-    assert open_here > 2.0 and closed_here < 0.1  # cm: jawOpen alone opens the lips, mouthClose shuts them
-    assert abs(open_here - open_full) < 0.01 and abs(closed_here - closed_full) < 0.01
+    open_here, open_full = gap_mm(jawOpen=1.0)
+    closed_here, closed_full = gap_mm(jawOpen=1.0, mouthClose=1.0)
+    assert open_here > 20.0 and closed_here <= lip_geometry.CLOSED_MM  # jawOpen parts the lips, mouthClose shuts them
+    assert abs(open_here - open_full) < 0.05 and abs(closed_here - closed_full) < 0.05
 
 
 @pytest.fixture
