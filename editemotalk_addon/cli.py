@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 MESH_HELP = (
-    "'demo' (our demo head), FILE.blend:OBJECT (a mesh in a .blend; ':OBJECT' = the open file), or an "
+    "'demo' (the bundled realistic head), FILE.blend:OBJECT (a mesh in a .blend; ':OBJECT' = the open file), or an "
     "ICT-FaceKit head (.npz or FaceXModel folder)"
 )
 
