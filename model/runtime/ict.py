@@ -79,10 +79,17 @@ class IctHead:
 
     def weights_for(self, arkit_weights: np.ndarray) -> np.ndarray:
         """(F, 52) ARKit weights -> (F, S) weights of this head's shapes."""
-        out = np.zeros((len(arkit_weights), len(self.names)), np.float32)
-        index = {n: i for i, n in enumerate(self.names)}
+        return self.ict_weights(arkit_weights, self.names)
+
+    @staticmethod
+    def ict_weights(arkit_weights: np.ndarray, names: list[str]) -> np.ndarray:
+        """(F, 52) ARKit weights -> (F, S) weights of the shapes `names` (ARKit names, as the bundled head has,
+        or ICT's _L/_R names)."""
+        arkit_weights = np.atleast_2d(arkit_weights)
+        out = np.zeros((len(arkit_weights), len(names)), np.float32)
+        index = {n: i for i, n in enumerate(names)}
         for name in ARKIT_NAMES:
-            for target in (name, *ict_name(name)):  # ARKit names (the bundled head) or ICT's
+            for target in (name, *ict_name(name)):
                 if target in index:
                     out[:, index[target]] = arkit_weights[:, INDEX[name]]
         return out
