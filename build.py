@@ -320,6 +320,8 @@ def train(args) -> None:
             "corpus": corpus,
         }
     }
+    if cfg.init_from:  # the lineage: how the weights it started from were trained
+        extra["train"]["started_from"] = json.loads((Path(cfg.init_from) / "config.json").read_text()).get("train")
     print(f"train: wrote {save_weights(model, space, Path(args.weights), extra)}")
 
 

@@ -226,26 +226,32 @@ def markdown(res: dict) -> str:
     return "\n".join(parts)
 
 
+def recipe(train: dict) -> str:
+    """How a weights folder was trained, from what `build.py train` recorded in its config.json."""
+    tc = train.get("config", {})
+    if not tc:
+        return "not recorded"
+    text = (
+        (
+            f"{tc.get('emotion_steps')} steps of emotion-encoder training (batch {tc.get('emotion_batch')}, "
+            f"{tc.get('emotion_crop')} s crops), the emotion space fitted on its windowed embeddings, "
+            if not tc.get("init_from")
+            else "starting from the weights below (their emotion encoder and emotion space kept), "
+        )
+        + f"{tc.get('mapping_steps')} steps of mapping-network training on teacher motion, then "
+        f"{tc.get('steps')} steps of content encoder + generator training (batch {tc.get('batch')}, "
+        f"{tc.get('crop')} s crops, AdamW lr {tc.get('lr')}, cosine schedule), seed {tc.get('seed')}; "
+        f"{round(train.get('wall_seconds', 0) / 3600, 2)} h wall-clock on {train.get('machine', 'a 2-core CPU')}."
+    )
+    if train.get("started_from"):
+        text += "\n\nThe weights it started from: " + recipe(train["started_from"])
+    return text
+
+
 def model_card(res: dict, weights: Path) -> str:
     config = json.loads((Path(weights) / "config.json").read_text())
     train = config.get("train", {})
     corpus = train.get("corpus", {})
-    tc = train.get("config", {})
-    recipe = (
-        (
-            f"{tc.get('emotion_steps')} steps of emotion-encoder training (batch {tc.get('emotion_batch')}, "
-            f"{tc.get('emotion_crop')} s crops), the emotion space fitted on its windowed embeddings, "
-            f"{tc.get('mapping_steps')} steps of mapping-network training on teacher motion, then "
-            f"{tc.get('steps')} steps of content encoder + generator training (batch {tc.get('batch')}, "
-            f"{tc.get('crop')} s crops, AdamW lr {tc.get('lr')}, cosine schedule), seed {tc.get('seed')}"
-            + (f", starting from {tc['init_from']}" if tc.get("init_from") else "")
-            + f"; {round(train.get('wall_seconds', 0) / 3600, 2)} h wall-clock on "
-            f"{train.get('machine', 'a 2-core CPU')} for the invocation that finished the run."
-        )
-        if tc
-        else "not recorded"
-    )
-    history = config.get("history", [])
     return "\n".join(
         [
             "# EditEmoTalk default model - model card",
@@ -275,8 +281,7 @@ def model_card(res: dict, weights: Path) -> str:
             "",
             "## Training recipe",
             "",
-            recipe,
-            *(["", "History of these weights:", "", *(f"- {h}" for h in history)] if history else []),
+            recipe(train),
             "",
             "## Results (from `python build.py bench`)",
             "",
