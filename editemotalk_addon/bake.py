@@ -1,13 +1,16 @@
 """Baking a performance into shape-key animation: bulk F-curve writes, one Action per layer, NLA tracks.
 
-Nothing of the user's is touched: our actions carry an `editemotalk_clip` tag, re-baking a clip removes only
-what the previous bake of that clip made, and the user's active action and their own tracks stay as they were.
+Nothing of the user's is touched: our actions and sound strips carry an `editemotalk_clip` tag, re-baking a clip
+removes only what the previous bake of that clip made, and the user's active action and their own tracks and strips
+stay as they were. A clip lives in its own time: its strips extrapolate NOTHING (HOLD_FORWARD only when asked), and
+baking a clip over frames another clip covers mutes that clip's tracks (clearing the new clip unmutes them).
 Slotted actions are used where Blender has them (4.4+), the legacy F-curve API on 4.2/4.3.
 """
 
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import bpy
@@ -16,6 +19,9 @@ import numpy as np
 from .core import name_mapping, performance, rig
 
 TAG = "editemotalk_clip"
+MUTED_BY = "editemotalk_muted_by"  # on a clip's actions: the clip whose bake muted that clip's tracks
+PREVIEW = "editemotalk:preview"  # the tag of the live-preview layer (never a clip's path)
+REST = "editemotalk_rest"  # on the preview's first action: the shape-key values from before the preview
 _LINEAR = 1  # KeyframePoint.interpolation: CONSTANT, LINEAR, BEZIER...
 
 
@@ -114,28 +120,40 @@ def write_action(action, slot, columns: dict[str, np.ndarray], start_frame: int)
         fc.update()
 
 
-def remove_bake(obj, tag: str) -> int:
-    """Remove the tracks and actions a previous bake of this clip made; returns how many tracks went."""
-    key = obj.data.shape_keys
-    ad = key.animation_data if key else None
-    if ad is None:
-        return 0
-    ours = [
+def clip_tracks(ad, tag: str | None = None) -> list:
+    """Tracks a bake made (of clip `tag`, or of any clip): every strip holds one of our tagged actions."""
+    return [
         t
-        for t in ad.nla_tracks
-        if t.strips and all(s.action is not None and s.action.get(TAG) == tag for s in t.strips)
+        for t in (ad.nla_tracks if ad else ())
+        if t.strips
+        and all(s.action is not None and s.action.get(TAG) is not None for s in t.strips)
+        and (tag is None or t.strips[0].action[TAG] == tag)
     ]
+
+
+def remove_bake(key, tag: str) -> int:
+    """Remove the tracks and actions a bake under `tag` made from a shape-key datablock, and unmute the clips it
+    had muted; returns how many tracks went."""
+    ad = key.animation_data if key else None
+    ours = clip_tracks(ad, tag)
     actions = {s.action for t in ours for s in t.strips}
     for track in ours:
         ad.nla_tracks.remove(track)
     for action in actions:
         if action.users == 0:
             bpy.data.actions.remove(action)
+    for track in clip_tracks(ad):
+        if all(s.action.get(MUTED_BY) == tag for s in track.strips):
+            track.mute = False
+            for s in track.strips:
+                del s.action[MUTED_BY]
     return len(ours)
 
 
-def bake(obj, perf, audio_path: str, start_frame: int, combined: bool = False) -> BakeResult:
-    """Write `perf` (a model.performance.Performance at the scene's frame rate) onto obj's shape keys."""
+def bake_layers(obj, perf, tag: str, name: str, start_frame: int, combined=False, hold=False) -> BakeResult:
+    """`perf` as additive NLA tracks on obj's shape keys under `tag` (replacing that tag's previous tracks),
+    playing on its own frames only (`hold`: the last pose stays after the end). Other clips' tracks that play
+    within those frames are muted (and unmuted when this tag's tracks are removed): clips never add up."""
     check_target(obj)
     mapping = mapping_of(obj)
     if not mapping.pairs:
@@ -143,10 +161,15 @@ def bake(obj, perf, audio_path: str, start_frame: int, combined: bool = False) -
             f"None of '{obj.name}''s shape keys match ARKit names - pick a name preset or edit the mapping table."
         )
     key = obj.data.shape_keys
-    tag, name = clip_key(audio_path), clip_name(audio_path)
-    remove_bake(obj, tag)
+    remove_bake(key, tag)
     ad = key.animation_data or key.animation_data_create()
     result = BakeResult(unmatched=mapping.unmatched, frames=len(perf.weights))
+    first, last = start_frame, start_frame + result.frames - 1
+    for track in clip_tracks(ad):
+        if not track.mute and any(s.frame_start <= last and s.frame_end >= first for s in track.strips):
+            track.mute = True
+            for s in track.strips:
+                s.action[MUTED_BY] = tag
     for layer, values in perf.layers(combined).items():
         channels = performance.LAYER_CHANNELS[layer]
         columns = {
@@ -162,18 +185,86 @@ def bake(obj, perf, audio_path: str, start_frame: int, combined: bool = False) -
         if slot is not None:
             strip.action_slot = slot
         strip.blend_type = "ADD"  # layers sum on top of whatever the user has below
+        strip.extrapolation = "HOLD_FORWARD" if hold else "NOTHING"
         result.actions.append(action)
         result.tracks.append(track)
     return result
 
 
-def bake_clip(scene, obj, perf, source_path: str, start_frame: int, combined: bool = False, sound: bool = True):
+def show_preview(obj, perf, start_frame: int, combined: bool = False, hold: bool = False) -> None:
+    """The live-preview layer: the tracks a bake of `perf` would make, under the PREVIEW tag (replacing any
+    earlier preview), remembering the shape-key values it will drive so that removing it gives them back."""
+    remove_preview()
+    check_target(obj)
+    rest = {kb.name: kb.value for kb in obj.data.shape_keys.key_blocks[1:]}
+    result = bake_layers(obj, perf, PREVIEW, "preview", start_frame, combined, hold)
+    if result.actions:
+        result.actions[0][REST] = rest
+
+
+def remove_preview() -> None:
+    """Remove the live-preview layer wherever it is: what it muted plays again, and the shape keys it drove get
+    back the values they had before it (Blender leaves the last evaluated value in keys nothing animates)."""
+    for key in bpy.data.shape_keys:
+        tracks = clip_tracks(key.animation_data, PREVIEW)
+        rest = next((dict(s.action[REST]) for t in tracks for s in t.strips if REST in s.action), {})
+        remove_bake(key, PREVIEW)
+        for name, value in rest.items():
+            if name in key.key_blocks:
+                key.key_blocks[name].value = value
+
+
+def bake_clip(
+    scene, obj, perf, source_path: str, start_frame: int, combined: bool = False, sound: bool = True, hold=False
+):
     """The one bake behind the Bake button, the CLI and batch: the performance on obj's shape keys, and the
-    recording as a sound strip at the same start frame."""
-    result = bake(obj, perf, source_path, start_frame, combined=combined)
+    recording as a sound strip at the same start frame (the clip's previous strip moves with it)."""
+    if scene.editemotalk.live_preview:
+        scene.editemotalk.live_preview = False  # a bake ends the preview (its update removes the layer)
+    tag, name = clip_key(source_path), clip_name(source_path)
+    result = bake_layers(obj, perf, tag, name, start_frame, combined, hold)
     if sound:
         ensure_sound_strip(scene, source_path, start_frame)
     return result
+
+
+def clear_clip(scene, obj, source_path: str) -> int:
+    """Undo what baking this clip made: its tracks, actions and sound strip; returns how many tracks went."""
+    remove_sound_strips(scene, clip_key(source_path))
+    return remove_bake(obj.data.shape_keys, clip_key(source_path))
+
+
+@contextmanager
+def solo(obj, source_path: str):
+    """Evaluate obj's shape keys with this clip's tracks alone (exports of one clip): every other track is muted
+    and the active action silenced while the block runs, then all is put back as it was."""
+    ad = obj.data.shape_keys.animation_data
+    mine = set(clip_tracks(ad, clip_key(source_path)))
+    saved = [(t, t.mute) for t in ad.nla_tracks]
+    action, slot = ad.action, getattr(ad, "action_slot", None)
+    try:
+        for track, _ in saved:
+            track.mute = track not in mine
+        ad.action = None
+        yield
+    finally:
+        for track, mute in saved:
+            track.mute = mute
+        ad.action = action
+        if slot is not None:
+            ad.action_slot = slot
+
+
+def sample_weights(scene, obj, frames) -> np.ndarray:
+    """(F, 52) ARKit weights as the scene plays them on obj's mapped shape keys (a whole-timeline CSV)."""
+    blocks = obj.data.shape_keys.key_blocks
+    pairs = mapping_of(obj).pairs
+    out = np.zeros((len(frames), rig.NUM_CHANNELS), np.float32)
+    for i, frame in enumerate(frames):
+        scene.frame_set(frame)
+        for arkit, target in pairs:
+            out[i, rig.INDEX[arkit]] = blocks[target].value
+    return out
 
 
 def all_strips(scene) -> list:
@@ -184,14 +275,28 @@ def all_strips(scene) -> list:
     return list(se.strips_all if hasattr(se, "strips_all") else se.sequences_all)
 
 
+def _top_strips(se):
+    return se.strips if hasattr(se, "strips") else se.sequences
+
+
+def remove_sound_strips(scene, tag: str, keep_start: int | None = None) -> None:
+    """The sound strips a bake of clip `tag` added (except one at `keep_start`); the user's own are never ours."""
+    for s in all_strips(scene):
+        if s.get(TAG) == tag and int(s.frame_start) != keep_start:
+            _top_strips(scene.sequence_editor).remove(s)
+
+
 def ensure_sound_strip(scene, audio_path: str, start_frame: int):
-    """The clip's sound strip at start_frame: reused when it is already there, else added on a free channel."""
+    """The clip's sound strip at start_frame: reused when it is already there, else added on a free channel; the
+    strip an earlier bake of this clip added elsewhere goes."""
     path = clip_key(audio_path)
+    remove_sound_strips(scene, path, keep_start=start_frame)
     for s in all_strips(scene):
         if s.type == "SOUND" and clip_key(s.sound.filepath) == path and int(s.frame_start) == start_frame:
             return s
     se = scene.sequence_editor or scene.sequence_editor_create()
-    collection = se.strips if hasattr(se, "strips") else se.sequences
     used = {s.channel for s in all_strips(scene)}
     channel = next(c for c in range(1, 129) if c not in used)
-    return collection.new_sound(clip_name(audio_path), bpy.path.abspath(audio_path), channel, start_frame)
+    strip = _top_strips(se).new_sound(clip_name(audio_path), bpy.path.abspath(audio_path), channel, start_frame)
+    strip[TAG] = path
+    return strip
