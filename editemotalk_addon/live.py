@@ -15,8 +15,7 @@ import bpy
 import numpy as np
 from bpy.app.handlers import persistent
 
-from . import preferences
-from . import bake
+from . import bake, preferences
 from .bake import BakeError
 from .core import animator as core_animator
 from .core import audio, pipeline, rig, weights
