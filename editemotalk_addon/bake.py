@@ -21,6 +21,7 @@ from .core import name_mapping, performance, rig
 TAG = "editemotalk_clip"
 MUTED_BY = "editemotalk_muted_by"  # on a clip's actions: the clip whose bake muted that clip's tracks
 PREVIEW = "editemotalk:preview"  # the tag of the live-preview layer (never a clip's path)
+LAYER = "editemotalk_layer"  # on a bake's actions: which layer (articulation, expression, life, combined)
 REST = "editemotalk_rest"  # on the preview's first action: the shape-key values from before the preview
 _LINEAR = 1  # KeyframePoint.interpolation: CONSTANT, LINEAR, BEZIER...
 
@@ -99,25 +100,60 @@ def _new_fcurve(action, slot, data_path: str):
 def _new_action(name: str, key, tag: str, layer: str):
     action = bpy.data.actions.new(name)
     action[TAG] = tag
-    action["editemotalk_layer"] = layer
+    action[LAYER] = layer
     slot = action.slots.new(id_type="KEY", name=key.name) if hasattr(action, "slots") else None
     if slot is None:
         action.id_root = "KEY"
     return action, slot
 
 
+def _data_path(shape_key: str) -> str:
+    return f'key_blocks["{bpy.utils.escape_identifier(shape_key)}"].value'
+
+
+def _keys(values: np.ndarray, start_frame: int) -> np.ndarray:
+    """(frame, value) pairs, flat, for foreach_set("co")."""
+    co = np.empty(2 * len(values), np.float32)
+    co[0::2] = start_frame + np.arange(len(values))
+    co[1::2] = values
+    return co
+
+
 def write_action(action, slot, columns: dict[str, np.ndarray], start_frame: int) -> None:
     """Every column becomes one F-curve of linear keys at start_frame, start_frame + 1, ... (bulk foreach_set)."""
     for shape_key, values in columns.items():
-        fc = _new_fcurve(action, slot, f'key_blocks["{bpy.utils.escape_identifier(shape_key)}"].value')
+        fc = _new_fcurve(action, slot, _data_path(shape_key))
         n = len(values)
-        co = np.empty(2 * n, np.float32)
-        co[0::2] = start_frame + np.arange(n)
-        co[1::2] = values
         fc.keyframe_points.add(n)
-        fc.keyframe_points.foreach_set("co", co)
+        fc.keyframe_points.foreach_set("co", _keys(values, start_frame))
         fc.keyframe_points.foreach_set("interpolation", np.full(n, _LINEAR, np.int32))
         fc.update()
+
+
+def _strip_fcurves(strip) -> list:
+    """The F-curves an NLA strip plays (through its action slot on Blender 4.4+)."""
+    slot = getattr(strip, "action_slot", None)
+    if slot is None:
+        return list(strip.action.fcurves)
+    return list(strip.action.layers[0].strips[0].channelbag(slot).fcurves)
+
+
+def layer_columns(obj, perf, combined: bool = False) -> dict[str, dict[str, np.ndarray]]:
+    """{layer: {shape key: values}}: what each NLA track of a bake of `perf` writes on obj's mapped keys."""
+    mapping = mapping_of(obj)
+    if not mapping.pairs:
+        raise BakeError(
+            f"None of '{obj.name}''s shape keys match ARKit names - pick a name preset or edit the mapping table."
+        )
+    out = {}
+    for layer, values in perf.layers(combined).items():
+        channels = performance.LAYER_CHANNELS[layer]
+        columns = {
+            target: values[:, rig.INDEX[arkit]] for arkit, target in mapping.pairs if rig.INDEX[arkit] in channels
+        }
+        if columns:
+            out[layer] = columns
+    return out
 
 
 def clip_tracks(ad, tag: str | None = None) -> list:
@@ -155,28 +191,18 @@ def bake_layers(obj, perf, tag: str, name: str, start_frame: int, combined=False
     playing on its own frames only (`hold`: the last pose stays after the end). Other clips' tracks that play
     within those frames are muted (and unmuted when this tag's tracks are removed): clips never add up."""
     check_target(obj)
-    mapping = mapping_of(obj)
-    if not mapping.pairs:
-        raise BakeError(
-            f"None of '{obj.name}''s shape keys match ARKit names - pick a name preset or edit the mapping table."
-        )
+    layers = layer_columns(obj, perf, combined)
     key = obj.data.shape_keys
     remove_bake(key, tag)
     ad = key.animation_data or key.animation_data_create()
-    result = BakeResult(unmatched=mapping.unmatched, frames=len(perf.weights))
+    result = BakeResult(unmatched=mapping_of(obj).unmatched, frames=len(perf.weights))
     first, last = start_frame, start_frame + result.frames - 1
     for track in clip_tracks(ad):
         if not track.mute and any(s.frame_start <= last and s.frame_end >= first for s in track.strips):
             track.mute = True
             for s in track.strips:
                 s.action[MUTED_BY] = tag
-    for layer, values in perf.layers(combined).items():
-        channels = performance.LAYER_CHANNELS[layer]
-        columns = {
-            target: values[:, rig.INDEX[arkit]] for arkit, target in mapping.pairs if rig.INDEX[arkit] in channels
-        }
-        if not columns:
-            continue
+    for layer, columns in layers.items():
         action, slot = _new_action(f"EET {name} {layer}", key, tag, layer)
         write_action(action, slot, columns, start_frame)
         track = ad.nla_tracks.new()
@@ -194,12 +220,36 @@ def bake_layers(obj, perf, tag: str, name: str, start_frame: int, combined=False
 def show_preview(obj, perf, start_frame: int, combined: bool = False, hold: bool = False) -> None:
     """The live-preview layer: the tracks a bake of `perf` would make, under the PREVIEW tag (replacing any
     earlier preview), remembering the shape-key values it will drive so that removing it gives them back."""
-    remove_preview()
     check_target(obj)
+    if _rewrite_preview(obj, layer_columns(obj, perf, combined), start_frame, hold):
+        return
+    remove_preview()
     rest = {kb.name: kb.value for kb in obj.data.shape_keys.key_blocks[1:]}
     result = bake_layers(obj, perf, PREVIEW, "preview", start_frame, combined, hold)
     if result.actions:
         result.actions[0][REST] = rest
+
+
+def _rewrite_preview(obj, layers: dict, start_frame: int, hold: bool) -> bool:
+    """New values written into obj's preview layer in place, when it has the same tracks, keys and frames (a
+    slider drag): one bulk write per curve instead of new actions. False when the layer must be rebuilt."""
+    tracks = clip_tracks(obj.data.shape_keys.animation_data, PREVIEW)
+    if [t.strips[0].action.get(LAYER) for t in tracks] != list(layers):
+        return False
+    work = []
+    for track, columns in zip(tracks, layers.values()):
+        strip, fcurves = track.strips[0], _strip_fcurves(track.strips[0])
+        n = len(next(iter(columns.values())))
+        same = strip.frame_start == start_frame and [fc.data_path for fc in fcurves] == list(map(_data_path, columns))
+        if not same or any(len(fc.keyframe_points) != n for fc in fcurves):
+            return False
+        work.append((strip, zip(fcurves, columns.values())))
+    for strip, pairs in work:
+        strip.extrapolation = "HOLD_FORWARD" if hold else "NOTHING"
+        for fc, values in pairs:  # same frames, linear keys: only the values change, no re-sorting or handles
+            fc.keyframe_points.foreach_set("co", _keys(values, start_frame))
+        strip.action.update_tag()
+    return True
 
 
 def remove_preview() -> None:
