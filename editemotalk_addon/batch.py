@@ -220,7 +220,7 @@ def run_batch(args) -> int:
         "failed": len(failed),
         "wall_seconds": round(time.perf_counter() - start, 2),
         "failures": [
-            {"index": i, "audio": jobs[i].get("audio") or jobs[i].get("csv_in"), "error": e}
+            {"job": i + 1, "audio": jobs[i].get("audio") or jobs[i].get("csv_in"), "error": e}
             for i, e in sorted(failed.items())
         ],
         "stats": done,
@@ -233,5 +233,5 @@ def run_batch(args) -> int:
         f"({summary['wall_seconds']} s)"
     )
     for f in summary["failures"]:
-        print(f"  FAILED job {f['index']} ({f['audio']}): {f['error']}", file=sys.stderr)
+        print(f"  FAILED job {f['job']} ({f['audio']}): {f['error']}", file=sys.stderr)
     return 1 if failed else 0

@@ -38,9 +38,8 @@ def bake_speed(frames: int = 1800) -> float:
 
 
 def preview_speed(audio_path: Path) -> float:
-    """One slider change on a 60 s clip: regenerate (cached analysis) and show the current frame."""
-    from . import live
-
+    """One slider change on a 60 s clip: regenerate (cached analysis), lay the preview layer over the clip and
+    evaluate the current frame."""
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     scene.render.fps = 30
@@ -52,8 +51,8 @@ def preview_speed(audio_path: Path) -> float:
     values = iter(np.linspace(0.0, 1.0, 50))
 
     def change():
-        s.happy = float(next(values))  # property update -> regenerate -> apply the frame
-        live.refresh(scene)
+        s.happy = float(next(values))  # property update -> regenerate -> the preview layer
+        bpy.context.view_layer.update()  # what the viewport's redraw evaluates
 
     s.live_preview = True
     result = _median_time(change, 10)

@@ -71,6 +71,16 @@ def parser() -> argparse.ArgumentParser:
         help="NLA tracks for articulation, expression and blinks, or one combined action",
     )
     b.add_argument("--capture-fps", type=float, default=60.0, help="frame rate of a --csv-in capture (default 60)")
+    b.add_argument(
+        "--hold-last",
+        action="store_true",
+        help="keep the clip's last pose after it ends (default: the clip plays on its own frames only)",
+    )
+    b.add_argument(
+        "--whole-timeline",
+        action="store_true",
+        help="export the scene's whole frame range as it plays (other clips, your own animation), not this clip alone",
+    )
     for flag, what in (
         ("--out", ".blend"),
         ("--fbx", "FBX"),
@@ -122,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         return batch.run_batch(args)
     job = {k: v for k, v in vars(args).items() if k not in ("command", "weights", "runtime")}
     try:
+        jobs.emotion_edit(job)
+    except jobs.JobError as exc:  # a bad --emotion or --emotion-curves is a bad argument
+        print(f"editemotalk: {exc}", file=sys.stderr)
+        return 2
+    try:
         jobs.ensure_registered()
         stats = jobs.run_job(job, jobs.load_animator(args))
     except jobs.JobError as exc:
@@ -135,10 +150,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":  # `blender -b file.blend -P cli.py -- bake ...`: import ourselves as a package first
+if __name__ == "__main__":  # `blender -b file.blend -P cli.py -- bake ...`: run as the package we belong to
     import importlib
 
     here = Path(__file__).resolve().parent
-    sys.path.insert(0, str(here.parent))
+    init = here / "__init__.py"
+    # The enabled extension is already imported (bl_ext.<repo>.editemotalk): use it, never a second copy.
+    package = next(
+        (
+            name
+            for name, module in list(sys.modules.items())
+            if getattr(module, "__file__", None) and Path(module.__file__).resolve() == init
+        ),
+        None,
+    )
+    if package is None:
+        sys.path.insert(0, str(here.parent))
+        package = here.name
     argv = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]
-    sys.exit(importlib.import_module(f"{here.name}.cli").main(argv))
+    sys.exit(importlib.import_module(f"{package}.cli").main(argv))

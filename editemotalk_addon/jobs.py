@@ -6,6 +6,7 @@ and the same bake (bake.bake_clip) as the Bake button.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -56,6 +57,14 @@ def emotion_edit(job: dict):
         raise JobError(str(exc)) from None
 
 
+def _new_file() -> None:
+    """An empty factory scene. Not read_factory_settings: that also resets the preferences, which disables the
+    extension running this very job."""
+    import bpy
+
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+
+
 def load_mesh(spec: str):
     """Open or build the target mesh; returns the object."""
     import bpy
@@ -64,7 +73,7 @@ def load_mesh(spec: str):
     from .core import files
 
     if spec == "demo":
-        bpy.ops.wm.read_factory_settings(use_empty=True)
+        _new_file()
         return heads.add_demo_head(bpy.context)
     path, name = files.split_mesh_spec(spec)
     if path.endswith(".blend"):
@@ -74,7 +83,7 @@ def load_mesh(spec: str):
     elif path:
         if not Path(path).exists():
             raise JobError(f"mesh file not found: {path}")
-        bpy.ops.wm.read_factory_settings(use_empty=True)
+        _new_file()
         try:
             return heads.import_ict_head(bpy.context, path)
         except (OSError, ValueError, KeyError) as exc:
@@ -102,8 +111,13 @@ def run_job(job: dict, animator) -> dict:
     t = {"start": time.perf_counter()}
     mark = lambda name: t.__setitem__(name, time.perf_counter())
     source = job.get("audio") or job.get("csv_in")
-    if not source or not Path(source).is_file():
-        raise JobError(f"{'audio' if job.get('audio') else 'capture'} file not found: {source}")
+    if job.get("audio"):
+        try:
+            audio.check_file(source)
+        except audio.AudioError as exc:
+            raise JobError(str(exc)) from None
+    elif not source or not Path(source).is_file():
+        raise JobError(f"capture file not found: {source}")
     obj = load_mesh(job.get("mesh") or "demo")
     scene = bpy.context.scene
     if job.get("fps"):
@@ -132,24 +146,34 @@ def run_job(job: dict, animator) -> dict:
         missing = capture.missing
         combined = True
     mark("generate")
+    hold = bool(job.get("hold_last"))
     try:
-        result = bake.bake_clip(scene, obj, perf, source, start, combined, sound=bool(job.get("audio")))
+        result = bake.bake_clip(scene, obj, perf, source, start, combined, bool(job.get("audio")), hold)
     except bake.BakeError as exc:
         raise JobError(str(exc)) from None
     end = start + result.frames - 1
+    timeline = (min(scene.frame_start, start), max(scene.frame_end, end))
     scene.frame_start, scene.frame_end = start, end
     mark("bake")
+    # One clip's exports carry that clip alone (its frames, every other track muted) unless the job asks for the
+    # whole timeline: the scene's frames as they play, the clip among the user's animation and other clips.
+    whole = bool(job.get("whole_timeline"))
+    first, last = timeline if whole else (start, end)
     try:
-        for key, write in (
-            ("out", lambda p: exports.save_blend(p)),
-            ("fbx", lambda p: exports.export_fbx(p, obj, start, end)),
-            ("abc", lambda p: exports.export_alembic(p, obj, start, end)),
-            ("usd", lambda p: exports.export_usd(p, obj, start, end)),
-            ("csv", lambda p: exports.export_csv(p, perf.weights, fps)),
-            ("preview", lambda p: preview.render(p, scene, obj, (start, end), progress=preview.terminal_progress)),
-        ):
-            if job.get(key):
-                write(job[key])
+        if job.get("out"):
+            exports.save_blend(job["out"])
+        with contextlib.nullcontext() if whole else bake.solo(obj, source):
+            for key, write in (
+                ("fbx", exports.export_fbx),
+                ("abc", exports.export_alembic),
+                ("usd", exports.export_usd),
+                ("preview", lambda p, o, a, b: preview.render(p, scene, o, (a, b), progress=preview.terminal_progress)),
+            ):
+                if job.get(key):
+                    write(job[key], obj, first, last)
+            if job.get("csv"):
+                weights = bake.sample_weights(scene, obj, range(first, last + 1)) if whole else perf.weights
+                exports.export_csv(job["csv"], weights, fps)
     except exports.ExportError as exc:
         raise JobError(str(exc)) from None
     mark("export")

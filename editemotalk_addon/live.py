@@ -1,7 +1,10 @@
 """The session: one Animator, analyses cached per clip, slider curves -> EmotionEdit, and live preview.
 
 Analysis (audio -> content, emotion) runs once per clip; every slider change or keyframe edit only re-runs the
-generator (tens of milliseconds for a minute of audio), and scrubbing only copies one cached frame to the keys.
+generator (tens of milliseconds for a minute of audio). While the preview toggle is on, the edit plays on its own
+temporary layer: the tracks a bake would make, tagged `bake.PREVIEW`, over the clip's frames only, with the clip's
+earlier bake (and any clip it overlaps) muted meanwhile. Nothing else is written: turning preview off (or baking)
+removes the layer and unmutes what it muted, so the scene evaluates exactly as it did without it.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ import bpy
 import numpy as np
 from bpy.app.handlers import persistent
 
-from . import preferences
-from .bake import BakeError, check_target, mapping_of
+from . import bake, preferences
+from .bake import BakeError
 from .core import animator as core_animator
 from .core import audio, pipeline, rig, weights
 
@@ -50,11 +53,9 @@ def get_animator(context=None) -> core_animator.Animator:
 
 def audio_path(scene) -> str:
     """The clip to animate: the chosen file, or the file behind the chosen sound strip."""
-    from .bake import all_strips
-
     s = scene.editemotalk
     if s.audio_source == "STRIP":
-        strip = next((x for x in all_strips(scene) if x.name == s.sound_strip and x.type == "SOUND"), None)
+        strip = next((x for x in bake.all_strips(scene) if x.name == s.sound_strip and x.type == "SOUND"), None)
         if strip is None:
             raise BakeError("No sound strip chosen - pick one, or switch the audio source to File.")
         path = strip.sound.filepath
@@ -63,8 +64,10 @@ def audio_path(scene) -> str:
     if not path:
         raise BakeError("No audio file chosen - pick a wav/flac/ogg/mp3 recording.")
     full = bpy.path.abspath(path)
-    if not os.path.isfile(full):
-        raise BakeError(f"Audio file not found: {full} - check the path.")
+    try:
+        audio.check_file(full)
+    except audio.AudioError as exc:
+        raise BakeError(str(exc)) from None
     return full
 
 
@@ -157,41 +160,26 @@ def performance(context, scene=None, analysis=None):
     return _STATE["perf"]
 
 
-def apply_frame(scene, perf=None) -> None:
-    """Copy one frame of the performance onto the target's mapped shape keys."""
-    s = scene.editemotalk
-    obj = s.target
-    perf = perf or _STATE["perf"]
-    if perf is None or obj is None:
-        return
-    check_target(obj)
-    f = scene.frame_current - s.start_frame
-    row = perf.weights[f] if 0 <= f < len(perf.weights) else np.zeros(rig.NUM_CHANNELS, np.float32)
-    blocks = obj.data.shape_keys.key_blocks
-    for arkit, target in mapping_of(obj).pairs:
-        blocks[target].value = float(row[rig.INDEX[arkit]])
-
-
 def refresh(scene) -> None:
-    """Regenerate if sliders changed, then show the current frame (the live-preview step)."""
+    """The live-preview step: regenerate if an edit changed, and lay the result over the clip's frames."""
     context = bpy.context
+    s = scene.editemotalk
     try:
         analysis = cached_analysis(audio_path(scene))
         if analysis is None:
             return  # nothing to preview before Analyze
-        apply_frame(scene, performance(context, scene, analysis))
+        perf = performance(context, scene, analysis)
+        bake.show_preview(s.target, perf, s.start_frame, s.layers == "COMBINED", s.hold_last)
     except BakeError as exc:
-        scene.editemotalk.status = str(exc)
+        s.status = str(exc)
 
 
 def request_refresh(scene) -> None:
+    """Show the preview while the toggle is on; with it off there is none."""
     if scene.editemotalk.live_preview:
         refresh(scene)
-
-
-@persistent
-def _on_frame_change(scene, depsgraph=None):
-    request_refresh(scene)
+    else:
+        bake.remove_preview()
 
 
 @persistent
@@ -206,15 +194,10 @@ def _on_depsgraph_update(scene, depsgraph=None):
 
 
 def register():
-    bpy.app.handlers.frame_change_post.append(_on_frame_change)
     bpy.app.handlers.depsgraph_update_post.append(_on_depsgraph_update)
 
 
 def unregister():
-    for handlers, fn in (
-        (bpy.app.handlers.frame_change_post, _on_frame_change),
-        (bpy.app.handlers.depsgraph_update_post, _on_depsgraph_update),
-    ):
-        while fn in handlers:
-            handlers.remove(fn)
+    while _on_depsgraph_update in bpy.app.handlers.depsgraph_update_post:
+        bpy.app.handlers.depsgraph_update_post.remove(_on_depsgraph_update)
     _STATE.update(animator=None, animator_key=None, analyses={}, perf=None, perf_key=None, curves_key=None)

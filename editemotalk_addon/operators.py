@@ -19,6 +19,14 @@ def _report_error(op, exc) -> set[str]:
     return {"CANCELLED"}
 
 
+def _heard(context, path: str, analysis) -> str:
+    """What Analyze reports, also kept in scene.editemotalk.heard for scripts."""
+    s = context.scene.editemotalk
+    s.heard = analysis.heard()
+    s.status = f"Analyzed {bpy.path.basename(path)}: heard {s.heard}"
+    return s.status
+
+
 class EET_OT_analyze(bpy.types.Operator):
     """Analyze the voice: content and emotion, once per clip (runs in the background; Esc cancels)"""
 
@@ -32,9 +40,10 @@ class EET_OT_analyze(bpy.types.Operator):
         try:
             bake.check_target(context.scene.editemotalk.target)
             path = live.audio_path(context.scene)
-            live.analyze(context, path)
+            analysis = live.analyze(context, path)
         except BakeError as exc:
             return _report_error(self, exc)
+        self.report({"INFO"}, _heard(context, path, analysis))
         live.request_refresh(context.scene)
         return {"FINISHED"}
 
@@ -81,7 +90,7 @@ class EET_OT_analyze(bpy.types.Operator):
             return self._finish(context, None, cancelled=True)
         live.store_analysis(self._path, self._result["analysis"])
         live.request_refresh(context.scene)
-        return self._finish(context, f"Analyzed {bpy.path.basename(self._path)}")
+        return self._finish(context, _heard(context, self._path, self._result["analysis"]))
 
     def _finish(self, context, message, cancelled=False):
         wm = context.window_manager
@@ -109,7 +118,9 @@ class EET_OT_bake(bpy.types.Operator):
             bake.check_target(s.target)
             path = live.audio_path(scene)
             perf = live.performance(context, scene)
-            result = bake.bake_clip(scene, s.target, perf, path, s.start_frame, combined=s.layers == "COMBINED")
+            result = bake.bake_clip(
+                scene, s.target, perf, path, s.start_frame, s.layers == "COMBINED", hold=s.hold_last
+            )
         except BakeError as exc:
             return _report_error(self, exc)
         end = s.start_frame + result.frames - 1
@@ -121,7 +132,7 @@ class EET_OT_bake(bpy.types.Operator):
 
 
 class EET_OT_clear(bpy.types.Operator):
-    """Remove what baking this clip made (tracks and actions); your own animation stays"""
+    """Remove what baking this clip made (tracks, actions, sound strip); your own animation and strips stay"""
 
     bl_idname = "editemotalk.clear"
     bl_label = "Clear"
@@ -131,7 +142,7 @@ class EET_OT_clear(bpy.types.Operator):
         s = context.scene.editemotalk
         try:
             bake.check_target(s.target)
-            removed = bake.remove_bake(s.target, bake.clip_key(live.audio_path(context.scene)))
+            removed = bake.clear_clip(context.scene, s.target, live.audio_path(context.scene))
         except BakeError as exc:
             return _report_error(self, exc)
         s.live_preview = False

@@ -54,8 +54,7 @@ class EET_PT_emotion(_Panel, bpy.types.Panel):
         except (BakeError, OSError):  # no clip chosen yet, or it vanished: nothing heard to show
             analysis = None
         if analysis is not None:
-            top = sorted(analysis.detected.items(), key=lambda kv: -kv[1])[:3]
-            col.label(text="Heard: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in top), icon="INFO")
+            col.label(text="Heard: " + analysis.heard(), icon="INFO")
         col.prop(s, "live_preview", toggle=True, icon="PLAY")
 
 
@@ -67,6 +66,7 @@ class EET_PT_bake(_Panel, bpy.types.Panel):
         s = context.scene.editemotalk
         col = self.layout.column()
         col.prop(s, "layers")
+        col.prop(s, "hold_last")
         col.prop(s, "seed")
         row = col.row(align=True)
         row.operator("editemotalk.bake", icon="REC")

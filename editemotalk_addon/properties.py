@@ -10,7 +10,7 @@ def _is_mesh(self, obj):
 
 
 def _refresh_preview(self, context):
-    """Any slider, seed or the live-preview toggle: regenerate and show the current frame when preview is on."""
+    """Any slider, clip setting or the live-preview toggle: show the edit when preview is on, remove it when off."""
     from . import live
 
     live.request_refresh(context.scene)
@@ -53,14 +53,18 @@ _SLIDER_PROPS = {
 class EETSceneSettings(bpy.types.PropertyGroup):
     __annotations__ = {
         "target": bpy.props.PointerProperty(
-            name="Face", type=bpy.types.Object, poll=_is_mesh, description="The mesh whose shape keys are animated"
+            name="Face",
+            type=bpy.types.Object,
+            poll=_is_mesh,
+            update=_refresh_preview,
+            description="The mesh whose shape keys are animated",
         ),
         "audio_source": bpy.props.EnumProperty(
             name="Audio", items=[("FILE", "File", ""), ("STRIP", "Sound strip", "")]
         ),
-        "audio_path": bpy.props.StringProperty(name="Audio file", subtype="FILE_PATH"),
-        "sound_strip": bpy.props.StringProperty(name="Sound strip", search=_sound_strips),
-        "start_frame": bpy.props.IntProperty(name="Start frame", default=1),
+        "audio_path": bpy.props.StringProperty(name="Audio file", subtype="FILE_PATH", update=_refresh_preview),
+        "sound_strip": bpy.props.StringProperty(name="Sound strip", search=_sound_strips, update=_refresh_preview),
+        "start_frame": bpy.props.IntProperty(name="Start frame", default=1, update=_refresh_preview),
         "mode": bpy.props.EnumProperty(
             name="Mode",
             update=_refresh_preview,
@@ -74,16 +78,25 @@ class EETSceneSettings(bpy.types.PropertyGroup):
         "seed": bpy.props.IntProperty(name="Blink seed", default=0, min=0, update=_refresh_preview),
         "layers": bpy.props.EnumProperty(
             name="Bake",
+            update=_refresh_preview,
             items=[
                 ("SEPARATE", "Separate NLA tracks", "Articulation, expression and blinks/eyes"),
                 ("COMBINED", "One combined action", ""),
             ],
         ),
+        "hold_last": bpy.props.BoolProperty(
+            name="Hold last pose",
+            update=_refresh_preview,
+            description="Keep the clip's last pose after it ends (NLA Hold Forward); off, a clip plays on its own "
+            "frames only",
+        ),
         "live_preview": bpy.props.BoolProperty(
             name="Live preview",
             update=_refresh_preview,
-            description="Update the face while sliders move or time scrubs",
+            description="While on, the unbaked edit plays over the clip's frames on a temporary layer (the clip's "
+            "earlier bake muted meanwhile); off, or after Bake, the scene plays exactly as without it",
         ),
+        "heard": bpy.props.StringProperty(name="Heard", description="The emotions Analyze heard in the voice"),
         "status": bpy.props.StringProperty(name="Status"),
     }
 

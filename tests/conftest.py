@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -61,3 +62,14 @@ def mp4_tracks(path) -> list[str]:
             at += size
 
     return list(walk(Path(path).read_bytes()))
+
+
+@pytest.fixture(scope="session")
+def linux_zip(tmp_path_factory):
+    """The extension as users download it (built by `build.py extension`), for this platform."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, str(ROOT / "build.py"), "extension", "--platforms", "linux-x64", "--out",
+                    str(out)], check=True, capture_output=True)  # fmt: skip
+    zips = list(out.glob("*linux_x64.zip"))
+    assert len(zips) == 1
+    return zips[0]

@@ -47,7 +47,7 @@ def key_values(obj, frames, names=None):
 def test_register_and_unregister_leave_nothing_behind():
     editemotalk_addon.unregister()
     assert not hasattr(bpy.types, "EET_PT_main") and not hasattr(bpy.types.Scene, "editemotalk")
-    assert live._on_frame_change not in bpy.app.handlers.frame_change_post
+    assert live._on_depsgraph_update not in bpy.app.handlers.depsgraph_update_post
     editemotalk_addon.register()
     assert hasattr(bpy.types, "EET_PT_main") and hasattr(bpy.types.Scene, "editemotalk")
 
@@ -181,7 +181,8 @@ def test_live_preview_follows_sliders_and_the_timeline(scene):
     smile = obj.data.shape_keys.key_blocks["mouthSmileLeft"]
     before = smile.value
     s.mode = "absolute"
-    s.happy = 1.0  # the property update regenerates
+    s.happy = 1.0  # the property update regenerates the preview layer
+    bpy.context.view_layer.update()  # what the viewport's redraw does
     assert smile.value > before + 0.1
     jaw = [obj.data.shape_keys.key_blocks["jawOpen"].value for f in range(20, 60, 5) if not scene.frame_set(f)]
     assert np.ptp(jaw) > 0.05  # scrubbing shows different mouth shapes
@@ -365,3 +366,178 @@ def test_preview_needs_a_bake_first(scene, tmp_path):
     with pytest.raises(RuntimeError, match="has no bake of line - Bake it, then Preview"):
         bpy.ops.editemotalk.preview(filepath=str(tmp_path / "p.mp4"))
     assert not (tmp_path / "p.mp4").exists()
+
+
+def user_layer(obj):
+    """The user's own animation: an NLA track keyed on browDownLeft (0.3 -> 0.7, held) and an active action
+    keying browInnerUp at 0.5, both made before any bake."""
+    key = obj.data.shape_keys
+    ad = key.animation_data_create()
+    kb = key.key_blocks["browDownLeft"]
+    for frame, value in ((1, 0.3), (60, 0.7)):
+        kb.value = value
+        kb.keyframe_insert("value", frame=frame)
+    track = ad.nla_tracks.new()
+    track.name = "My track"
+    track.strips.new("mine", 1, ad.action)
+    ad.action = None
+    kb = key.key_blocks["browInnerUp"]
+    kb.value = 0.5
+    kb.keyframe_insert("value", frame=1)
+    kb.keyframe_insert("value", frame=2)
+    return key
+
+
+def clip_perf(scene, path, **sliders):
+    """Choose a clip and slider values; returns the performance a bake of it will write (ARKit order)."""
+    s = scene.editemotalk
+    s.audio_path, s.mode = str(path), "absolute"
+    for name in ("happy", "sad", "surprised"):
+        setattr(s, name, sliders.get(name, 0.0))
+    bpy.ops.editemotalk.analyze()
+    return live.performance(bpy.context, scene).weights.copy()
+
+
+def expected(base, clips, frames, user_action=True):
+    """What each frame must show: the user's own values, plus at most one clip (start, weights) in its range; the
+    user's active action (browInnerUp) sits on top of the NLA stack and replaces what is below."""
+    out = base.copy()
+    for start, weights in clips:
+        inside = (frames >= start) & (frames < start + len(weights))
+        out[inside] += weights[frames[inside] - start]
+    if user_action:
+        out[:, INDEX["browInnerUp"]] = base[:, INDEX["browInnerUp"]]
+    return np.clip(out, 0.0, 1.0)
+
+
+def test_each_clip_plays_only_its_own_frames(scene, speech_wav, tmp_path):
+    obj = demo_head(scene)
+    user_layer(obj)
+    other = tmp_path / "other.wav"
+    other.write_bytes(speech_wav.read_bytes())
+    a = clip_perf(scene, speech_wav, happy=1.0)
+    b_start = 10 + len(a) + 20
+    frames = np.arange(1, b_start + len(a) + 30)
+    names = list(ARKIT_NAMES)
+    base = key_values(obj, frames, names)  # the user's own animation alone
+    assert base[:, INDEX["browInnerUp"]].min() == pytest.approx(0.5) and base[-1, INDEX["browDownLeft"]] > 0.6
+    bpy.ops.editemotalk.bake()
+    scene.editemotalk.start_frame = b_start
+    b = clip_perf(scene, other, sad=1.0, surprised=0.5)
+    bpy.ops.editemotalk.bake()
+    got = key_values(obj, frames, names)
+    want = expected(base, [(10, a), (b_start, b)], frames)
+    assert np.abs(got - want).max() < 1e-4  # every frame: the user's values plus only the clip playing there
+    assert np.abs(a - b).max() > 0.3  # two clearly different performances
+    # the same two clips at the same start frame: the later bake plays, the earlier one is muted, never summed
+    scene.editemotalk.start_frame = 10
+    bpy.ops.editemotalk.bake()
+    got = key_values(obj, frames, names)
+    assert np.abs(got - expected(base, [(10, b)], frames)).max() < 1e-4
+    with bake.solo(obj, str(speech_wav)):  # what an export of clip a evaluates: a alone, in its own frames
+        alone = key_values(obj, frames, names)
+    assert np.abs(alone - expected(np.zeros_like(base), [(10, a)], frames, user_action=False)).max() < 1e-4
+    assert np.abs(key_values(obj, frames, names) - expected(base, [(10, b)], frames)).max() < 1e-4  # restored
+    assert bpy.ops.editemotalk.clear() == {"FINISHED"}  # clearing b brings a back
+    assert np.abs(key_values(obj, frames, names) - expected(base, [(10, a)], frames)).max() < 1e-4
+
+
+def test_hold_last_keeps_the_last_pose_only_when_asked(scene):
+    obj = demo_head(scene)
+    s = scene.editemotalk
+    s.hold_last = True
+    perf = clip_perf(scene, s.audio_path, happy=1.0)
+    bpy.ops.editemotalk.bake()
+    end = 10 + len(perf) - 1
+    got = key_values(obj, [5, end, end + 40], list(ARKIT_NAMES))
+    assert np.abs(got[0]).max() < 1e-6 and np.abs(got[2] - perf[-1]).max() < 1e-4
+    s.hold_last = False
+    bpy.ops.editemotalk.bake()
+    assert np.abs(key_values(obj, [end + 40], list(ARKIT_NAMES))).max() < 1e-6
+
+
+def test_preview_shows_the_edit_on_its_own_layer_and_lets_go(scene, speech_wav):
+    obj = demo_head(scene)
+    key = user_layer(obj)
+    s = scene.editemotalk
+    sad = clip_perf(scene, speech_wav, sad=1.0)
+    frames = np.arange(1, 10 + len(sad) + 30)
+    names = list(ARKIT_NAMES)
+    base = key_values(obj, frames, names)  # the user's own animation alone
+    bpy.ops.editemotalk.bake()
+    baked = key_values(obj, frames, names)
+    s.happy, s.sad = 1.0, 0.0
+    happy = live.performance(bpy.context, scene).weights.copy()
+    s.live_preview = True
+    shown = key_values(obj, frames, names)
+    outside = (frames < 10) | (frames >= 10 + len(sad))
+    assert np.abs(shown[outside] - baked[outside]).max() < 1e-6  # the user's keys and the rest untouched
+    assert np.abs(shown - expected(base, [(10, happy)], frames)).max() < 1e-4
+    s.surprised = 0.8  # a slider moved while previewing: the layer follows
+    surprised = live.performance(bpy.context, scene).weights.copy()
+    assert np.abs(surprised - happy).max() > 0.1
+    assert np.abs(key_values(obj, frames, names) - expected(base, [(10, surprised)], frames)).max() < 1e-4
+    s.live_preview = False
+    assert np.abs(key_values(obj, frames, names) - baked).max() < 1e-6  # exactly as without the preview
+    assert not [t for t in key.animation_data.nla_tracks if "preview" in t.name]
+    assert all(not t.mute for t in key.animation_data.nla_tracks)
+    # on again, then Bake: the preview ends and what plays is the bake of what was previewed
+    s.live_preview = True
+    previewed = key_values(obj, frames, names)
+    assert bpy.ops.editemotalk.bake() == {"FINISHED"} and not s.live_preview
+    assert not [a for a in bpy.data.actions if a.get(bake.TAG) == bake.PREVIEW]
+    assert np.abs(key_values(obj, frames, names) - previewed).max() < 1e-4
+    assert np.abs(previewed - expected(base, [(10, surprised)], frames)).max() < 1e-4
+
+
+def test_preview_off_restores_hand_set_values(scene):
+    obj = demo_head(scene)
+    blocks = obj.data.shape_keys.key_blocks
+    blocks["jawOpen"].value, blocks["cheekPuff"].value = 0.0, 0.25
+    s = scene.editemotalk
+    clip_perf(scene, s.audio_path, happy=1.0)
+    scene.frame_set(40)
+    s.live_preview = True
+    scene.frame_set(40)
+    assert blocks["jawOpen"].value > 0.01 or blocks["mouthSmileLeft"].value > 0.1  # the preview plays
+    s.live_preview = False
+    scene.frame_set(41)
+    assert blocks["jawOpen"].value == 0.0 and blocks["cheekPuff"].value == pytest.approx(0.25)
+    assert all(kb.value == 0.0 for kb in blocks if kb.name not in ("Basis", "cheekPuff"))
+
+
+def test_rebake_moves_the_clips_sound_and_clear_removes_it(scene, speech_wav, tmp_path):
+    demo_head(scene)
+    se = scene.sequence_editor_create()
+    mine = se.strips.new_sound("my take", str(speech_wav), 3, 300)  # the user's own strip of the same file
+    bpy.ops.editemotalk.bake()
+    scene.editemotalk.start_frame = 50
+    bpy.ops.editemotalk.bake()
+    sounds = sorted((s.name, s.frame_final_start) for s in bake.all_strips(scene) if s.type == "SOUND")
+    assert sounds == [("line", 50), ("my take", 300)]
+    assert bpy.ops.editemotalk.clear() == {"FINISHED"}
+    assert [s.name for s in bake.all_strips(scene)] == ["my take"] and mine.frame_final_start == 300
+    assert not obj_tracks(scene)
+
+
+def obj_tracks(scene):
+    ad = scene.editemotalk.target.data.shape_keys.animation_data
+    return list(ad.nla_tracks) if ad else []
+
+
+def test_a_folder_as_audio_says_so(scene, tmp_path):
+    demo_head(scene)
+    scene.editemotalk.audio_path = str(tmp_path)
+    for op in (bpy.ops.editemotalk.analyze, bpy.ops.editemotalk.bake):
+        with pytest.raises(RuntimeError, match="is a folder, not a file"):
+            op()
+
+
+def test_a_scripted_analyze_reports_what_it_heard(scene, capfd):
+    demo_head(scene)
+    assert bpy.ops.editemotalk.analyze() == {"FINISHED"}
+    heard = scene.editemotalk.heard
+    analysis = live.cached_analysis(live.audio_path(scene))
+    top = max(analysis.detected, key=analysis.detected.get)
+    assert heard.startswith(f"{top} {100 * analysis.detected[top]:.0f}%") and heard.count("%") == 3
+    assert f"heard {heard}" in capfd.readouterr().out  # the operator's report, as Blender prints it headless

@@ -214,7 +214,8 @@ def test_live_link_face_capture_bakes_onto_any_mapped_mesh(baked, data_root, tmp
 
 
 @pytest.mark.parametrize(
-    "case", ["corrupt audio", "missing mesh file", "missing object", "unwritable output", "disk full"]
+    "case",
+    ["corrupt audio", "folder as audio", "missing mesh file", "missing object", "unwritable output", "disk full"],
 )
 def test_failures_give_one_clear_line(case, speech_wav, baked, tmp_path):
     args = ["bake", "--audio", speech_wav, "--mesh", "demo", "--out", tmp_path / "out.blend"]
@@ -222,6 +223,8 @@ def test_failures_give_one_clear_line(case, speech_wav, baked, tmp_path):
     if case == "corrupt audio":
         (tmp_path / "bad.wav").write_bytes(b"RIFF....WAVEjunk" * 64)
         args[2], expected = tmp_path / "bad.wav", "Cannot decode"
+    elif case == "folder as audio":
+        args[2], expected = tmp_path, "is a folder, not a file"
     elif case == "missing mesh file":
         args[4], expected = f"{tmp_path / 'nowhere.blend'}:Face", "mesh file not found"
     elif case == "missing object":
@@ -275,6 +278,7 @@ def test_batch_with_broken_jobs_completes_the_rest_and_resumes(tmp_path, speech_
     failed = [line for line in r.stderr.splitlines() if "FAILED" in line]
     assert len(failed) == 2 and "line04.wav" in failed[0] and "Cannot decode" in failed[0]
     assert "line13.wav" in failed[1] and "not found" in failed[1]
+    assert "FAILED job 5 (" in failed[0] and "FAILED job 14 (" in failed[1]  # numbered as the manifest's lines
     assert len(list((tmp_path / "out").glob("*.csv"))) == 18
     again = cli("batch", manifest, "--workers", 2, "--no-progress", timeout=900)
     assert "0 baked, 18 up to date, 2 failed" in again.stdout and again.returncode == 1
@@ -304,3 +308,39 @@ def test_a_killed_batch_resumes_with_nothing_lost_or_duplicated(tmp_path, speech
     assert outs == sorted([f"line{i:02d}.csv" for i in range(6)] + [f"line{i:02d}.csv.eet.json" for i in range(6)])
     for i in range(6):
         assert len(read_csv(tmp_path / "out" / f"line{i:02d}.csv", fps=24).weights) > 30
+
+
+@pytest.mark.parametrize("flag", ["--emotion=joyful=1", "--emotion=happy", "--emotion-curves=nowhere.json"])
+def test_bad_slider_arguments_exit_2_with_one_line(flag, speech_wav, tmp_path):
+    r = cli("bake", "--audio", speech_wav, flag, "--out", tmp_path / "out.blend")
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert [line for line in r.stderr.splitlines() if line.strip()] == [r.stderr.strip()]
+    assert r.stderr.startswith("editemotalk: ") and not (tmp_path / "out.blend").exists()
+
+
+def test_an_export_of_one_clip_carries_that_clip_alone(speech_wav, tmp_path):
+    """Two clips in one file, at the same start frame and apart: each clip's FBX equals its own CSV, and
+    --whole-timeline exports what the scene plays: each clip in its own frames."""
+    other = tmp_path / "other.wav"
+    other.write_bytes(speech_wav.read_bytes())
+    first = ["bake", "--audio", speech_wav, "--mesh", "demo", "--fps", 30, "--emotion", "happy=1", "--mode", "absolute"]
+    assert cli(*first, "--csv", tmp_path / "a.csv", "--out", tmp_path / "a.blend").returncode == 0
+    mesh = f"{tmp_path / 'a.blend'}:EET Demo Head"
+    second = ["bake", "--audio", other, "--mesh", mesh, "--emotion", "sad=1", "--mode", "absolute"]
+    r = cli(*second, "--fbx", tmp_path / "b.fbx", "--csv", tmp_path / "b.csv")
+    assert r.returncode == 0, r.stderr[-2000:]
+    a = read_csv(tmp_path / "a.csv", fps=30).weights
+    b = read_csv(tmp_path / "b.csv", fps=30).weights
+    assert np.abs(a - b).max() > 0.3
+    names = [n for n in ARKIT_NAMES if n != "tongueOut"]  # every shape key of the demo head
+    keys = [INDEX[n] for n in names]
+    a, b = a[:, keys], b[:, keys]
+    got = _values(_import("fbx", tmp_path / "b.fbx"), range(1, len(b) + 1), names)
+    assert np.abs(got - b).max() < 1e-3  # every key, every frame: b alone, although a shares its frames
+    later = 1 + len(a) + 10
+    r = cli(*second, "--start-frame", later, "--whole-timeline", "--csv", tmp_path / "whole.csv")
+    assert r.returncode == 0, r.stderr[-2000:]
+    whole = read_csv(tmp_path / "whole.csv", fps=30).weights[:, keys]
+    assert len(whole) == later + len(b) - 1
+    assert np.abs(whole[: len(a)] - a).max() < 1e-4 and np.abs(whole[len(a) : later - 1]).max() == 0
+    assert np.abs(whole[later - 1 :] - b).max() < 1e-4

@@ -6,18 +6,7 @@ import subprocess
 import sys
 import zipfile
 
-import pytest
 from conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def linux_zip(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, str(ROOT / "build.py"), "extension", "--platforms", "linux-x64", "--out",
-                    str(out)], check=True, capture_output=True)  # fmt: skip
-    zips = list(out.glob("*linux_x64.zip"))
-    assert len(zips) == 1
-    return zips[0]
 
 
 def test_zip_is_self_contained_and_small(linux_zip):

@@ -81,6 +81,11 @@ class Analysis:
 
         return dict(zip(EMOTIONS, self.probabilities.mean(0).round(3).tolist()))
 
+    def heard(self, top: int = 3) -> str:
+        """The strongest emotions in the voice, e.g. 'happy 62%, neutral 21%, sad 9%'."""
+        ranked = sorted(self.detected.items(), key=lambda kv: -kv[1])[:top]
+        return ", ".join(f"{k} {100 * v:.0f}%" for k, v in ranked)
+
 
 class Animator:
     def __init__(self, folder: Path, runtime: str, space: EmotionSpace, backend):

@@ -21,8 +21,8 @@ class AudioError(ValueError):
     """A one-line, user-facing description of what is wrong with an audio input and how to fix it."""
 
 
-def load_audio(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> np.ndarray:
-    """Decode `path` to mono float32 at 16 kHz, shape (samples,)."""
+def check_file(path: str | os.PathLike) -> None:
+    """An audio path that can be opened: not missing, not a folder, not empty."""
     path = Path(path)
     if not path.exists():
         raise AudioError(f"Audio file not found: {path} - check the path.")
@@ -30,6 +30,12 @@ def load_audio(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> np.
         raise AudioError(f"Audio path is a folder, not a file: {path} - pick a wav/flac/ogg/mp3 file.")
     if path.stat().st_size == 0:
         raise AudioError(f"Audio file is empty (0 bytes): {path} - re-export the recording.")
+
+
+def load_audio(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> np.ndarray:
+    """Decode `path` to mono float32 at 16 kHz, shape (samples,)."""
+    path = Path(path)
+    check_file(path)
     samples, rate = _decode(path, max_seconds)
     return validate_audio(to_mono_16k(samples, rate), str(path), max_seconds)
 
