@@ -261,3 +261,38 @@ def _emotion_grid(renderer, judge, faces, path: Path) -> None:
             grid.paste(Image.fromarray((255 * image).astype(np.uint8)), (x, y))
             draw.text((x + 4, y + tile + 2), f"a={alpha}: {CLASSES[int(p.argmax())]} {p.max():.2f}", fill=230)
     grid.save(path)
+
+
+def long_clip_peak_mb(minute: Path, out: Path, minutes: int = 30) -> int:
+    """Peak memory (MB) of the CLI baking the longest clip it accepts (30 min: the minute clip repeated) to a CSV,
+    in a process of its own (2154 MB before the ONNX arena was turned off and the clip copies dropped)."""
+    from .core import audio
+
+    clip = out / "long.wav"
+    audio.write_wav(clip, np.tile(audio.load_audio(minute), minutes)[: minutes * 60 * audio.SAMPLE_RATE - 1600])
+    bake = [sys.executable, "-m", "editemotalk_addon", "bake", "--audio", str(clip), "--csv", str(out / "long.csv")]
+    probe = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)"
+    )
+    res = subprocess.run([sys.executable, "-c", probe, *bake], cwd=ROOT, check=True, capture_output=True, text=True)
+    return int(res.stdout.split()[-1])
+
+
+def short_jobs_per_s(minute: Path, out: Path, jobs: int = 1000) -> float:
+    """One worker baking `jobs` 2 s lines onto the demo head, each to a CSV (7-10 jobs/s while every job rebuilt
+    the head)."""
+    from .core import audio
+
+    out.mkdir(parents=True, exist_ok=True)
+    audio.write_wav(out / "line.wav", audio.load_audio(minute)[: 2 * audio.SAMPLE_RATE])
+    manifest = out / "jobs.jsonl"
+    manifest.write_text("".join(json.dumps({"audio": "line.wav", "csv": f"out/{i}.csv"}) + "\n" for i in range(jobs)))
+    subprocess.run(
+        [sys.executable, "-m", "editemotalk_addon", "batch", str(manifest), "--no-progress"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    summary = json.loads(next(out.glob("*.summary.json")).read_text())
+    return round(jobs / summary["wall_seconds"], 1)

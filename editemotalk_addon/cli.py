@@ -11,7 +11,9 @@ Emotion curves (--emotion-curves curves.json), times in seconds from the start o
      "sliders": {"happy": [[0.0, 0.0], [1.5, 1.0], [3.0, 0.2]], "sad": 0.3}}
 
 A slider is a constant or a list of [seconds, value] keys (linear in between); --emotion NAME=VALUE sets a
-constant and overrides the file. Exit status: 0 done, 1 a job failed (one line says why), 2 bad arguments.
+constant and overrides the file. Sliders run from 0 to 1.5, intensity from 0 to 2, fps from 1 to 1000. Outputs
+are written all or none, never over an input. Exit status: 0 done, 1 a job failed (one line says why), 2 bad
+arguments or values.
 """
 
 from __future__ import annotations
@@ -126,22 +128,21 @@ def _engine_args(p):
 
 def main(argv: list[str] | None = None) -> int:
     from . import batch, jobs
+    from .core import validate
 
     args = parser().parse_args(argv)
     if args.command == "batch":
         return batch.run_batch(args)
     job = {k: v for k, v in vars(args).items() if k not in ("command", "weights", "runtime")}
     try:
-        jobs.emotion_edit(job)
-    except jobs.JobError as exc:  # a bad --emotion or --emotion-curves is a bad argument
-        print(f"editemotalk: {exc}", file=sys.stderr)
-        return 2
-    try:
+        jobs.checked(job)  # before Blender and the model load: bad values fail fast
         jobs.ensure_registered()
         stats = jobs.run_job(job, jobs.load_animator(args))
-    except jobs.JobError as exc:
+    except (validate.InputError, jobs.JobError) as exc:
         print(f"editemotalk: {exc}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, validate.InputError) else 1
+    for warning in stats["warnings"]:
+        print(f"editemotalk: warning: {warning}", file=sys.stderr)
     written = [job[k] for k in batch.OUTPUT_KEYS if job.get(k)]
     note = f"; unmatched channels: {', '.join(stats['unmatched'])}" if stats["unmatched"] else ""
     if stats["missing_columns"]:

@@ -20,6 +20,7 @@ MODULES = (
     "pipeline",
     "rig",
     "timebase",
+    "validate",
     "weights",
 )
 for _name in MODULES:

@@ -1,16 +1,27 @@
 """Writing results: .blend, FBX (shape-key animation), Alembic (vertex cache), USD, Live Link Face CSV.
 
-Every file is written next to its destination under a temporary name and moved into place only when complete, so
-an interrupted or failed write (disk full, killed worker) never leaves a half file that looks finished.
+A run's outputs are written all or none (`write_outputs`): each goes to a temporary file beside its destination,
+is checked (the .blend and the CSV re-opened; FBX, Alembic and USD by their structure, which a cut-off file lacks),
+and only when every one has passed are they moved into place. A failed, full or killed write leaves the user's
+previous files as they were. The Alembic exporter, which aborts its whole process on a write error, runs in a
+child Blender (alembic_child.py).
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import contextlib
+import json
+import mmap
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import bpy
 
+from .alembic_child import select_only
 from .core import files, livelink
 
 
@@ -18,54 +29,42 @@ class ExportError(RuntimeError):
     """One line: which file could not be written and why."""
 
 
-@contextmanager
-def atomic(path: str | Path):
-    """Yields a temporary path beside `path`; on success it replaces `path`, on failure it is removed."""
-    path = Path(path).resolve()
-    if path.parent.exists() and not path.parent.is_dir():
-        raise ExportError(f"Cannot write {path}: {path.parent} is a file, not a folder - choose another path.")
+@contextlib.contextmanager
+def _quiet():
+    """An exporter's chatter, and the report of a failing one (a whole Python traceback for FBX), kept off the
+    terminal: the caller's one-line ExportError says what went wrong."""
+    sys.stdout.flush(), sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(f"Cannot write {path}: {exc.strerror or exc} - choose a writable folder.") from None
-    try:
-        with files.atomic(path) as tmp:
-            yield tmp
-            if not tmp.exists() or tmp.stat().st_size == 0:
-                raise ExportError(f"Cannot write {path}: nothing was written (disk full?) - free space and retry.")
-    except ExportError:
-        raise
-    except (OSError, RuntimeError) as exc:
-        raise ExportError(
-            f"Cannot write {path}: {str(exc).splitlines()[0] if str(exc) else exc} - check free space and permissions."
-        ) from None
+        with open(os.devnull, "w") as sink:
+            os.dup2(sink.fileno(), 1), os.dup2(sink.fileno(), 2)
+        yield
+    finally:
+        sys.stdout.flush(), sys.stderr.flush()
+        for fd, copy in zip((1, 2), saved):
+            os.dup2(copy, fd)
+            os.close(copy)
 
 
-def _only_selected(obj):
-    for o in bpy.context.view_layer.objects:
-        o.select_set(o == obj)
-    bpy.context.view_layer.objects.active = obj
-
-
-def save_blend(path) -> None:
+def save_blend(path, compress: bool = False) -> None:
     """A copy of the open file; no .blend1 backup beside it, and the user's own backup preference left as it was."""
     filepaths = bpy.context.preferences.filepaths
     saved_versions = filepaths.save_version
     filepaths.save_version = 0
     try:
-        with atomic(path) as tmp:
-            bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+        with _quiet():
+            bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True, check_existing=False, compress=compress)
     finally:
         filepaths.save_version = saved_versions
 
 
 def _export(path, obj, frame_start: int, frame_end: int, operator, **options) -> None:
-    """Select only `obj`, set the frame range, run a Blender exporter into a temporary file, move it in place."""
+    """Select only `obj`, set the frame range, run a Blender exporter into `path`."""
     scene = bpy.context.scene
     scene.frame_start, scene.frame_end = frame_start, frame_end
-    _only_selected(obj)
-    with atomic(path) as tmp:
-        operator(filepath=str(tmp), **options)
+    select_only(obj)
+    with _quiet():
+        operator(filepath=str(path), **options)
 
 
 def export_fbx(path, obj, frame_start: int, frame_end: int) -> None:
@@ -86,21 +85,24 @@ def export_fbx(path, obj, frame_start: int, frame_end: int) -> None:
     )
 
 
+ALEMBIC_OPTIONS = {"selected": True, "visible_objects_only": False, "export_hair": False, "export_particles": False}
+
+
 def export_alembic(path, obj, frame_start: int, frame_end: int) -> None:
-    """Deformed vertices every frame (for compositing and engines without blend shapes)."""
-    _export(
-        path,
-        obj,
-        frame_start,
-        frame_end,
-        bpy.ops.wm.alembic_export,
-        start=frame_start,
-        end=frame_end,
-        selected=True,
-        visible_objects_only=False,
-        export_hair=False,
-        export_particles=False,
-    )
+    """Deformed vertices every frame (for compositing and engines without blend shapes), written by a child
+    Blender from a copy of this scene, so that an abort of the Alembic library fails this file only."""
+    scene = bpy.context.scene
+    scene.frame_start, scene.frame_end = frame_start, frame_end
+    scratch = Path(f"{path}.blend")  # beside the temporary file: removed with it, swept with its leftovers
+    save_blend(scratch, compress=True)
+    script = str(Path(__file__).with_name("alembic_child.py"))
+    options = json.dumps({**ALEMBIC_OPTIONS, "start": frame_start, "end": frame_end})
+    args = ["--", str(scratch), obj.name, str(path), options]
+    blender = bpy.app.binary_path  # "" on the bpy module, whose Python imports bpy itself
+    command = [blender, "-b", "--factory-startup", "--python", script] if blender else [sys.executable, script]
+    done = subprocess.run([*command, *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the Alembic exporter stopped (exit status {done.returncode}), disk full?")
 
 
 def export_usd(path, obj, frame_start: int, frame_end: int) -> None:
@@ -117,6 +119,119 @@ def export_usd(path, obj, frame_start: int, frame_end: int) -> None:
     )
 
 
-def export_csv(path, weights, fps: float) -> None:
-    with atomic(path) as tmp:
-        livelink.write_csv(tmp, weights, fps)
+def _preview(path, obj, start: int, end: int) -> None:
+    from . import preview
+
+    preview.render_into(path, bpy.context.scene, obj, (start, end), progress=preview.terminal_progress)
+
+
+WRITERS = {
+    "out": lambda path, obj, start, end, weights, fps: save_blend(path),
+    "fbx": lambda path, obj, start, end, weights, fps: export_fbx(path, obj, start, end),
+    "abc": lambda path, obj, start, end, weights, fps: export_alembic(path, obj, start, end),
+    "usd": lambda path, obj, start, end, weights, fps: export_usd(path, obj, start, end),
+    "csv": lambda path, obj, start, end, weights, fps: livelink.write_csv(path, weights, fps),
+    "preview": lambda path, obj, start, end, weights, fps: _preview(path, obj, start, end),
+}
+
+
+def problem(key: str, path: Path, obj_name: str, frames: int, fps: float) -> str | None:
+    """What is wrong with a freshly written output, or None when it holds the object and its animation."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return "nothing was written (disk full?)"
+    if key == "out":
+        with bpy.data.libraries.load(str(path)) as (source, _):
+            names = list(source.objects)
+        return None if obj_name in names else f"the saved file lacks {obj_name!r}"
+    if key == "csv":
+        rows = len(livelink.read_csv(path, fps).weights)
+        return None if rows == frames else f"the CSV holds {rows} of {frames} frames"
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        if key == "usd":  # a crate file points at its table of contents, which is written last
+            if data[:5] == b"#usda":
+                return None
+            toc = int.from_bytes(data[16:24], "little") if data[:8] == b"PXR-USDC" else 0
+            return None if toc > 0 and toc + 8 <= len(data) else "the USD file is incomplete"
+        if key == "preview":  # ffmpeg writes the movie's index (moov) when it closes the file
+            return None if data[4:8] == b"ftyp" and data.find(b"moov") >= 0 else "the movie is incomplete"
+        if key == "abc":  # Ogawa sets its "frozen" byte to 0xff only when the archive was closed complete
+            return None if data[:6] == b"Ogawa\xff" else "the Alembic archive is incomplete"
+        if data[:18] != b"Kaydara FBX Binary":
+            return "not an FBX file"
+        if data.find(b"Geometry") < 0:
+            return "the FBX holds no mesh"
+        return None if frames < 2 or data.find(b"AnimationCurve") >= 0 else "the FBX holds no animation"
+
+
+def _target(path) -> Path:
+    path = Path(path).resolve()
+    if path.parent.exists() and not path.parent.is_dir():
+        raise ExportError(f"Cannot write {path}: {path.parent} is a file, not a folder - choose another path.")
+    if path.is_dir():
+        raise ExportError(f"Cannot write {path}: it is a folder - give a file name.")
+    if path.exists() and not path.stat().st_mode & stat.S_IWUSR:
+        raise ExportError(f"Cannot write {path}: the file is read-only - make it writable or choose another path.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in files.leftover_partials(path):
+            stale.unlink()
+    except OSError as exc:
+        raise ExportError(f"Cannot write {path}: {exc.strerror or exc} - choose a writable folder.") from None
+    return path
+
+
+@contextlib.contextmanager
+def atomic_outputs(paths: list) -> Iterator[list[Path]]:
+    """A temporary path beside each destination; when the block succeeds all of them replace their destinations,
+    else none does and the temporaries are removed. Raises ExportError naming the file."""
+    finals = [_target(p) for p in paths]
+    try:
+        with files.atomic_all(finals) as tmps:
+            yield tmps
+    except ExportError:
+        raise
+    except Exception as exc:  # exporters raise OSError, RuntimeError and their readers' own errors
+        where = finals[0] if len(finals) == 1 else "the outputs"
+        raise ExportError(f"Cannot write {where}: {_last_line(exc)} - check free space and permissions.") from None
+
+
+@contextlib.contextmanager
+def atomic(path) -> Iterator[Path]:
+    """One output, complete or absent: a temporary path beside `path`, moved into place when the block succeeds."""
+    with atomic_outputs([path]) as (tmp,):
+        yield tmp
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            raise ExportError(f"Cannot write {path}: nothing was written (disk full?) - free space and retry.")
+
+
+def write_outputs(
+    targets: dict[str, str], obj, start: int, end: int, weights, fps: float, isolate=contextlib.nullcontext
+) -> None:
+    """Every output of a run ({"fbx": path, ...}), all or none: written beside their destinations, each checked,
+    then all moved into place. The .blend is the scene as it is; the exports of frames start..end run inside
+    `isolate()` (bake.solo: the clip alone). Raises ExportError naming the first file that failed."""
+
+    def write(key, final, tmp):
+        try:
+            WRITERS[key](tmp, obj, start, end, weights, fps)
+            trouble = problem(key, tmp, obj.name, end - start + 1, fps)
+        except Exception as exc:  # exporters raise OSError, RuntimeError and their readers' own errors
+            trouble = _last_line(exc)
+        if trouble:
+            raise ExportError(f"Cannot write {Path(final).resolve()}: {trouble} - check free space and permissions.")
+
+    with atomic_outputs(list(targets.values())) as tmps:
+        jobs = [(key, final, tmp) for (key, final), tmp in zip(targets.items(), tmps)]
+        for job in jobs:
+            if job[0] == "out":
+                write(*job)
+        with isolate():
+            for job in jobs:
+                if job[0] != "out":
+                    write(*job)
+
+
+def _last_line(exc: Exception) -> str:
+    """The specific part of an error: the last line of Blender's report of a Python traceback, or the message."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip() and not line.startswith("Location:")]
+    return lines[-1] if lines else type(exc).__name__

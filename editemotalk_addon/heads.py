@@ -38,6 +38,9 @@ def mesh_object(
     return obj
 
 
+DEMO_NAME = "EET Demo Head"
+
+
 def add_demo_head(context, location=(0.0, 0.0, 0.0), stylised: bool = False):
     """The realistic head bundled with the extension (51 ARKit shape keys, no tongueOut), or the stylised one
     (all 52)."""
@@ -47,7 +50,7 @@ def add_demo_head(context, location=(0.0, 0.0, 0.0), stylised: bool = False):
         materials, face_material = demo_head.MATERIALS, m.face_material
     else:
         head = ict.IctHead.load(bundled_head.ASSET)
-        geometry = ("EET Demo Head", *head.blender_geometry())
+        geometry = (DEMO_NAME, *head.blender_geometry())
         materials, face_material = bundled_head.MATERIALS, bundled_head.face_materials(head)
     obj = mesh_object(*geometry, context.collection, materials, face_material)
     obj.location = location

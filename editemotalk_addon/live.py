@@ -18,7 +18,7 @@ from bpy.app.handlers import persistent
 from . import bake, preferences
 from .bake import BakeError
 from .core import animator as core_animator
-from .core import audio, pipeline, rig, weights
+from .core import audio, pipeline, rig, validate, weights
 
 _STATE: dict = {
     "animator": None,
@@ -130,7 +130,8 @@ def emotion_edit(scene, duration: float):
             if value:
                 sliders[name] = value
         else:
-            values = np.array([fc.evaluate(s.start_frame + f) for f in frames])
+            # a Bezier key overshoots; Blender clamps the animated property to its range, and so do we
+            values = np.clip([fc.evaluate(s.start_frame + f) for f in frames], *validate.SLIDER_RANGE)
             sliders[name] = np.column_stack([frames / fps, values])
     return core_animator.EmotionEdit(sliders, mode=s.mode, intensity=s.intensity)
 

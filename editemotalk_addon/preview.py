@@ -121,11 +121,16 @@ class Playblast:
 def render(path, scene, obj, frames: tuple[int, int], size: int = SIZE, progress=None) -> None:
     """Render the playblast into `path` now (blocking); exports.ExportError says why a file could not be written."""
     with exports.atomic(path) as tmp:
-        blast = Playblast(scene, obj, frames, str(tmp), size, progress)
-        try:
-            bpy.ops.render.render(animation=True, scene=scene.name)
-        finally:
-            blast.restore()
+        render_into(tmp, scene, obj, frames, size, progress)
+
+
+def render_into(path, scene, obj, frames: tuple[int, int], size: int = SIZE, progress=None) -> None:
+    """The playblast written straight into `path` (a temporary file of exports.atomic or write_outputs)."""
+    blast = Playblast(scene, obj, frames, str(path), size, progress)
+    try:
+        bpy.ops.render.render(animation=True, scene=scene.name)
+    finally:
+        blast.restore()
 
 
 def terminal_progress(done: int, total: int) -> None:

@@ -541,3 +541,19 @@ def test_a_scripted_analyze_reports_what_it_heard(scene, capfd):
     top = max(analysis.detected, key=analysis.detected.get)
     assert heard.startswith(f"{top} {100 * analysis.detected[top]:.0f}%") and heard.count("%") == 3
     assert f"heard {heard}" in capfd.readouterr().out  # the operator's report, as Blender prints it headless
+
+
+def test_keyed_sliders_that_overshoot_are_clamped_like_the_property(scene):
+    """A Bezier curve overshoots its keys; EmotionEdit refuses values past 1.5, so preview and bake clamp them
+    as Blender clamps the animated property."""
+    s = scene.editemotalk
+    for frame, value in ((10, 0.0), (15, 1.5), (20, 1.5), (25, 0.0)):
+        s.surprised = value
+        s.keyframe_insert("surprised", frame=frame)
+    fc = live.slider_curves(scene)["surprised"]
+    for point in fc.keyframe_points:
+        point.handle_left_type = point.handle_right_type = "AUTO"
+    fc.update()
+    assert max(fc.evaluate(f) for f in np.arange(10, 25, 0.5)) > 1.51
+    keys = live.emotion_edit(scene, 1.0).sliders["surprised"]
+    assert keys[:, 1].max() == 1.5 and keys[:, 1].min() == 0.0

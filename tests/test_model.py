@@ -187,3 +187,19 @@ def test_voice_mode_shows_the_heard_emotion_as_strongly_as_it_is_heard():
     unsure = np.full((1, 8), 1 / 8, np.float32)
     assert voice_alphas(sure_angry)[0, SLIDERS.index("angry")] == 1.0 and voice_alphas(sure_angry).sum() == 1.0
     assert voice_alphas(unsure).sum() == 0.0  # chance level: the face stays neutral
+
+
+def test_generating_a_long_clip_in_chunks_equals_one_pass(speech_wav):
+    """Generation runs a minute at a time with the generator's receptive field as context on each side."""
+    from model.runtime.animator import GENERATE_CHUNK
+
+    animator = Animator.load()
+    x = load_audio(speech_wav)
+    analysis = animator.analyze(np.tile(x, int(150 * 16000 / len(x)) + 1)[: 150 * 16000])  # 2.5 chunks
+    edited = animator.edited_emotion(analysis, EmotionEdit({"happy": [[0.0, 0.0], [150.0, 1.5]]}))
+    parts = (analysis.content, analysis.articulation, analysis.gate, edited)
+    assert parts[0].shape[1] > 2 * GENERATE_CHUNK
+    chunked = animator.expression(*parts)
+    _, whole = animator._backend.generate(*(p[None] for p in parts))
+    assert chunked.shape == whole[0].shape
+    assert np.abs(chunked - whole[0]).max() < 1e-5

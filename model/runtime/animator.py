@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import validate
 from . import weights as W
 from .audio import SAMPLE_RATE, load_audio, validate_audio
 from .emotion_space import EmotionSpace, voice_alphas
@@ -25,6 +26,7 @@ from .performance import Performance
 from .rig import SLIDERS
 from .timebase import frame_count, frame_times, resample_frames
 
+GENERATE_CHUNK = 3000  # frames at 50 frames/s: a minute of clip per generator run
 Curve = float | Sequence[tuple[float, float]] | np.ndarray  # a constant, or keyframes (seconds, value)
 
 
@@ -40,12 +42,10 @@ class EmotionEdit:
     mode: str = "voice"
     intensity: float = 1.0
 
-    def __post_init__(self):
-        unknown = set(self.sliders) - set(SLIDERS)
-        if unknown:
-            raise ValueError(f"unknown emotion slider(s) {sorted(unknown)}; use {', '.join(SLIDERS)}")
-        if self.mode not in ("voice", "absolute"):
-            raise ValueError(f"mode must be 'voice' or 'absolute', not {self.mode!r}")
+    def __post_init__(self):  # raises validate.InputError (a ValueError) naming the field, the value and the fix
+        self.sliders = validate.sliders(self.sliders)
+        self.mode = validate.mode(self.mode)
+        self.intensity = validate.intensity(self.intensity)
 
     def alphas(self, times: np.ndarray) -> np.ndarray:
         """(T, 7) slider values at `times` (seconds)."""
@@ -55,8 +55,7 @@ class EmotionEdit:
             if np.ndim(curve) == 0:
                 out[:, k] = float(curve)
             else:
-                keys = np.asarray(curve, np.float64).reshape(-1, 2)
-                keys = keys[np.argsort(keys[:, 0])]
+                keys = curve[np.argsort(curve[:, 0])]
                 out[:, k] = np.interp(times, keys[:, 0], keys[:, 1])
         return out
 
@@ -105,13 +104,14 @@ class Animator:
     def analyze(self, audio: str | Path | np.ndarray) -> Analysis:
         """A path or (samples,) float32 at 16 kHz -> cached analysis."""
         x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
-        frames = frame_count(len(x) / SAMPLE_RATE, self.model_fps)
-        padded = np.pad(x, (0, (-len(x)) % self.block))[None]
-        content, articulation, gate, emotion, clip, logits = self._backend.analyze(padded)
+        duration = len(x) / SAMPLE_RATE
+        frames = frame_count(duration, self.model_fps)
+        x = np.pad(x, (0, (-len(x)) % self.block))[None]  # one copy of a long clip alive, not two
+        content, articulation, gate, emotion, clip, logits = self._backend.analyze(x)
         logits = logits[0, :, :frames].T
         p = np.exp(logits - logits.max(1, keepdims=True))
         return Analysis(
-            len(x) / SAMPLE_RATE,
+            duration,
             content[0, :, :frames],
             articulation[0, :, :frames],
             gate[0, :, :frames],
@@ -141,12 +141,10 @@ class Animator:
         edit = edit or EmotionEdit()
         edited = self.edited_emotion(analysis, edit)
         gate = operating_gate(analysis.gate, self.config.get("gate_threshold"))
-        _, expression = self._backend.generate(
-            analysis.content[None], analysis.articulation[None], gate[None], edited[None]
-        )
+        expression = self.expression(analysis.content, analysis.articulation, gate, edited)
         frames = frame_count(analysis.duration, fps)
         resample = lambda x: resample_frames(np.ascontiguousarray(x.T), analysis.fps, fps, frames)
-        articulation, expression = resample(analysis.articulation), resample(expression[0])
+        articulation, expression = resample(analysis.articulation), resample(expression)
         times = frame_times(analysis.duration, fps)
         life_layer = (
             live(times, np.clip(self.slider_values(analysis, edit, times), 0.0, 1.5), seed)
@@ -154,6 +152,18 @@ class Animator:
             else np.zeros_like(articulation)
         )
         return Performance(fps, articulation, expression, life_layer)
+
+    def expression(self, content, articulation, gate, emotion) -> np.ndarray:
+        """The generator's expression layer (52, T), run a minute at a time: each chunk carries the generator's
+        receptive field of context on both sides (kernel-7 convolutions, 3 x dilation frames each), so a long clip
+        takes bounded memory and gets the same values as one pass."""
+        margin = 3 * sum(self.config["model"]["expression_dilations"])
+        total, out = content.shape[1], []
+        for start in range(0, total, GENERATE_CHUNK):
+            lo, hi = max(0, start - margin), min(total, start + GENERATE_CHUNK + margin)
+            _, x = self._backend.generate(*(a[None, :, lo:hi] for a in (content, articulation, gate, emotion)))
+            out.append(x[0, :, start - lo : start - lo + min(GENERATE_CHUNK, total - start)])
+        return np.concatenate(out, axis=1)
 
 
 GATE_RAMP = 0.2  # the operating gate rises from 0 to 1 over threshold +- 0.1
@@ -188,12 +198,13 @@ class _OnnxBackend:
 
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.enable_cpu_mem_arena = False  # the arena keeps every block a long clip needed: 30 min peaked at 2.2 GB
         providers = ["CPUExecutionProvider"]
         self.analyze_session = ort.InferenceSession(str(folder / "analyze.onnx"), opts, providers=providers)
         self.generate_session = ort.InferenceSession(str(folder / "generate.onnx"), opts, providers=providers)
 
     def analyze(self, audio: np.ndarray):
-        return self.analyze_session.run(None, {"audio": audio.astype(np.float32)})
+        return self.analyze_session.run(None, {"audio": np.ascontiguousarray(audio, np.float32)})
 
     def generate(self, content, articulation, gate, emotion):
         feed = {"content": content, "articulation": articulation, "gate": gate, "emotion": emotion}

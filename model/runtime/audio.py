@@ -44,7 +44,7 @@ def to_mono_16k(samples: np.ndarray, rate: int) -> np.ndarray:
     """(samples,) or (samples, channels) at any rate -> (samples,) float32 at 16 kHz."""
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 2:
-        x = x.mean(axis=1)
+        x = x[:, 0] if x.shape[1] == 1 else x.mean(axis=1)  # mono: a view, no copy of a long clip
     if rate != SAMPLE_RATE and len(x):
         x = resample(x, rate, SAMPLE_RATE)
     return np.ascontiguousarray(x, dtype=np.float32)
@@ -65,6 +65,11 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
 
 def validate_audio(x: np.ndarray, name: str = "audio", max_seconds: float = MAX_SECONDS) -> np.ndarray:
     """Checks shared by every decoder (and by callers that already hold samples)."""
+    if x.ndim != 1:
+        raise AudioError(
+            f"Audio samples must be one channel of shape (samples,), not {x.shape}: {name} - "
+            "average the channels first, e.g. x.mean(axis=1)."
+        )
     if x.size == 0:
         raise AudioError(f"Audio holds no samples: {name} - re-export the recording.")
     if not np.all(np.isfinite(x)):
@@ -77,6 +82,33 @@ def validate_audio(x: np.ndarray, name: str = "audio", max_seconds: float = MAX_
     if np.max(np.abs(x)) < SILENCE_PEAK:
         raise AudioError(f"Audio is silent (peak below -60 dBFS): {name} - check the recording or its gain.")
     return x
+
+
+def truncation(path: str | os.PathLike) -> str | None:
+    """A warning when a WAV file holds less audio than its header announces (a cut-off copy), else None."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+        size = f.seek(0, os.SEEK_END)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos, rate, align = 12, 0, 0
+    while pos + 8 <= len(head):
+        chunk, length = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
+        if chunk == b"fmt ":
+            rate = int.from_bytes(head[pos + 12 : pos + 16], "little")
+            align = int.from_bytes(head[pos + 20 : pos + 22], "little")
+        if chunk == b"data":
+            if not rate or not align or length in (0, 0xFFFFFFFF):  # streamed WAVs leave the size open
+                return None
+            said, held = length / align / rate, (size - pos - 8) / align / rate
+            if held >= said:
+                return None
+            return (
+                f"{Path(path).name} is cut short: its header says {said:.1f} s but it holds {held:.1f} s - "
+                f"re-export or re-copy it (baking the {held:.1f} s it holds)"
+            )
+        pos += 8 + length + (length & 1)
+    return None
 
 
 def _decode(path: Path, max_seconds: float) -> tuple[np.ndarray, int]:

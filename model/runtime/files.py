@@ -6,6 +6,7 @@ through `atomic`, so an interrupted or failed write never leaves a half file tha
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import uuid
@@ -29,22 +30,34 @@ def partial_path(path: Path) -> Path:
 
 
 def leftover_partials(path: str | Path) -> list[Path]:
-    """Temporary files that a killed write of `path` left behind."""
+    """Temporary files that a killed write of `path` left behind (with what writers add to them, like Blender's
+    `.partial.blend@`)."""
     path = Path(path)
-    return sorted(path.parent.glob(f".{path.stem}.*{PARTIAL}{path.suffix}")) if path.parent.is_dir() else []
+    pattern = f".{glob.escape(path.stem)}.*{PARTIAL}{glob.escape(path.suffix)}*"
+    return sorted(path.parent.glob(pattern)) if path.parent.is_dir() else []
+
+
+@contextmanager
+def atomic_all(paths: list[str | Path]) -> Iterator[list[Path]]:
+    """Yields a temporary path beside each of `paths`; when the block succeeds they replace them all, else none is
+    touched and every temporary file (and whatever a writer added beside it) is removed."""
+    paths = [Path(p) for p in paths]
+    tmps = [partial_path(p) for p in paths]
+    try:
+        yield tmps
+        for tmp, path in zip(tmps, paths):
+            os.replace(tmp, path)
+    finally:
+        for tmp in tmps:
+            for leftover in tmp.parent.glob(f"{glob.escape(tmp.name)}*"):
+                leftover.unlink()
 
 
 @contextmanager
 def atomic(path: str | Path) -> Iterator[Path]:
     """Yields a temporary path beside `path`; when the block succeeds it replaces `path`, else it is removed."""
-    path = Path(path)
-    tmp = partial_path(path)
-    try:
+    with atomic_all([path]) as (tmp,):
         yield tmp
-        os.replace(tmp, path)
-    finally:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

@@ -43,7 +43,16 @@ def verify(folder: Path, needed: tuple[str, ...] = ONNX_FILES) -> Path:
         pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLES)
         hint = f" (it holds pickles: {', '.join(pickles)}, which are refused)" if pickles else ""
         raise WeightsError(f"No {MANIFEST} in {folder}{hint} - use a folder written by `build.py train`.")
-    manifest = json.loads((folder / MANIFEST).read_text())["files"]
+    try:
+        manifest = json.loads((folder / MANIFEST).read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        manifest = None
+    manifest = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict) or not all(isinstance(v, str) for v in manifest.values()):
+        raise WeightsError(
+            f'{MANIFEST} in {folder} is not a valid manifest (JSON with a "files" table of SHA-256 hashes) - '
+            "reinstall or re-export the weights."
+        )
     for name in needed:
         path = folder / name
         if name not in manifest or not path.exists():
