@@ -261,7 +261,27 @@ def recipe(train: dict) -> str:
     return text
 
 
-def model_card(res: dict, weights: Path) -> str:
+def experiments_section(log: Path) -> list[str]:
+    """The model choices of the latest run, from bench/experiments.jsonl (measured on validation, logged then)."""
+    if not log.exists():
+        return []
+    lines = ["## Model choice (logged on the validation split: bench/experiments.jsonl)", ""]
+    for e in (json.loads(line) for line in log.read_text().splitlines() if line.strip()):
+        if "decision" in e:
+            lines.append(f"- {e['date']}, decision: {e['decision']}.")
+            continue
+        curve = ", ".join(f"{k}: {v['hit']} % / {v['false']} %" for k, v in e["seal_operating_curve"].items())
+        judge = ", ".join(f"{k} {v} %" for k, v in e["judge_top1_at_alpha_1"].items() if v is not None)
+        met = sum(v == "yes" for v in e["geometry_targets_met"].values())
+        lines.append(
+            f"- {e['date']}, {e['candidate']}: closure hit / false closures by gate threshold ({curve}); chosen "
+            f"{e['chosen_gate_threshold']}. Judge top-1 at alpha 1: {judge}. Geometry targets met: {met} of "
+            f"{len(e['geometry_targets_met'])}."
+        )
+    return [*lines, ""]
+
+
+def model_card(res: dict, weights: Path, log: Path | None = None) -> str:
     config = json.loads((Path(weights) / "config.json").read_text())
     train = config.get("train", {})
     corpus = train.get("corpus", {})
@@ -300,6 +320,7 @@ def model_card(res: dict, weights: Path) -> str:
             "",
             markdown(res).split("\n", 3)[3],
             "",
+            *experiments_section(log or Path(weights).parent / "bench" / "experiments.jsonl"),
             "## Targets missed",
             "",
             *(f"- {line}" for line in missed_targets(res) or ["none"]),
