@@ -376,10 +376,10 @@ def bench(args) -> None:
         from editemotalk_addon.jobs import ensure_registered
 
         ensure_registered()
+        print("blender: bake, live preview, extension ...", flush=True)
         with tempfile.TemporaryDirectory(prefix="eet-bench-") as tmp:
             tmp = Path(tmp)
             minute = model_bench.speech_clips(Path(args.corpus), tmp / "minute", 60.0, 1)[0]
-            print("blender: bake, live preview, extension ...", flush=True)
             results["blender"] = {
                 "bake_s": blender_bench.bake_speed(),
                 "preview_s": blender_bench.preview_speed(minute),

@@ -135,21 +135,30 @@ def judge_tables(judge: dict) -> str:
     lines.append(f"| neutral face (alpha 0) | reads neutral {n['top1']} % / {n['prob']} | | | |")
     geo = judge.get("geometry")
     if geo:
-        keys = list(next(iter(geo["model"].values())).keys())
         lines += [
             "",
-            "FACS geometry on the ICT head at alpha = 1 (mm, relative to the neutral face; model output averaged over "
-            "frames). Targets from each emotion's FACS description:",
+            "FACS geometry on the ICT head at alpha = 1 (mm: the slider's face minus the neutral face of the same clip "
+            "and frame, averaged). Targets from each emotion's FACS description:",
             "",
-            "| slider | " + " | ".join(keys) + " | target | met |",
-            "|---|" + "---|" * (len(keys) + 2),
+            "| slider | measured | target | met |",
+            "|---|---|---|---|",
         ]
         for name, g in geo["model"].items():
-            lines.append(
-                f"| {name} | "
-                + " | ".join(f"{g[k]}" for k in keys)
-                + f" | {geo['targets'].get(name, '-')} | {geo['met'].get(name, '-')} |"
-            )
+            measured = ", ".join(f"{k} {v}" for k, v in g.items())
+            lines.append(f"| {name} | {measured} | {geo['targets'].get(name, '-')} | {geo['met'].get(name, '-')} |")
+    voice = judge.get("voice_mode")
+    if voice:
+        labels = [k for k in voice["voice"]]
+        lines += [
+            "",
+            f"Keep-voice-emotion mode on {SET_LABELS['emodb']} ({voice['clips']} clips): the judge's agreement with "
+            "the acted emotion, beside absolute mode with that emotion's slider at 1.",
+            "",
+            "| mode | " + " | ".join(labels) + " |",
+            "|---|" + "---|" * len(labels),
+            "| keep voice emotion | " + " | ".join(f"{voice['voice'][k]} %" for k in labels) + " |",
+            "| absolute, label's slider at 1 | " + " | ".join(f"{voice['absolute'][k]} %" for k in labels) + " |",
+        ]
     cos = judge.get("cosines")
     if cos:
         lines += ["", "Cosine between edit directions (edit dictionary):", "", "| | " + " | ".join(SLIDERS) + " |"]
@@ -194,6 +203,7 @@ def speed_table(res: dict) -> str:
         ("bake_s", "bake 52 channels x 1800 frames", "<= 0.1 s"),
         ("preview_s", "live-preview update, 60 s clip", "<= 0.1 s"),
         ("enable_s", "extension enable", "-"),
+        ("extension_bake_s", "Bake button on a 3 s voice clip, installed extension (analyze included)", "-"),
     ):
         if key in res.get("blender", {}):
             lines.append(f"| {label} | {res['blender'][key]} s | {target} |")
@@ -387,8 +397,19 @@ def missed_targets(res: dict) -> list[str]:
     for key, value in _figures(res).items():
         label, op, target, unit = TARGETS[key]
         if value is None or ((value < target) if op == ">=" else (value > target)):
-            missed.append(f"{label}: {value}{unit} (target {op} {target:g}{unit})")
+            detail = f"; {_largest_change(ev)}" if key == "closure_change" else ""
+            missed.append(f"{label}: {value}{unit} (target {op} {target:g}{unit}{detail})")
     return missed
+
+
+def _largest_change(ev: dict) -> str:
+    """Which slider moves the closure hit most, and which way (alpha 0 -> 1.5), in each mode."""
+    parts = []
+    for mode, table in ev["emotion"]["closure_hit_by_alpha"].items():
+        name = max(table, key=lambda k: max(table[k].values()) - min(table[k].values()))
+        values = list(table[name].values())
+        parts.append(f"{mode} mode: {name} {values[0]} % at alpha 0 -> {values[-1]} % at 1.5")
+    return ", ".join(parts)
 
 
 NOTES = [
