@@ -289,8 +289,10 @@ def head(args) -> None:
 
 def corpus(args) -> None:
     from model.training.corpus.builder import build_corpus
+    from model.training.phoneme_teacher import label_corpus
 
     summary = build_corpus(Path(args.out), args.hours, Path(args.data), workers=args.workers)
+    summary["phoneme_teacher_shards"] = label_corpus(Path(args.out), workers=args.workers)
     for key, value in summary.items():
         print(f"{key}: {value}")
 
@@ -303,12 +305,12 @@ def train(args) -> None:
     from model.training.export import save_weights
     from model.training.train import Trainer
 
+    start = time.time()
     try:
         cfg = TrainConfig(corpus=args.corpus, out=args.run, device=args.device).overridden(args.set)
+        trainer = Trainer(cfg)
     except ValueError as exc:
         raise SystemExit(f"train: {exc}") from None
-    start = time.time()
-    trainer = Trainer(cfg)
     model, space = trainer.run()
     corpus = json.loads((Path(cfg.corpus) / "summary.json").read_text())
     machine = f"{platform.machine()} with {os.cpu_count()} cores, {trainer.device.type}"

@@ -79,9 +79,11 @@ def test_smoke_training_resumes_and_exports_a_loadable_model(tmp_path, data_root
     """A few steps of every stage on a tiny corpus (CI never trains a real model)."""
     from model.training.corpus.builder import build_corpus
     from model.training.export import save_weights
+    from model.training.phoneme_teacher import label_corpus
     from model.training.train import Trainer
 
     build_corpus(tmp_path / "corpus", 0.02, data_root, workers=2, progress=False)
+    label_corpus(tmp_path / "corpus", workers=2, progress=False)
     cfg = TrainConfig(
         corpus=str(tmp_path / "corpus"),
         out=str(tmp_path / "run"),
@@ -102,6 +104,7 @@ def test_smoke_training_resumes_and_exports_a_loadable_model(tmp_path, data_root
     model, space = Trainer(cfg).run()
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if r["stage"] == "generator"] == [1, 2, 3, 4]
+    assert all(r["phoneme"] > 0 for r in log if r["stage"] == "generator")  # the teacher reached the loss
     folder = save_weights(model, space, tmp_path / "weights")
     assert sorted(p.name for p in folder.iterdir()) == sorted([*W.FILES, W.MANIFEST])
     animator = Animator.load(folder, runtime="onnx")

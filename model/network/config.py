@@ -21,6 +21,7 @@ class ModelConfig:
     mapping_dim: int = 96
     mapping_dilations: tuple[int, ...] = (1, 2, 4, 8)
     n_classes: int = 8  # neutral + the seven sliders
+    phoneme_head: bool = False  # training only: content -> the phoneme teacher's 6 lip classes (never exported)
     dropout: float = 0.1
 
     @classmethod

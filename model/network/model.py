@@ -48,6 +48,8 @@ class EditEmoTalk(nn.Module):
         self.articulation = ArticulationChannel(cfg)
         self.expression = ExpressionChannel(cfg)
         self.mapping = MappingNetwork(cfg)  # training only: ties motion back to the emotion space
+        # training only: the content features learn to predict a pretrained phoneme recogniser's lip classes
+        self.phonemes = nn.Conv1d(cfg.content_dim, 6, 1) if cfg.phoneme_head else None
 
     def encode_emotion(self, audio: torch.Tensor, logmel: torch.Tensor | None = None):
         """(B, N) padded audio -> emotion embeddings at 50 Hz, clip embedding, logits over time and per clip."""

@@ -132,6 +132,8 @@ def generator_item(corpus: Corpus, index: int, rng: np.random.Generator, cfg: Tr
         tracks["expression"], tracks["closure"] = tracks["articulation"], np.zeros((frames, 1), np.float32)
         target = ex.targets
     tracks["target"], tracks["alphas"] = target, edit.alphas
+    has_phonemes = ex.phonemes is not None
+    tracks["phonemes"] = _fit(ex.phonemes, frames, 0) if has_phonemes else np.zeros((frames, 6), np.float32)
 
     audio, scale = augment(ex.audio, rng) if cfg.augment else (ex.audio, 1.0)
     new_frames = frame_count(len(audio) / 16000, TRAIN_FPS)
@@ -148,6 +150,7 @@ def generator_item(corpus: Corpus, index: int, rng: np.random.Generator, cfg: Tr
         valid=valid,
         mask=ex.mask.astype(np.float32),
         teacher=np.float32(has_teacher),
+        phoneme_teacher=np.float32(has_phonemes),
         absolute=np.float32(edit.mode == "absolute"),
         label=np.int64(label_of(ex)),
     )

@@ -31,6 +31,7 @@ from ..runtime.timebase import TRAIN_FPS, frame_count
 from . import losses
 from .config import TrainConfig
 from .data import Batches, Corpus, emotion_item, emotion_weights, generator_item, generator_weights, label_of, loader
+from .phoneme_teacher import SHIFT_FRAMES
 
 STAGES = ("emotion", "mapping", "generator")
 
@@ -58,6 +59,12 @@ class Trainer:
         self.space: EmotionSpace | None = None
         self.state = {"stage": "emotion", "step": 0}
         self.corpus = Corpus(cfg.corpus, "train")
+        if self.model.phonemes is not None and cfg.w_phoneme > 0:
+            if not any(ex.phonemes is not None for ex in self.corpus.examples):
+                raise ValueError(
+                    f"{cfg.corpus} has no phoneme-teacher targets: run `python build.py corpus` (it adds them), "
+                    "or train without them: --set w_phoneme=0 model.phoneme_head=false"
+                )
         (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
     # --- checkpoints ------------------------------------------------------------------------------------------
@@ -229,7 +236,13 @@ class Trainer:
             teacher_valid = valid * teach[:, None]
             keep = valid > 0
             mapped = model.mapping(pred)
-            return {
+            distill = {}
+            if model.phonemes is not None and cfg.w_phoneme > 0:
+                has = valid * batch["phoneme_teacher"][:, None]
+                distill["phoneme"] = cfg.w_phoneme * losses.phonemes(
+                    model.phonemes(content), batch["phonemes"], SHIFT_FRAMES, has
+                )
+            return distill | {
                 "rec": cfg.w_rec * losses.reconstruction(pred, batch["target"], channel_w, mask, valid),
                 "layers": cfg.w_layers
                 * (
@@ -245,13 +258,16 @@ class Trainer:
             }
 
         params = [*model.content.parameters(), *model.articulation.parameters(), *model.expression.parameters()]
+        params += list(model.phonemes.parameters()) if model.phonemes is not None else []
         self._loop("generator", params, cfg.steps, cfg.lr, batches, step, opt_state)
 
     def start_from(self, folder: Path) -> None:
         """Fine-tuning: every parameter and the edit dictionary from a weights folder; the emotion stage is done."""
         from ..network.load import load_torch_model
 
-        self.model.load_state_dict(load_torch_model(folder).state_dict())
+        missing, unexpected = self.model.load_state_dict(load_torch_model(folder).state_dict(), strict=False)
+        if unexpected or any(not k.startswith("phonemes.") for k in missing):
+            raise ValueError(f"{folder} does not fit this network: missing {missing}, unexpected {unexpected}")
         self.space = EmotionSpace.load(Path(folder) / "edit_dictionary.json").decorrelated()
         self.state = {"stage": "mapping", "step": 0}
         print(f"starting from {folder}: emotion encoder and edit dictionary kept")

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ...runtime.files import atomic, write_text_atomic
+from ..phoneme_teacher import sidecar
 from ..phones import INVENTORY, PHONE_ID, PhoneSegment
 from ..prosody import Prosody
 
@@ -48,6 +49,7 @@ class Example:
     mask: np.ndarray  # (52,) bool: channels with real targets
     phones: list[PhoneSegment] = field(default_factory=list)
     prosody: Prosody | None = None
+    phonemes: np.ndarray | None = None  # (F, 6) lip-class probabilities of the phoneme teacher at TRAIN_FPS
 
 
 def stable_seed(text: str) -> int:
@@ -93,8 +95,11 @@ def read_manifest(root: Path) -> list[Meta]:
 
 
 def load_shard(path: Path, metas: list[Meta]) -> list[Example]:
-    """Every example of one shard (npz is read whole: shards are small and read once per epoch)."""
+    """Every example of one shard (npz is read whole: shards are small and read once per epoch), with the phoneme
+    teacher's targets where `<corpus>/phonemes/<shard>` holds them."""
     out = []
+    labels = sidecar(path.parent.parent, path.name)
+    teacher = dict(np.load(labels)) if labels.exists() else {}
     with np.load(path) as z:
         for m in metas:
             i = m.index
@@ -111,6 +116,7 @@ def load_shard(path: Path, metas: list[Meta]) -> list[Example]:
                     z[f"{i}.mask"].astype(bool),
                     phones,
                     prosody,
+                    teacher[str(i)].astype(np.float32) if str(i) in teacher else None,
                 )
             )
     return out
