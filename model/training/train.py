@@ -59,12 +59,12 @@ class Trainer:
         self.space: EmotionSpace | None = None
         self.state = {"stage": "emotion", "step": 0}
         self.corpus = Corpus(cfg.corpus, "train")
-        if self.model.phonemes is not None and cfg.w_phoneme > 0:
-            if not any(ex.phonemes is not None for ex in self.corpus.examples):
-                raise ValueError(
-                    f"{cfg.corpus} has no phoneme-teacher targets: run `python build.py corpus` (it adds them), "
-                    "or train without them: --set w_phoneme=0 model.phoneme_head=false"
-                )
+        distills = self.model.phonemes is not None and cfg.w_phoneme > 0
+        if distills and not any(ex.phonemes is not None for ex in self.corpus.examples):
+            raise ValueError(
+                f"{cfg.corpus} has no phoneme-teacher targets: run `python build.py corpus` (it adds them), "
+                "or train without them: --set w_phoneme=0 model.phoneme_head=false"
+            )
         (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
     # --- checkpoints ------------------------------------------------------------------------------------------
