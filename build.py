@@ -342,11 +342,18 @@ def export(args) -> None:
 
 def calibrate(args) -> None:
     """The seal's operating point (closure gate threshold), chosen on the validation voices, into config.json."""
+    import time
+
     from model.evaluation.evaluate import calibrate as choose_operating_point
 
     point = choose_operating_point(Path(args.weights), Path(args.corpus))
     print(json.dumps(point, indent=1))
     print(f"calibrate: gate threshold {point['chosen']} written to {Path(args.weights) / 'config.json'}")
+    if args.log:  # a candidate of a model choice: its validation curve goes on the record the model card quotes
+        entry = {"date": time.strftime("%Y-%m-%d"), "split": "validation", "candidate": args.log}
+        entry |= {"seal_operating_curve": point["curve"], "chosen_gate_threshold": point["chosen"]}
+        with open(ROOT / "bench" / "experiments.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
 
 
 def bench(args) -> None:
@@ -461,6 +468,7 @@ def main() -> None:
     p = sub.add_parser("calibrate", help="choose the lip seal's operating point on validation voices")
     p.add_argument("--weights", default=str(ROOT / "weights"))
     p.add_argument("--corpus", default=str(CORPUS))
+    p.add_argument("--log", metavar="CANDIDATE", help="also log the curve to bench/experiments.jsonl under this name")
     p.set_defaults(fn=calibrate)
     p = sub.add_parser("bench", help="every benchmark; bench/results.json, bench/results.md, the model card")
     p.add_argument("--weights", default=str(ROOT / "weights"))

@@ -281,13 +281,15 @@ def experiments_section(log: Path) -> list[str]:
             lines.append(f"- {e['date']}, decision: {e['decision']}.")
             continue
         curve = ", ".join(f"{k}: {v['hit']} % / {v['false']} %" for k, v in e["seal_operating_curve"].items())
-        judge = ", ".join(f"{k} {v} %" for k, v in e["judge_top1_at_alpha_1"].items() if v is not None)
-        met = sum(v == "yes" for v in e["geometry_targets_met"].values())
-        lines.append(
+        line = (
             f"- {e['date']}, {e['candidate']}: closure hit / false closures by gate threshold ({curve}); chosen "
-            f"{e['chosen_gate_threshold']}. Judge top-1 at alpha 1: {judge}. Geometry targets met: {met} of "
-            f"{len(e['geometry_targets_met'])}."
+            f"{e['chosen_gate_threshold']}."
         )
+        if "judge_top1_at_alpha_1" in e:
+            judge = ", ".join(f"{k} {v} %" for k, v in e["judge_top1_at_alpha_1"].items() if v is not None)
+            met = [v == "yes" for v in e["geometry_targets_met"].values()]
+            line += f" Judge top-1 at alpha 1: {judge}. Geometry targets met: {sum(met)} of {len(met)}."
+        lines.append(line)
     return [*lines, ""]
 
 
