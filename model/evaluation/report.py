@@ -419,6 +419,12 @@ NOTES = [
     "made mouthClose broad; a dedicated seal gate trained with BCE, a gate-only closure term, a sharpened seal and "
     "a lip-aperture loss replaced it. Real English and Emo-DB are sampled twice as often as their share, with "
     "speaker-diversity augmentation.",
+    "Against false closures this run tried a pretrained phoneme recogniser (hama) as a training-time teacher of "
+    "the content encoder; its validation ablation is in the model-choice section above. It buys little: the "
+    "false closures come from the closure gate, which still learns from forced-aligned p/b/m alone. hama's own "
+    "transcript-free closure rule (p/b/m mass >= 0.1, 40 ms earlier, +-30 ms) measured far fewer false closures "
+    "in a study outside this bench (Common Voice about 1 %), but its native library covers Linux and macOS only, "
+    "so the add-on cannot run it everywhere; the next step is to distil that rule into the gate itself.",
 ]
 
 
