@@ -304,8 +304,9 @@ def loco_table(loco: dict) -> str:
     ]
     for fold in loco["folds"]:
         runs = [cell.get((fold["name"], v)) for v in variants]
+        chance = next((f" (chance {r['validation']['chance']} %)" for r in runs if r), "")
         lines.append(
-            f"| {fold['name']} | "
+            f"| {fold['name']}{chance} | "
             + " | ".join(
                 f"{r['validation']['uar']} % / {r['test']['uar']} % ({r['train_seconds']})" if r else "-" for r in runs
             )
