@@ -12,6 +12,7 @@ python build.py train                 train the default model into weights/
 python build.py export                re-export the ONNX graphs from weights/model.safetensors
 python build.py calibrate             choose the lip seal's operating point on validation voices
 python build.py bench                 every benchmark; writes bench/results.json and bench/results.md
+python build.py loco                  leave-one-corpus-out for the voice's emotion; bench/loco.json and loco.md
 python build.py extension             the Blender extension zips, one per platform
 """
 
@@ -427,6 +428,15 @@ def bench(args) -> None:
         print(f"bench: wrote {weights / 'model_card.md'} (its figures are these)")
 
 
+def loco(args) -> None:
+    """The emotion encoder trained without a corpus, language or voice family and scored on it, per input variant."""
+    from model.evaluation.loco import main as leave_one_corpus_out
+
+    path = leave_one_corpus_out(Path(args.corpus), Path(args.run), ROOT / "bench", args.steps, args.threads)
+    print((path.with_suffix(".md")).read_text())
+    print(f"loco: wrote {path} and {path.with_suffix('.md')}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="task", required=True)
@@ -480,6 +490,12 @@ def main() -> None:
     p.add_argument("--skip-judge", action="store_true", help="no renders for the independent emotion judge")
     p.add_argument("--batch-clips", type=int, default=100)
     p.set_defaults(fn=bench)
+    p = sub.add_parser("loco", help="leave-one-corpus-out for the voice's emotion: bench/loco.json")
+    p.add_argument("--corpus", default=str(CORPUS))
+    p.add_argument("--run", default=str(ROOT / "runs" / "loco"), help="one resumable run folder per fold and variant")
+    p.add_argument("--steps", type=int, default=1200, help="emotion-encoder steps per run")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads per run")
+    p.set_defaults(fn=loco)
     p = sub.add_parser("extension", help="the Blender extension zips, one per platform")
     p.add_argument("--out", default=str(ROOT / "dist"))
     p.add_argument("--weights", default=str(ROOT / "weights"))

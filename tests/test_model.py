@@ -206,3 +206,22 @@ def test_generating_a_long_clip_in_chunks_equals_one_pass(speech_wav):
     _, whole = animator._backend.generate(*(p[None] for p in parts))
     assert chunked.shape == whole[0].shape
     assert np.abs(chunked - whole[0]).max() < 1e-5
+
+
+def test_emotion_training_never_draws_a_left_out_source_or_family():
+    """Leave-one-corpus-out (build.py loco): `emotion_exclude` removes a corpus or a voice family from stage 1."""
+    from types import SimpleNamespace
+
+    from model.training.corpus.store import Meta
+    from model.training.data import emotion_weights
+
+    rows = [("emodb", "", "sad"), ("synthetic", "flite", "sad"), ("synthetic", "espeak", "happy")]
+    corpus = SimpleNamespace(
+        examples=[
+            SimpleNamespace(meta=Meta(f"{i}", s, "en", "x", e, 1.0, "s", "train", family=f))
+            for i, (s, f, e) in enumerate(rows)
+        ]
+    )
+    assert (emotion_weights(corpus, 0.5) > 0).tolist() == [True, True, True]
+    assert (emotion_weights(corpus, 0.5, "flite") > 0).tolist() == [True, False, True]
+    assert (emotion_weights(corpus, 0.5, "emodb, flite") > 0).tolist() == [False, False, True]

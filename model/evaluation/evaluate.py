@@ -319,13 +319,20 @@ def emotion(animator, chosen, analyses, classifier, mean_pose, head, lips_idx, p
 
 
 def speech_emotion(animator: Animator, examples: list[Example], analyses: dict) -> dict:
-    recall: dict[str, list[bool]] = {}
+    guesses = []
     for ex in examples:
         if ex.meta.emotion not in EMOTIONS:
             continue  # boredom has no slider
         analysis = analyses.get(ex.meta.id) or animator.analyze(ex.audio)
-        guess = EMOTIONS[int(np.argmax(analysis.probabilities.mean(0)))]
-        recall.setdefault(ex.meta.emotion, []).append(guess == ex.meta.emotion)
+        guesses.append((ex.meta.emotion, EMOTIONS[int(np.argmax(analysis.probabilities.mean(0)))]))
+    return unweighted_recall(guesses)
+
+
+def unweighted_recall(guesses: list[tuple[str, str]]) -> dict:
+    """(label, guess) per clip -> UAR (the mean of the per-class recalls), each recall, chance, clips."""
+    recall: dict[str, list[bool]] = {}
+    for label, guess in guesses:
+        recall.setdefault(label, []).append(guess == label)
     return {
         "uar": round(100 * float(np.mean([np.mean(v) for v in recall.values()])), 1),
         "recall": {k: round(100 * float(np.mean(v)), 1) for k, v in sorted(recall.items())},

@@ -293,6 +293,43 @@ def experiments_section(log: Path) -> list[str]:
     return [*lines, ""]
 
 
+def loco_table(loco: dict) -> str:
+    """Leave-one-corpus-out UAR (bench/loco.json, from `python build.py loco`), each variant's validation and test."""
+    variants = list(loco["mean_leave_out_validation_uar"])
+    cell = {(r["fold"], r["variant"]): r for r in loco["runs"]}
+    lines = [
+        f"Emotion encoder alone (training stage 1), {loco['steps']} steps per run; UAR over the classes both sides "
+        "have. The variant is chosen on the VALIDATION mean of the leave-out folds; test is reported, never chosen on.",
+        "",
+        "| fold | " + " | ".join(f"{v}: validation / test (train s)" for v in variants) + " |",
+        "|---|" + "---|" * len(variants),
+    ]
+    for fold in loco["folds"]:
+        runs = [cell.get((fold["name"], v)) for v in variants]
+        chance = next((f" (chance {r['validation']['chance']} %)" for r in runs if r), "")
+        lines.append(
+            f"| {fold['name']}{chance} | "
+            + " | ".join(
+                f"{r['validation']['uar']} % / {r['test']['uar']} % ({r['train_seconds']})" if r else "-" for r in runs
+            )
+            + " |"
+        )
+    means = loco["mean_leave_out_validation_uar"]
+    lines.append("| mean of the leave-out folds, validation | " + " | ".join(f"{means[v]} %" for v in variants) + " |")
+    return "\n".join([*lines, "", f"Chosen: **{loco['chosen']}**."])
+
+
+def loco_section(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    return [
+        "## Voice emotion across corpora (leave-one-corpus-out: bench/loco.json)",
+        "",
+        loco_table(json.loads(path.read_text())),
+        "",
+    ]
+
+
 def model_card(res: dict, weights: Path, log: Path | None = None) -> str:
     config = json.loads((Path(weights) / "config.json").read_text())
     train = config.get("train", {})
@@ -333,6 +370,7 @@ def model_card(res: dict, weights: Path, log: Path | None = None) -> str:
             markdown(res).split("\n", 3)[3],
             "",
             *experiments_section(log or Path(weights).parent / "bench" / "experiments.jsonl"),
+            *loco_section(Path(weights).parent / "bench" / "loco.json"),
             "## Targets missed",
             "",
             *(f"- {line}" for line in missed_targets(res) or ["none"]),

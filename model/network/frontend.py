@@ -45,6 +45,11 @@ def _power(x: torch.Tensor, kernels: torch.Tensor, n_fft: int) -> torch.Tensor:
     return re * re + im * im
 
 
+def centred(x: torch.Tensor) -> torch.Tensor:
+    """(B, F, T) with each feature's mean over the input removed: level and microphone colour cancel."""
+    return x - x.mean(dim=2, keepdim=True)
+
+
 class AudioFrontEnd(nn.Module):
     """(B, samples) -> (B, n_mels, frames) log-mel at 100 frames/s, mean-normalised per band over the input."""
 
@@ -55,7 +60,7 @@ class AudioFrontEnd(nn.Module):
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         logmel = torch.log(torch.einsum("mf,bft->bmt", self.mel, _power(audio, self.dft, N_FFT)) + 1e-6)
-        return logmel - logmel.mean(dim=2, keepdim=True)  # level and microphone colour removed
+        return centred(logmel)
 
 
 class PitchSpectrum(nn.Module):
@@ -72,6 +77,7 @@ class PitchSpectrum(nn.Module):
         super().__init__()
         self.register_buffer("dft", _dft_kernels(self.N_FFT, torch.arange(*self.BINS)), persistent=False)
 
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        spec = torch.log(_power(audio, self.dft, self.N_FFT) + 1e-6)
-        return spec - spec.mean(dim=2, keepdim=True)
+    def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> the spectrum centred over the input (the encoder's input) and the log power itself."""
+        power = torch.log(_power(audio, self.dft, self.N_FFT) + 1e-6)
+        return centred(power), power

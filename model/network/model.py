@@ -17,8 +17,10 @@ from .config import ModelConfig
 from .encoders import EmotionEncoder, content_encoder
 from .frontend import CONTENT_HOP, AudioFrontEnd, PitchSpectrum
 from .generator import ArticulationChannel, ExpressionChannel, MappingNetwork
+from .prosody import ProsodyFeatures
 
 BLOCK = 2 * CONTENT_HOP  # audio is padded to whole 25 Hz emotion frames (640 samples)
+EMOTION_FEATURES = ("spectra", "spectra+prosody")  # ModelConfig.emotion_features
 
 
 @dataclass
@@ -43,8 +45,17 @@ class EditEmoTalk(nn.Module):
         self.cfg = cfg
         self.frontend = AudioFrontEnd(cfg.n_mels)
         self.pitch = PitchSpectrum()
+        bins = self.pitch.dft.shape[0] // 2
+        if cfg.emotion_features not in EMOTION_FEATURES:
+            raise ValueError(f"emotion_features={cfg.emotion_features!r}: one of {', '.join(EMOTION_FEATURES)}")
+        self.prosody = (
+            ProsodyFeatures(cfg.n_mels, PitchSpectrum.BINS[0], bins, PitchSpectrum.N_FFT)
+            if cfg.emotion_features == "spectra+prosody"
+            else None
+        )
         self.content = content_encoder(cfg)
-        self.emotion = EmotionEncoder(cfg, cfg.n_mels + self.pitch.dft.shape[0] // 2)
+        extra = ProsodyFeatures.CHANNELS if self.prosody else 0
+        self.emotion = EmotionEncoder(cfg, cfg.n_mels + bins + extra)
         self.articulation = ArticulationChannel(cfg)
         self.expression = ExpressionChannel(cfg)
         self.mapping = MappingNetwork(cfg)  # training only: ties motion back to the emotion space
@@ -55,7 +66,9 @@ class EditEmoTalk(nn.Module):
         """(B, N) padded audio -> emotion embeddings at 50 Hz, clip embedding, logits over time and per clip."""
         logmel = self.frontend(audio) if logmel is None else logmel
         frames = audio.shape[1] // CONTENT_HOP
-        windows, clip, logits, clip_logits = self.emotion(torch.cat([logmel, self.pitch(audio)], dim=1))
+        spectrum, power = self.pitch(audio)  # (B, bins, 4T') each
+        features = [logmel, spectrum, *([self.prosody(logmel, power)] if self.prosody else [])]
+        windows, clip, logits, clip_logits = self.emotion(torch.cat(features, dim=1))
         up = lambda x: nn.functional.interpolate(x, scale_factor=2.0, mode="linear")[:, :, :frames]
         return up(windows), clip, up(logits), clip_logits
 

@@ -24,6 +24,9 @@ class TrainConfig:
     emotion_crop: float = 2.0  # s
     emotion_lr: float = 2e-3
     emotion_real_share: float = 0.5  # of emotion batches drawn from real emotional speech
+    # sources or synthesizer families (comma-separated) that stage 1 never draws: leave-one-corpus-out
+    # (model/evaluation/loco.py), e.g. "emodb" or "synthetic,english_read" or "flite"
+    emotion_exclude: str = ""
     # stage 2: mapping network on teacher motion
     mapping_steps: int = 800
     mapping_batch: int = 32

@@ -165,10 +165,12 @@ def emotion_item(corpus: Corpus, index: int, rng: np.random.Generator, cfg: Trai
     return {"audio": _fit(audio[start:], n), "label": np.int64(label_of(ex))}
 
 
-def emotion_weights(corpus: Corpus, real_share: float) -> np.ndarray:
+def emotion_weights(corpus: Corpus, real_share: float, exclude: str = "") -> np.ndarray:
     """Sampling weights for emotion training: classes balanced within real emotional speech (Emo-DB) and within
-    the rest, and `real_share` of the draws from the real speech (the only real emotion labels we have)."""
-    labels = np.array([label_of(ex) for ex in corpus.examples])
+    the rest, and `real_share` of the draws from the real speech (the only real emotion labels we have). Examples
+    whose source or synthesizer family is in `exclude` (comma-separated) are never drawn."""
+    left_out = {name.strip() for name in exclude.split(",") if name.strip()}
+    labels = np.array([-1 if {ex.meta.source, ex.meta.family} & left_out else label_of(ex) for ex in corpus.examples])
     real = np.array([ex.meta.source == "emodb" for ex in corpus.examples])
     w = np.zeros(len(labels))
     for group, share in ((real, real_share), (~real, 1.0 - real_share)):

@@ -142,7 +142,7 @@ class Trainer:
     # --- stage 1 ----------------------------------------------------------------------------------------------
     def train_emotion(self, opt_state) -> None:
         cfg, model = self.cfg, self.model
-        weights = emotion_weights(self.corpus, cfg.emotion_real_share)
+        weights = emotion_weights(self.corpus, cfg.emotion_real_share, cfg.emotion_exclude)
         batches = Batches(self.corpus, emotion_item, weights, cfg.emotion_batch, cfg, (cfg.seed,))
         ce = torch.nn.CrossEntropyLoss()
 
