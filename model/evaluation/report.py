@@ -463,6 +463,12 @@ NOTES = [
     "transcript-free closure rule (p/b/m mass >= 0.1, 40 ms earlier, +-30 ms) measured far fewer false closures "
     "in a study outside this bench (Common Voice about 1 %), but its native library covers Linux and macOS only, "
     "so the add-on cannot run it everywhere; the next step is to distil that rule into the gate itself.",
+    "Voice emotion on corpora never trained on is at about chance (leave-one-corpus-out table above). Tried: "
+    "clip-relative prosody inputs (loudness and pitch against the clip's own voiced frames, voicing, "
+    "harmonicity, spectral tilt, slopes); the protocol did not select them. The existing speed, tempo and formant "
+    "augmentation applies to the emotion stage too. Not tried: Whisper-base encoder features as a training-time "
+    "teacher of the emotion encoder, the issue's suggested lever and the next step. The in-domain rows use 1200 "
+    "steps; the shipped encoder (4000 steps) is the one in the Emo-DB UAR above.",
 ]
 
 
