@@ -263,7 +263,13 @@ def recipe(train: dict) -> str:
         )
         + f"{tc.get('mapping_steps')} steps of mapping-network training on teacher motion, then "
         f"{tc.get('steps')} steps of content encoder + generator training (batch {tc.get('batch')}, "
-        f"{tc.get('crop')} s crops, AdamW lr {tc.get('lr')}, cosine schedule), seed {tc.get('seed')}; "
+        f"{tc.get('crop')} s crops, AdamW lr {tc.get('lr')}, cosine schedule"
+        + (
+            f", phoneme teacher distilled at weight {tc['w_phoneme']}"
+            if tc.get("model", {}).get("phoneme_head") and tc.get("w_phoneme")
+            else ""
+        )
+        + f"), seed {tc.get('seed')}; "
         f"{round(train.get('wall_seconds', 0) / 3600, 2)} h wall-clock on {train.get('machine', 'a 2-core CPU')}."
     )
     if train.get("started_from"):
