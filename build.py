@@ -118,6 +118,10 @@ def setup(args) -> None:
         shutil.rmtree(VENV, ignore_errors=True)
         run(sys.executable, "-m", "venv", str(VENV))
         run(str(VENV_PYTHON), "-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps", "-r", str(LOCK))
+        # librosa's numba kernels compile on first use and cache beside the package; parallel first uses (corpus
+        # workers, pytest-xdist) race to write that cache and can leave it corrupt (every later call segfaults),
+        # so one process compiles them now.
+        run(str(VENV_PYTHON), "-c", "from model.training.prosody import compile_kernels; compile_kernels()", cwd=ROOT)
         (VENV / "requirements.lock.sha256").write_text(sha256(LOCK) + "\n")
     extension_wheels(list(PLATFORM_MARKS))
     fetch_wheel(JUDGE_WHEEL)

@@ -1,4 +1,6 @@
 import json
+import os
+import signal
 from collections import defaultdict
 
 import numpy as np
@@ -6,7 +8,7 @@ import pytest
 
 from model.runtime.rig import EMOTIONS
 from model.runtime.timebase import TRAIN_FPS, frame_count
-from model.training.corpus.builder import build_corpus, plan
+from model.training.corpus.builder import build_corpus, parallel, plan
 from model.training.corpus.store import load_shard, read_manifest
 from model.training.phones import INVENTORY
 
@@ -136,3 +138,15 @@ def test_a_larger_budget_keeps_every_finished_shard(data_root):
     assert np.isclose(
         sum(len(v) for k, v in large.items() if k.startswith("emodb")) / 535, 0.5 * 3600 * 0.6 / 8684, atol=0.05
     )
+
+
+def _die_on_two(x: int) -> int:
+    if x == 2:
+        os.kill(os.getpid(), signal.SIGKILL)  # what a native crash looks like to the pool
+    return x
+
+
+def test_a_crashed_worker_fails_the_build_with_one_line_instead_of_hanging():
+    assert sorted(parallel(_die_on_two, [0, 1], 2)) == [0, 1]
+    with pytest.raises(RuntimeError, match="worker process crashed"):
+        list(parallel(_die_on_two, [0, 1, 2, 3], 2))

@@ -111,17 +111,14 @@ def _label_shard(args) -> str:
 
 def label_corpus(corpus: Path, workers: int = 2, progress: bool = True) -> int:
     """Add the teacher's targets for every shard that lacks them (resumable); returns the shards labelled."""
-    from multiprocessing import get_context
-
     from tqdm import tqdm
 
-    from .corpus.builder import _init_worker
+    from .corpus.builder import parallel
 
     corpus = Path(corpus)
     sidecar(corpus, "x").parent.mkdir(exist_ok=True)
     todo = sorted(p.name for p in (corpus / "shards").glob("*.npz") if not sidecar(corpus, p.name).exists())
-    with get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-        for _ in tqdm(pool.imap_unordered(_label_shard, [(corpus, s) for s in todo]), total=len(todo),
-                      desc="phoneme teacher", unit="shard", disable=not progress):  # fmt: skip
-            pass
+    done = parallel(_label_shard, [(corpus, s) for s in todo], workers)
+    for _ in tqdm(done, total=len(todo), desc="phoneme teacher", unit="shard", disable=not progress):
+        pass
     return len(todo)

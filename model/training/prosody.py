@@ -67,3 +67,12 @@ def analyze_prosody(audio: np.ndarray, fmin: float = 60.0, fmax: float = 500.0) 
     voiced = active & smooth & (f0 > fmin * 1.05) & (f0 < fmax * 0.95)
     f0 = np.where(voiced, f0, np.nan)
     return Prosody(loud.astype(np.float32), f0.astype(np.float32))
+
+
+def compile_kernels() -> None:
+    """Compile (and cache) the librosa numba kernels training uses, in this one process: see `build.py setup`."""
+    from .augment import formant_warp, tempo
+
+    noise = np.random.default_rng(0).standard_normal(SAMPLE_RATE).astype(np.float32) * 0.1
+    analyze_prosody(noise)
+    formant_warp(tempo(noise, 1.1), 0.95)

@@ -92,10 +92,26 @@ def _init_worker():
     os.environ["OMP_NUM_THREADS"] = "1"  # one process per core; numpy must not oversubscribe
 
 
-def build_corpus(out: Path, hours: float, data_root: Path, workers: int = 2, progress: bool = True) -> dict:
-    """Build (or finish) the corpus under `out`; returns a summary with counts and throughput."""
+def parallel(fn, args: list, workers: int):
+    """fn(a) for each a in one spawned process per core, results as they finish. A worker that dies (a native
+    crash) fails the run with one line instead of hanging it, as multiprocessing.Pool would; finished shards stay."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context
 
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
+        try:
+            for done in as_completed([pool.submit(fn, a) for a in args]):
+                yield done.result()
+        except BrokenProcessPool:
+            raise RuntimeError(
+                "a worker process crashed; run `python build.py setup --fresh` and run the command again "
+                "(it resumes where it stopped)"
+            ) from None
+
+
+def build_corpus(out: Path, hours: float, data_root: Path, workers: int = 2, progress: bool = True) -> dict:
+    """Build (or finish) the corpus under `out`; returns a summary with counts and throughput."""
     from tqdm import tqdm
 
     out = Path(out)
@@ -104,14 +120,13 @@ def build_corpus(out: Path, hours: float, data_root: Path, workers: int = 2, pro
     jobs = plan(hours, Path(data_root))
     start = time.perf_counter()
     rows_by_shard, problems, built_seconds = {}, [], 0.0
-    with get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-        results = pool.imap_unordered(_run, [(j, shards, Path(data_root)) for j in jobs])
-        bar = tqdm(results, total=len(jobs), desc="corpus", unit="shard", disable=not progress)
-        for shard, rows, probs, seconds in bar:
-            rows_by_shard[shard] = rows
-            problems += probs
-            built_seconds += seconds
-            bar.set_postfix(audio_h=f"{sum(r['duration'] for rs in rows_by_shard.values() for r in rs) / 3600:.2f}")
+    results = parallel(_run, [(j, shards, Path(data_root)) for j in jobs], workers)
+    bar = tqdm(results, total=len(jobs), desc="corpus", unit="shard", disable=not progress)
+    for shard, rows, probs, seconds in bar:
+        rows_by_shard[shard] = rows
+        problems += probs
+        built_seconds += seconds
+        bar.set_postfix(audio_h=f"{sum(r['duration'] for rs in rows_by_shard.values() for r in rs) / 3600:.2f}")
     wall = time.perf_counter() - start
     rows = [r for j in jobs for r in rows_by_shard[j.shard]]
     with open(out / MANIFEST, "w", encoding="utf-8") as f:
