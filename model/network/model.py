@@ -59,7 +59,8 @@ class EditEmoTalk(nn.Module):
         self.articulation = ArticulationChannel(cfg)
         self.expression = ExpressionChannel(cfg)
         self.mapping = MappingNetwork(cfg)  # training only: ties motion back to the emotion space
-        # training only: the content features learn to predict a pretrained phoneme recogniser's lip classes
+        # training only: the content features learn to predict a pretrained phoneme recogniser's 6 lip classes
+        # (training/phoneme_teacher.LIP_CLASSES; the network never imports training code)
         self.phonemes = nn.Conv1d(cfg.content_dim, 6, 1) if cfg.phoneme_head else None
 
     def encode_emotion(self, audio: torch.Tensor, logmel: torch.Tensor | None = None):

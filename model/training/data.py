@@ -24,6 +24,7 @@ from . import teacher
 from .augment import augment
 from .config import TrainConfig
 from .corpus.store import Example, load_shard, read_manifest
+from .phoneme_teacher import LIP_CLASSES
 
 HOP50 = 16000 // TRAIN_FPS  # samples per 50 Hz frame
 MODES = ("voice", "absolute", "relative", "pair")
@@ -133,7 +134,8 @@ def generator_item(corpus: Corpus, index: int, rng: np.random.Generator, cfg: Tr
         target = ex.targets
     tracks["target"], tracks["alphas"] = target, edit.alphas
     has_phonemes = ex.phonemes is not None
-    tracks["phonemes"] = _fit(ex.phonemes, frames, 0) if has_phonemes else np.zeros((frames, 6), np.float32)
+    no_teacher = np.zeros((frames, len(LIP_CLASSES)), np.float32)
+    tracks["phonemes"] = _fit(ex.phonemes, frames, 0) if has_phonemes else no_teacher
 
     audio, scale = augment(ex.audio, rng) if cfg.augment else (ex.audio, 1.0)
     new_frames = frame_count(len(audio) / 16000, TRAIN_FPS)

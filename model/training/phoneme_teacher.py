@@ -18,10 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..runtime.audio import SAMPLE_RATE
 from ..runtime.files import atomic
+from ..runtime.timebase import TRAIN_FPS, frame_count
 
-HOP = 320  # samples per teacher frame (50 Hz)
-FPS = 16000 // HOP
+FPS = TRAIN_FPS  # the recogniser's frame rate is the training grid's: one frame per HOP samples
+HOP = SAMPLE_RATE // FPS
+FOLDER = "phonemes"  # <corpus>/phonemes/<shard>: the teacher's targets beside each shard
 MAX_FRAMES = 1500  # the engine's input limit (30 s)
 SHIFT_FRAMES = 2  # 40 ms: teacher frame f + 2 supervises student frame f
 LIP_CLASSES = ("blank", "bilabial", "labiodental", "rounded", "open", "other")
@@ -89,13 +92,13 @@ def log_posteriors(audio: np.ndarray, window_s: float = 16.0, context_s: float =
 def teacher_targets(audio: np.ndarray) -> np.ndarray:
     """(ceil(N / 320), 6) float16 lip-class probabilities; frame f at f x 20 ms, the TRAIN_FPS grid."""
     p = np.exp(log_posteriors(audio)) @ class_matrix()
-    frames = max(1, -(-len(audio) // HOP))
+    frames = frame_count(len(audio) / SAMPLE_RATE, FPS)
     p = p[:frames] if len(p) >= frames else np.concatenate([p, np.repeat(p[-1:], frames - len(p), 0)])
     return p.astype(np.float16)
 
 
 def sidecar(corpus: Path, shard: str) -> Path:
-    return Path(corpus) / "phonemes" / shard
+    return Path(corpus) / FOLDER / shard
 
 
 def _label_shard(args) -> str:
@@ -116,7 +119,7 @@ def label_corpus(corpus: Path, workers: int = 2, progress: bool = True) -> int:
     from .corpus.builder import parallel
 
     corpus = Path(corpus)
-    sidecar(corpus, "x").parent.mkdir(exist_ok=True)
+    (corpus / FOLDER).mkdir(exist_ok=True)
     todo = sorted(p.name for p in (corpus / "shards").glob("*.npz") if not sidecar(corpus, p.name).exists())
     done = parallel(_label_shard, [(corpus, s) for s in todo], workers)
     for _ in tqdm(done, total=len(todo), desc="phoneme teacher", unit="shard", disable=not progress):

@@ -59,8 +59,8 @@ class Trainer:
         self.space: EmotionSpace | None = None
         self.state = {"stage": "emotion", "step": 0}
         self.corpus = Corpus(cfg.corpus, "train")
-        distills = self.model.phonemes is not None and cfg.w_phoneme > 0
-        if distills and not any(ex.phonemes is not None for ex in self.corpus.examples):
+        self.distills = self.model.phonemes is not None and cfg.w_phoneme > 0
+        if self.distills and not any(ex.phonemes is not None for ex in self.corpus.examples):
             raise ValueError(
                 f"{cfg.corpus} has no phoneme-teacher targets: run `python build.py corpus` (it adds them), "
                 "or train without them: --set w_phoneme=0 model.phoneme_head=false"
@@ -237,7 +237,7 @@ class Trainer:
             keep = valid > 0
             mapped = model.mapping(pred)
             distill = {}
-            if model.phonemes is not None and cfg.w_phoneme > 0:
+            if self.distills:
                 has = valid * batch["phoneme_teacher"][:, None]
                 distill["phoneme"] = cfg.w_phoneme * losses.phonemes(
                     model.phonemes(content), batch["phonemes"], SHIFT_FRAMES, has

@@ -99,7 +99,10 @@ def load_shard(path: Path, metas: list[Meta]) -> list[Example]:
     teacher's targets where `<corpus>/phonemes/<shard>` holds them."""
     out = []
     labels = sidecar(path.parent.parent, path.name)
-    teacher = dict(np.load(labels)) if labels.exists() else {}
+    teacher = {}
+    if labels.exists():
+        with np.load(labels) as z:
+            teacher = dict(z)
     with np.load(path) as z:
         for m in metas:
             i = m.index
