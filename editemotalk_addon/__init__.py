@@ -1,23 +1,27 @@
-"""EditEmoTalk: speech-driven ARKit facial animation with continuous emotion editing. Registration only."""
+"""EditEmoTalk: speech-driven ARKit facial animation with continuous emotion editing. Registration only.
 
-import bpy
+The package itself is bpy-free: core/ runs anywhere numpy does (the research side and the command line import
+it); the Blender layer (blender/) and Blender's own command line (`blender -c editemotalk bake|batch ...`) are
+set up only when Blender registers the add-on.
+"""
 
-from . import live, operators, panels, preferences, properties
-
-_MODULES = (preferences, properties, operators, panels)
+_CLI_COMMAND = []  # the handle Blender gave for `blender -c editemotalk`
 
 
 def register():
-    for module in _MODULES:
-        for cls in module.CLASSES:
-            bpy.utils.register_class(cls)
-    properties.register()
-    live.register()
+    import bpy
+
+    from . import blender, cli
+
+    blender.register()
+    _CLI_COMMAND.append(bpy.utils.register_cli_command("editemotalk", cli.main))
 
 
 def unregister():
-    live.unregister()
-    properties.unregister()
-    for module in reversed(_MODULES):
-        for cls in reversed(module.CLASSES):
-            bpy.utils.unregister_class(cls)
+    import bpy
+
+    from . import blender
+
+    while _CLI_COMMAND:
+        bpy.utils.unregister_cli_command(_CLI_COMMAND.pop())
+    blender.unregister()

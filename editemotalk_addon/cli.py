@@ -127,23 +127,36 @@ def _engine_args(p):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import batch, jobs
-    from .core import validate
+    """The command line; returns the exit status. The one place an error becomes a line and a status: 2 when the
+    user's input is wrong (errors.InputError), 1 when the run failed."""
+    from .core.errors import InputError, UserError  # imports inside: `-P cli.py` runs this file outside its package
 
     args = parser().parse_args(argv)
-    if args.command == "batch":
-        return batch.run_batch(args)
-    job = {k: v for k, v in vars(args).items() if k not in ("command", "weights", "runtime")}
     try:
-        jobs.checked(job)  # before Blender and the model load: bad values fail fast
-        jobs.ensure_registered()
-        stats = jobs.run_job(job, jobs.load_animator(args))
-    except (validate.InputError, jobs.JobError) as exc:
+        if args.command == "batch":
+            from .blender.batch import run_batch
+
+            return run_batch(args)
+        return _bake(args)
+    except UserError as exc:
         print(f"editemotalk: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, validate.InputError) else 1
+        return 2 if isinstance(exc, InputError) else 1
+
+
+def _bake(args) -> int:
+    from .core import validate
+    from .core.animator import Animator
+    from .core.job import checked
+
+    job = {k: v for k, v in vars(args).items() if k not in ("command", "weights", "runtime")}
+    checked(job)  # before Blender and the model load: bad values fail fast
+    from .blender import jobs
+
+    jobs.ensure_registered()
+    stats = jobs.run_job(job, Animator.load(args.weights, args.runtime))
     for warning in stats["warnings"]:
         print(f"editemotalk: warning: {warning}", file=sys.stderr)
-    written = [job[k] for k in batch.OUTPUT_KEYS if job.get(k)]
+    written = [job[k] for k in validate.OUTPUT_SUFFIXES if job.get(k)]
     note = f"; unmatched channels: {', '.join(stats['unmatched'])}" if stats["unmatched"] else ""
     if stats["missing_columns"]:
         note += f"; not in the capture (left at 0): {', '.join(stats['missing_columns'])}"
@@ -151,22 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":  # `blender -b file.blend -P cli.py -- bake ...`: run as the package we belong to
-    import importlib
-
-    here = Path(__file__).resolve().parent
-    init = here / "__init__.py"
-    # The enabled extension is already imported (bl_ext.<repo>.editemotalk): use it, never a second copy.
+if __name__ == "__main__":  # `blender -b file.blend -P <extension>/cli.py -- bake ...`
+    # The enabled extension (bl_ext.<repo>.editemotalk) has imported this module as its own: run that one.
+    init = Path(__file__).resolve().with_name("__init__.py")
     package = next(
-        (
-            name
-            for name, module in list(sys.modules.items())
-            if getattr(module, "__file__", None) and Path(module.__file__).resolve() == init
-        ),
+        (m for m in list(sys.modules.values()) if getattr(m, "__file__", None) and Path(m.__file__).resolve() == init),
         None,
     )
-    if package is None:
-        sys.path.insert(0, str(here.parent))
-        package = here.name
-    argv = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]
-    sys.exit(importlib.import_module(f"{package}.cli").main(argv))
+    if package is None or not hasattr(package, "cli"):
+        print("editemotalk: the extension is not enabled in this Blender - enable it in Preferences", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(package.cli.main(sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]))

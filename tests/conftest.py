@@ -23,7 +23,7 @@ def data_root() -> Path:
 @pytest.fixture(scope="session")
 def spoken():
     """A sentence full of bilabials, read by flite in every emotion, with its aligned phones and prosody."""
-    from model.runtime.rig import EMOTIONS
+    from editemotalk_addon.core.rig import EMOTIONS
     from model.training.align import align
     from model.training.prosody import analyze_prosody
     from model.training.synth import Voice, synthesize
@@ -36,7 +36,7 @@ def spoken():
 @pytest.fixture(scope="session")
 def speech_wav(tmp_path_factory):
     """A short sentence our code synthesizes (flite), as a 22 kHz WAV file - a user's recording stand-in."""
-    from model.runtime.audio import write_wav
+    from editemotalk_addon.core.audio import write_wav
     from model.training.synth import Voice, synthesize
 
     path = tmp_path_factory.mktemp("audio") / "line.wav"

@@ -1,7 +1,8 @@
 """Runs inside a Blender-only Python (see test_extension.py): install the extension zip, bake, remove it.
 
 That Python holds the bpy module and what Blender itself carries, nothing else: ONNX Runtime can come only from
-the extension's bundled wheel. The report lists every module loaded from anywhere else.
+the extension's bundled wheel. The report lists every module loaded from anywhere else. With a third argument
+`torch` (run in a Python that has torch), the clip is baked again through the PyTorch backend and compared.
 """
 
 import json
@@ -13,7 +14,7 @@ import time
 import bpy
 import numpy as np
 
-zip_path, wav = sys.argv[sys.argv.index("--") + 1 :]
+zip_path, wav, *runtime = sys.argv[sys.argv.index("--") + 1 :]
 report = {}
 start = time.perf_counter()
 bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
@@ -42,6 +43,31 @@ report["jaw_range"] = float(np.ptp(jaw))
 report["smile_max"] = float(np.max(smile))
 report["tracks"] = [t.name for t in obj.data.shape_keys.animation_data.nla_tracks]
 report["sound_strips"] = [s.name for s in scene.sequence_editor.strips_all if s.type == "SOUND"]
+keys = obj.data.shape_keys.key_blocks
+
+
+def curves() -> np.ndarray:
+    out = []
+    for f in range(1, 60):
+        scene.frame_set(f)
+        out.append([k.value for k in keys[1:]])
+    return np.asarray(out)
+
+
+preferences = sys.modules[f"{module}.blender.preferences"]
+report["runtimes"] = [item[0] for item in preferences.runtime_items(None, bpy.context)]
+try:  # a script asking for PyTorch: where there is none, the one line a user would see (never a traceback)
+    sys.modules[f"{module}.core.animator"].Animator.load(runtime="torch")
+    report["torch_request"] = "loaded"
+except sys.modules[f"{module}.core.errors"].UserError as exc:
+    report["torch_request"] = str(exc)
+if runtime == ["torch"]:
+    onnx_curves = curves()
+    bpy.context.preferences.addons[module].preferences.runtime = "torch"
+    report["torch_bake"] = list(bpy.ops.editemotalk.bake())
+    report["torch_animator"] = sys.modules[f"{module}.blender.session"].get_animator().runtime
+    report["torch_vs_onnx"] = float(np.abs(curves() - onnx_curves).max())
+report["torch_loaded"] = "torch" in sys.modules
 
 # Where every loaded module came from: the standard library, Blender (the bpy module and the packages it carries),
 # or the extension (its own code and its installed wheels). Anything else would be a dependency users lack.

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from model.runtime.audio import AudioError, load_audio
+from editemotalk_addon.core.audio import AudioError, load_audio
 
 
 def _tone(rate, seconds=1.0, channels=1):

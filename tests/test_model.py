@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from model.network.config import ModelConfig
-from model.network.model import EditEmoTalk, pad_audio
-from model.runtime import weights as W
-from model.runtime.animator import Animator, EmotionEdit
-from model.runtime.audio import load_audio
-from model.runtime.emotion_space import EmotionSpace
-from model.runtime.rig import SLIDERS
-from model.runtime.timebase import FPS_CHOICES, frame_count
+from editemotalk_addon.core import weights as W
+from editemotalk_addon.core.animator import Animator, EmotionEdit
+from editemotalk_addon.core.audio import load_audio
+from editemotalk_addon.core.emotion_space import EmotionSpace
+from editemotalk_addon.core.network.config import ModelConfig
+from editemotalk_addon.core.network.model import EditEmoTalk, pad_audio
+from editemotalk_addon.core.rig import SLIDERS
+from editemotalk_addon.core.timebase import FPS_CHOICES, frame_count
+from model.training import emotion_fit
 from model.training.config import TrainConfig
 
 
@@ -27,11 +28,11 @@ def test_every_part_keeps_time_at_50_frames_per_second():
     model = EditEmoTalk(ModelConfig()).eval()
     audio = pad_audio(torch.randn(2, 16000 * 3) * 0.1)
     with torch.no_grad():
-        a = model.analyze(audio)
-        weights, expression = model.generate(a.content, a.articulation, a.gate, a.emotion)
+        content, articulation, gate, emotion, _, _ = model.analyze(audio)
+        weights, expression = model.generate(content, articulation, gate, emotion)
     frames = 150
-    assert a.content.shape == (2, 128, frames) and a.emotion.shape == (2, 64, frames)
-    assert a.articulation.shape == weights.shape == expression.shape == (2, 52, frames)
+    assert content.shape == (2, 128, frames) and emotion.shape == (2, 64, frames)
+    assert articulation.shape == weights.shape == expression.shape == (2, 52, frames)
     assert weights.min() >= 0 and weights.max() <= 1
 
 
@@ -53,26 +54,24 @@ def test_pretrained_content_encoder_from_a_local_folder(tmp_path):
         AutoModel.from_config(tiny).save_pretrained(folder)
         model = EditEmoTalk(ModelConfig(content_backbone=str(folder))).eval()
         with torch.no_grad():
-            a = model.analyze(pad_audio(torch.randn(1, 16000 * 2) * 0.1))
-        assert a.content.shape == (1, 128, 100) and torch.isfinite(a.content).all()
+            content, *_ = model.analyze(pad_audio(torch.randn(1, 16000 * 2) * 0.1))
+        assert content.shape == (1, 128, 100) and torch.isfinite(content).all()
 
 
 def test_emotion_space_edits_along_calibrated_unit_normals():
     rng = np.random.default_rng(0)
     centres = rng.normal(0, 3, (8, 16))
     labels = np.repeat(np.arange(8), 60)
-    space = EmotionSpace.fit(centres[labels] + rng.normal(0, 0.5, (480, 16)), labels)
+    space = emotion_fit.fit(centres[labels] + rng.normal(0, 0.5, (480, 16)), labels)
     assert np.allclose(np.linalg.norm(space.normals, axis=1), 1, atol=1e-5)
     # alpha = 1 in absolute mode moves the neutral centroid by a typical full emotion along v_k
     for k in range(7):
-        edited = space.edit(None, np.eye(7)[k])[0]
+        edited = space.edit(np.eye(7)[k])[0]
         assert np.dot(edited - space.centroids[k + 1], space.normals[k]) == pytest.approx(0, abs=1e-4)
         assert space.probabilities(edited[None])[0].argmax() == k + 1
-    base = rng.normal(0, 1, (5, 16)).astype(np.float32)
     alphas = rng.uniform(0, 1.5, (5, 7)).astype(np.float32)
-    assert np.allclose(
-        space.edit(base, alphas, 0.5), base + 0.5 * alphas @ (space.calibration[:, None] * space.normals), atol=1e-5
-    )
+    expected = space.centroids[0] + alphas @ (space.calibration[:, None] * space.normals)
+    assert np.allclose(space.edit(alphas), expected, atol=1e-5)
 
 
 def test_smoke_training_resumes_and_exports_a_loadable_model(tmp_path, data_root, speech):
@@ -175,16 +174,16 @@ def test_train_overrides_parse_each_field_by_its_type():
 
 
 def test_decorrelated_directions_are_orthogonal_and_each_still_raises_its_own_emotion():
-    space = EmotionSpace.load(W.DEFAULT / "edit_dictionary.json").decorrelated()
+    space = emotion_fit.decorrelated(EmotionSpace.load(W.DEFAULT / "edit_dictionary.json"))
     assert np.allclose(space.normals @ space.normals.T, np.eye(7), atol=1e-4)
     before = space.probabilities(space.neutral[None])[0]
     for k in range(7):
-        after = space.probabilities(space.edit(None, np.eye(7)[k]))[0]
+        after = space.probabilities(space.edit(np.eye(7)[k]))[0]
         assert after[k + 1] > before[k + 1], SLIDERS[k]  # the slider raises its own class over the neutral face
 
 
 def test_voice_mode_shows_the_heard_emotion_as_strongly_as_it_is_heard():
-    from model.runtime.emotion_space import voice_alphas
+    from editemotalk_addon.core.emotion_space import voice_alphas
 
     sure_angry = np.eye(8, dtype=np.float32)[[3]]
     unsure = np.full((1, 8), 1 / 8, np.float32)
@@ -194,7 +193,7 @@ def test_voice_mode_shows_the_heard_emotion_as_strongly_as_it_is_heard():
 
 def test_generating_a_long_clip_in_chunks_equals_one_pass(speech_wav):
     """Generation runs a minute at a time with the generator's receptive field as context on each side."""
-    from model.runtime.animator import GENERATE_CHUNK
+    from editemotalk_addon.core.animator import GENERATE_CHUNK
 
     animator = Animator.load()
     x = load_audio(speech_wav)

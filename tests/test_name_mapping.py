@@ -1,6 +1,6 @@
-from model.runtime import name_mapping
-from model.runtime.ict import IctHead
-from model.runtime.rig import ARKIT_NAMES
+from editemotalk_addon.core import name_mapping
+from editemotalk_addon.core.ict import IctHead
+from editemotalk_addon.core.rig import ARKIT_NAMES
 
 
 def test_exact_arkit_names_match_everything():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from model.runtime.audio import load_audio
+from editemotalk_addon.core.audio import load_audio
 from model.training import losses
 from model.training import phoneme_teacher as pt
 from model.training.align import align

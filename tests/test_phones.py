@@ -3,7 +3,7 @@ import subprocess
 
 import numpy as np
 
-from model.runtime.audio import load_audio
+from editemotalk_addon.core.audio import load_audio
 from model.training.align import align, recognize
 from model.training.corpus.emodb import read_lablaut
 from model.training.phones import INVENTORY, SIL, from_arpabet, from_sampa

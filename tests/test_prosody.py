@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from model.network.config import ModelConfig
-from model.network.model import EditEmoTalk, pad_audio
+from editemotalk_addon.core.network.config import ModelConfig
+from editemotalk_addon.core.network.model import EditEmoTalk, pad_audio
 
 RATE = 16000
 NAMES = ("loudness", "pitch", "voicing", "harmonicity", "tilt", "loudness_slope", "pitch_slope")

@@ -17,7 +17,7 @@ import bpy
 import pytest
 from conftest import ROOT
 
-from model.runtime.livelink import read_csv  # noqa: E402
+from editemotalk_addon.core.livelink import read_csv  # noqa: E402
 
 MODULE = "bl_ext.user_default.editemotalk"
 BLENDER = '''#!{python}
@@ -48,8 +48,7 @@ def readme_blocks(section: str) -> list[str]:
 @pytest.fixture(scope="module")
 def work(tmp_path_factory, speech_wav, linux_zip):
     """A home with the extension installed, a `blender` on PATH, and the files the commands name."""
-    sys.path.insert(0, str(ROOT))
-    from build import blender_only_venv
+    from model.packaging import blender_only_venv
 
     root = tmp_path_factory.mktemp("readme")
     home, cwd, bin_dir = root / "home", root / "work", root / "bin"
@@ -73,7 +72,7 @@ def work(tmp_path_factory, speech_wav, linux_zip):
         wav.write_bytes(speech_wav.read_bytes())
     manifest = re.search(r"```json\n(\{\"audio\".*?)\n```", (ROOT / "README.md").read_text()).group(1)
     (cwd / "jobs.jsonl").write_text(manifest + "\n")
-    from editemotalk_addon import heads
+    from editemotalk_addon.blender import heads
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     heads.add_demo_head(bpy.context).name = "Face"

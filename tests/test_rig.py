@@ -1,6 +1,6 @@
 import numpy as np
 
-from model.runtime import rig
+from editemotalk_addon.core import rig
 
 
 def test_52_unique_names_in_apple_order():
@@ -33,11 +33,11 @@ def test_channel_vector_expands_sides_and_rejects_unknown_names():
 
 
 def test_real_head_lip_gap_reads_mouth_close_as_sealing_the_jaw():
-    from model.runtime import lip_geometry
+    from editemotalk_addon.core import lips
 
     open_ = rig.channel_vector({"jawOpen": 0.4})
     sealed = rig.channel_vector({"jawOpen": 0.4, "mouthClose": 0.4})
     rest = np.zeros(52, np.float32)
-    assert not lip_geometry.lips_closed(open_) and lip_geometry.lips_closed(sealed)
-    assert not lip_geometry.lips_closed(rest)  # the rest face (0.76 mm) is not a closure
-    assert 12 < lip_geometry.lip_gap_mm(open_) < 15  # 0.4 x 32.8 mm + the rest gap
+    assert not lips.lips_closed(open_) and lips.lips_closed(sealed)
+    assert not lips.lips_closed(rest)  # the rest face (0.76 mm) is not a closure
+    assert 12 < lips.lip_gap_mm(open_) < 15  # 0.4 x 32.8 mm + the rest gap

@@ -18,8 +18,8 @@ import pytest
 from conftest import ROOT
 from test_cli import _import, _values, cli
 
-from model.runtime.animator import Animator, EmotionEdit
-from model.runtime.livelink import read_csv
+from editemotalk_addon.core.animator import Animator, EmotionEdit
+from editemotalk_addon.core.livelink import read_csv
 
 
 def full_disk(limit: int):
@@ -168,7 +168,7 @@ def test_curve_files_of_the_wrong_shape_are_refused(head, tmp_path, case):
 
 
 def test_the_api_raises_the_same_errors():
-    from model.runtime import validate
+    from editemotalk_addon.core import validate
 
     r = cli("bake", "--audio", "x.wav", "--emotion", "happy=nan")
     for make in (lambda: EmotionEdit({"happy": "nan"}), lambda: validate.emotions(["happy=nan"])):
@@ -378,8 +378,8 @@ def test_a_long_clip_analyzes_within_its_memory_budget(tmp_path, speech_wav):
     (30 minutes peaked at 2.2 GB through the CLI)."""
     code = (
         "import resource, sys, numpy as np\n"
-        "from model.runtime.animator import Animator, EmotionEdit\n"
-        "from model.runtime.audio import load_audio\n"
+        "from editemotalk_addon.core.animator import Animator, EmotionEdit\n"
+        "from editemotalk_addon.core.audio import load_audio\n"
         "x = load_audio(sys.argv[1]); a = Animator.load(); a.analyze(x)\n"
         "clip = np.tile(x, 600 * 16000 // len(x) + 1)[: 600 * 16000]\n"
         "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
+from editemotalk_addon.core import life
+from editemotalk_addon.core.lips import lips_closed
+from editemotalk_addon.core.rig import EMOTIONS, INDEX, SLIDERS
+from editemotalk_addon.core.timebase import FPS_CHOICES, frame_times
 from model.evaluation.metrics import closure_hits, false_closures
-from model.runtime import life
-from model.runtime.lip_geometry import lips_closed
-from model.runtime.rig import EMOTIONS, INDEX, SLIDERS
-from model.runtime.timebase import FPS_CHOICES, frame_times
 from model.training import teacher
 from model.training.phones import BILABIAL, SIL
 from model.training.teacher.expression import EXPRESSIONS, prototype_channels

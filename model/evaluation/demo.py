@@ -1,4 +1,12 @@
-"""The demo picture: one synthesized sentence in three emotions, its phones, and the teacher's key curves."""
+"""`python build.py demo`: the teacher picture, and the whole pipeline headless in Blender.
+
+- teacher_demo: one synthesized sentence in three emotions, its phones, and the teacher's key curves.
+- run_demo: the bundled realistic head and a real English voice, a CMU ARCTIC prompt held out from training
+  (speaker slt, arctic_b0450; CMU's licence, notice in docs/CMU_ARCTIC_NOTICE.txt), or, without the shared data
+  folder, a sentence our own code synthesizes. Analyze once, key an emotion sweep (neutral -> happy -> sad ->
+  angry) on the sliders, bake, save a .blend, render a strip of frames with Workbench, the preview video with its
+  sound, and a small animated GIF for the README.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +25,8 @@ def teacher_demo(out_dir: Path, emotions=("neutral", "happy", "sad"), fps: int =
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..runtime.rig import INDEX
+    from editemotalk_addon.core.rig import INDEX
+
     from ..training import teacher
     from ..training.align import align
     from ..training.phones import SIL
@@ -60,3 +69,102 @@ def teacher_demo(out_dir: Path, emotions=("neutral", "happy", "sad"), fps: int =
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+ARCTIC = Path("english_read") / "cmu_arctic" / "slt" / "arctic_b0450.flac"
+ARCTIC_TEXT = "To my dearest and always appreciated friend, I submit myself."
+SENTENCE = "Maybe Bob brought the purple map to my mother, but the baby bird flew home before the movie began."
+SWEEP = ("neutral", "happy", "sad", "angry")
+BACKGROUND = (0.22, 0.23, 0.26)
+
+
+def _voice(out_dir: Path, data: Path) -> tuple[Path, str]:
+    """The recording to animate, and what it says."""
+    if (data / ARCTIC).exists():
+        return data / ARCTIC, f"CMU ARCTIC slt, arctic_b0450: {ARCTIC_TEXT}"
+    from editemotalk_addon.core import audio
+
+    from ..training.synth import Voice, synthesize
+
+    wav = out_dir / "demo_line.wav"
+    audio.write_wav(wav, synthesize(SENTENCE, Voice("flite", "slt"), {"neutral": 0.0})["neutral"])
+    return wav, f"flite slt (synthesized): {SENTENCE}"
+
+
+def _stills(scene, obj, frames: list[int], size: int, out_dir: Path) -> list:
+    """Workbench renders of `frames` (full anti-aliasing), as PIL images."""
+    import bpy
+    from PIL import Image
+
+    from editemotalk_addon.blender import playblast
+
+    blast = playblast.Playblast(scene, obj, (frames[0], frames[-1]), "", size)
+    scene.render.image_settings.file_format, scene.display.render_aa = "PNG", "16"  # restored with the rest
+    images = []
+    try:
+        for frame in frames:
+            scene.frame_set(frame)
+            scene.render.filepath = str(out_dir / f"frame_{size}_{frame:04d}.png")
+            bpy.ops.render.render(write_still=True)
+            images.append(Image.open(scene.render.filepath).convert("RGB"))
+    finally:
+        blast.restore()
+    return images
+
+
+def run_demo(out_dir: Path, docs: Path, data: Path, frames_in_strip: int = 8) -> list[Path]:
+    import bpy
+    from PIL import Image, ImageDraw
+
+    from editemotalk_addon.blender import exports, playblast, session
+    from editemotalk_addon.blender.jobs import ensure_registered
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    ensure_registered()
+    voice, caption = _voice(out_dir, data)
+    scene = bpy.context.scene
+    scene.render.fps = 30
+    scene.world = bpy.data.worlds.new("EET World")
+    scene.world.color = BACKGROUND
+    s = scene.editemotalk
+    bpy.ops.editemotalk.add_demo_head()
+    s.audio_path, s.start_frame, s.mode = str(voice), 1, "absolute"
+    bpy.ops.editemotalk.analyze()
+    frames = int(session.cached_analysis(str(voice)).duration * 30)
+    quarter = frames / len(SWEEP)
+    for k, emotion in enumerate(SWEEP):  # hold each emotion for most of its quarter, ramp between
+        for name in ("happy", "sad", "angry"):
+            value = 1.0 if name == emotion else 0.0
+            for frame in (1 + k * quarter + 0.2 * quarter, 1 + (k + 1) * quarter - 0.2 * quarter):
+                setattr(s, name, value)
+                s.keyframe_insert(name, frame=frame)
+    bpy.ops.editemotalk.bake()
+    blend = out_dir / "demo.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
+    obj, first, last = s.target, *playblast.clip_frames(s.target, str(voice))
+    emotion_at = lambda frame: SWEEP[min(int((frame - 1) / quarter), len(SWEEP) - 1)]
+
+    strip_frames = [int(1 + (i + 0.5) * frames / frames_in_strip) for i in range(frames_in_strip)]
+    tiles = _stills(scene, obj, strip_frames, 320, out_dir)
+    for tile, frame in zip(tiles, strip_frames):
+        ImageDraw.Draw(tile).text((8, 8), f"{emotion_at(frame)}  f{frame}", fill="white")
+    strip = Image.new("RGB", (sum(t.width for t in tiles), tiles[0].height))
+    for i, tile in enumerate(tiles):
+        strip.paste(tile, (i * tile.width, 0))
+    docs.mkdir(parents=True, exist_ok=True)
+    png = docs / "demo_strip.png"
+    strip.save(png, optimize=True)
+
+    movie = docs / "demo_preview.mp4"
+    exports.write_preview(movie, scene, obj, (first, last), progress=playblast.terminal_progress)
+
+    gif_frames = list(range(first, last + 1, 2))  # 15 frames a second
+    images = _stills(scene, obj, gif_frames, 240, out_dir)
+    for image, frame in zip(images, gif_frames):
+        ImageDraw.Draw(image).text((6, 6), emotion_at(frame), fill="white")
+    gif = docs / "demo_preview.gif"
+    palette = [image.quantize(colors=96) for image in images]
+    palette[0].save(gif, save_all=True, append_images=palette[1:], duration=1000 * 2 // 30, loop=0, optimize=True)
+    (out_dir / "voice.txt").write_text(caption + "\n")
+    return [blend, png, movie, gif]

@@ -4,7 +4,7 @@ Test sets are read once, for the report; the lip seal's operating point is chose
 What each set holds out is in training.corpus.splits.SET_LABELS, printed with every figure.
 Lip rows: the teacher (oracle: phones from the transcript), the model (audio only), "phones" (pocketsphinx
 recognition without transcript, then the teacher - no learning) and the mean training pose. "Closed" is the
-ICT-FaceKit head's inner-lip gap (runtime.lip_geometry), never a proxy the network is trained on.
+ICT-FaceKit head's inner-lip gap (core.lips), never a proxy the network is trained on.
 Emotion rows: a classifier trained on teacher motion can only say "consistent with the teacher", so it is printed
 beside a lookup-table control (mean pose + the teacher's prototype, constant in time: no model, no audio).
 """
@@ -19,15 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runtime.animator import Analysis, Animator, EmotionEdit
-from ..runtime.ict import IctHead, lip_vertex_error
-from ..runtime.rig import EMOTIONS, GROUPS, INDEX, LIFE_CHANNELS, SLIDERS
-from ..runtime.timebase import TRAIN_FPS
+from editemotalk_addon.core.animator import Analysis, Animator, EmotionEdit
+from editemotalk_addon.core.ict import IctHead
+from editemotalk_addon.core.rig import EMOTIONS, GROUPS, INDEX, LIFE_CHANNELS, SLIDERS
+from editemotalk_addon.core.timebase import TRAIN_FPS
+
 from ..training import teacher
 from ..training.corpus.store import Example
 from ..training.data import Corpus
 from ..training.teacher.expression import EXPRESSIONS
-from .metrics import closure_hits, false_closures, jaw_correlation, pearson
+from .metrics import closure_hits, false_closures, jaw_correlation, lip_vertex_error, pearson
 
 FPS = 30
 LIP_SETS = ("synthetic", "arctic", "common_voice", "emodb")
@@ -174,10 +175,16 @@ def choose_operating_point(curve: dict) -> str:
     return max(curve, key=lambda k: curve[k]["hit"] or 0)
 
 
-def calibrate(weights: Path, corpus_root: Path, per_set: int = 40) -> dict:
-    """Choose the seal's operating point on the validation voices and store it in the weights' config.json."""
-    from ..runtime.files import write_text_atomic
-    from ..runtime.weights import write_manifest
+def calibrate(weights: Path, corpus_root: Path, per_set: int = 40, log: str | None = None) -> dict:
+    """Choose the seal's operating point on the validation voices and store it in the weights' config.json.
+    `log`: the name of a model choice's candidate; its validation curve goes on the record the model card quotes
+    (bench/experiments.jsonl)."""
+    import time
+
+    from editemotalk_addon.core.files import write_text_atomic
+
+    from ..packaging import ROOT
+    from ..training.export import write_manifest
 
     point = operating_curve(Animator.load(weights), examples_by_set(corpus_root, "validation", per_set))
     config_path = Path(weights) / "config.json"
@@ -185,6 +192,11 @@ def calibrate(weights: Path, corpus_root: Path, per_set: int = 40) -> dict:
     config["gate_threshold"] = None if point["chosen"] == "trained" else float(point["chosen"])
     write_text_atomic(config_path, json.dumps(config, indent=2) + "\n")
     write_manifest(Path(weights))
+    if log:
+        entry = {"date": time.strftime("%Y-%m-%d"), "split": "validation", "candidate": log}
+        entry |= {"seal_operating_curve": point["curve"], "chosen_gate_threshold": point["chosen"]}
+        with open(ROOT / "bench" / "experiments.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
     return point
 
 
@@ -379,7 +391,7 @@ def evaluate(
 
 
 def main() -> None:
-    from ..runtime.weights import DEFAULT
+    from editemotalk_addon.core.weights import DEFAULT
 
     root = Path(__file__).resolve().parents[2]
     p = argparse.ArgumentParser(description=__doc__)

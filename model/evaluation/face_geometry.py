@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runtime.ict import IctHead
+from editemotalk_addon.core.ict import IctHead
 
 # landmark -> (ICT shape that moves it most, restriction). Side-specific landmarks exist for _L and _R.
 LANDMARK_SHAPES: dict[str, str] = {

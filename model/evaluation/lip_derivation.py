@@ -1,4 +1,4 @@
-"""Where runtime/lip_geometry.py's constants come from: the ICT mesh's inner-lip contact pairs, re-derived.
+"""Where editemotalk_addon/core/lips.py's constants come from: the ICT mesh's inner-lip contact pairs, re-derived.
 
 python -m model.evaluation.lip_derivation          # do the constants match the mesh?
 python -m model.evaluation.lip_derivation --emit   # print the constants block
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..runtime.ict import ict_name
-from ..runtime.lip_geometry import GAP0_MM, GAP_COEF_MM, LOWER_VERTICES, PAIR_X_MM, UPPER_VERTICES
-from ..runtime.rig import ARKIT_NAMES
+from editemotalk_addon.core.ict import ict_name
+from editemotalk_addon.core.lips import GAP0_MM, GAP_COEF_MM, LOWER_VERTICES, PAIR_X_MM, UPPER_VERTICES
+from editemotalk_addon.core.rig import ARKIT_NAMES
 
 
 def _mouth_loop(polygons: list[np.ndarray], neutral: np.ndarray) -> list[int]:

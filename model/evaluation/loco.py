@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..network.model import pad_audio
-from ..runtime.audio import SAMPLE_RATE
-from ..runtime.rig import EMOTIONS
-from ..runtime.timebase import TRAIN_FPS, frame_count
+from editemotalk_addon.core.audio import SAMPLE_RATE
+from editemotalk_addon.core.network.model import pad_audio
+from editemotalk_addon.core.rig import EMOTIONS
+from editemotalk_addon.core.timebase import TRAIN_FPS, frame_count
+
 from ..training.config import TrainConfig
 from ..training.corpus.store import Example
 from ..training.data import Corpus, emotion_weights, label_of

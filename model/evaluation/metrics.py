@@ -1,14 +1,16 @@
 """Lip-sync metrics on (frames, 52) weights, defined once for the tests, the evaluation and the benchmarks.
 
-"Closed" is the real head's inner-lip gap (runtime.lip_geometry): at most 0.5 mm, below the rest face's 0.76 mm.
+"Closed" is the real head's inner-lip gap (core.lips): at most 0.5 mm, below the rest face's 0.76 mm.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..runtime.lip_geometry import lips_closed
-from ..runtime.rig import INDEX
+from editemotalk_addon.core.ict import IctHead
+from editemotalk_addon.core.lips import lips_closed
+from editemotalk_addon.core.rig import INDEX
+
 from ..training.phones import BILABIAL, SIL, PhoneSegment
 
 # Around a p/b/m the lips may legitimately be shut a little longer than the phone (a sealed hold lasts >= 70 ms,
@@ -60,3 +62,9 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float | None:
 def jaw_correlation(pred: np.ndarray, target: np.ndarray) -> float | None:
     j = INDEX["jawOpen"]
     return pearson(pred[:, j], target[:, j])
+
+
+def lip_vertex_error(pred: np.ndarray, target: np.ndarray, head: IctHead, lips: np.ndarray) -> float:
+    """LVE in mm: per frame the largest L2 distance over lip vertices, averaged over frames."""
+    diff = head.vertices(pred, lips) - head.vertices(target, lips)  # (F, V, 3) cm
+    return float(np.linalg.norm(diff, axis=2).max(1).mean() * 10.0)

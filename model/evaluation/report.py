@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..runtime.lip_geometry import CLOSED_MM
-from ..runtime.rig import EMOTIONS, SLIDERS
+from editemotalk_addon.core.lips import CLOSED_MM
+from editemotalk_addon.core.rig import EMOTIONS, SLIDERS
+
 from ..training.corpus.splits import SET_LABELS
 
 ROW_NAMES = {

@@ -14,7 +14,8 @@ import subprocess
 
 import numpy as np
 
-from ..runtime.audio import SAMPLE_RATE
+from editemotalk_addon.core.audio import SAMPLE_RATE
+
 from .phones import SIL, PhoneSegment, from_arpabet, merge_repeats
 
 FRAME = 0.01  # pocketsphinx frame, seconds

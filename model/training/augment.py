@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..runtime.audio import SAMPLE_RATE
+from editemotalk_addon.core.audio import SAMPLE_RATE
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from ..network.config import ModelConfig, restore_tuples
+from editemotalk_addon.core.network.config import ModelConfig, restore_tuples
 
 
 @dataclass

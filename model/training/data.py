@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..runtime.performance import compose
-from ..runtime.rig import EMOTION_INDEX, NUM_CHANNELS, SLIDERS
-from ..runtime.timebase import TRAIN_FPS, frame_count, resample_frames
+from editemotalk_addon.core.performance import compose
+from editemotalk_addon.core.rig import EMOTION_INDEX, NUM_CHANNELS, SLIDERS
+from editemotalk_addon.core.timebase import TRAIN_FPS, frame_count, resample_frames
+
 from . import teacher
 from .augment import augment
 from .config import TrainConfig

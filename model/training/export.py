@@ -13,10 +13,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..network.model import BLOCK, EditEmoTalk
-from ..runtime import weights as W
-from ..runtime.emotion_space import EmotionSpace
-from ..runtime.timebase import TRAIN_FPS
+from editemotalk_addon.core import weights as W
+from editemotalk_addon.core.emotion_space import EmotionSpace
+from editemotalk_addon.core.files import sha256, write_text_atomic
+from editemotalk_addon.core.network.model import BLOCK, EditEmoTalk
+from editemotalk_addon.core.timebase import TRAIN_FPS
 
 OPSET = 17
 
@@ -27,8 +28,7 @@ class _Analyze(nn.Module):
         self.model = model
 
     def forward(self, audio):
-        a = self.model.analyze(audio)
-        return a.content, a.articulation, a.gate, a.emotion, a.clip, a.logits
+        return self.model.analyze(audio)
 
 
 class _Generate(nn.Module):
@@ -83,6 +83,13 @@ def export_onnx(model: EditEmoTalk, folder: Path) -> None:
     )
 
 
+def write_manifest(folder: Path) -> dict:
+    """The SHA-256 of every weights file, which the extension checks on every load (core.weights.verify)."""
+    manifest = {"files": {name: sha256(folder / name) for name in W.FILES if (folder / name).exists()}}
+    write_text_atomic(folder / W.MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
 def save_weights(model: EditEmoTalk, space: EmotionSpace, folder: Path, extra: dict | None = None) -> Path:
     from dataclasses import asdict
 
@@ -96,5 +103,15 @@ def save_weights(model: EditEmoTalk, space: EmotionSpace, folder: Path, extra: d
     (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     space.save(folder / "edit_dictionary.json")
     export_onnx(model, folder)
-    W.write_manifest(folder)
+    write_manifest(folder)
+    return folder
+
+
+def reexport(folder: Path) -> Path:
+    """The ONNX graphs and the manifest again from the folder's safetensors: for a change to the network's
+    parameter-free structure (such as the lip seal), which needs no retraining."""
+    from editemotalk_addon.core.network.load import load_torch_model
+
+    export_onnx(load_torch_model(folder), folder)
+    write_manifest(folder)
     return folder

@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..runtime.lip_geometry import GAP_COEF_MM, JAW, lip_gap_mm
-from ..runtime.rig import GROUPS, LIFE_CHANNELS, NUM_CHANNELS
+from editemotalk_addon.core.lips import GAP_COEF_MM, JAW
+from editemotalk_addon.core.network.lips import lip_gap_mm
+from editemotalk_addon.core.rig import GROUPS, LIFE_CHANNELS, NUM_CHANNELS
 
 JAW_MM = float(GAP_COEF_MM[0, JAW])  # the gap one unit of jawOpen opens: losses count gaps in jaw units
 
@@ -38,7 +39,7 @@ def velocity(pred, target, channel_w, mask, valid) -> torch.Tensor:
 
 def lip_gap(weights) -> torch.Tensor:
     """(B, 52, T) -> (B, T): the real head's inner-lip gap, in units of one full jawOpen."""
-    return lip_gap_mm(weights.clamp(0.0, 1.0).transpose(1, 2)) / JAW_MM
+    return lip_gap_mm(weights.clamp(0.0, 1.0)) / JAW_MM
 
 
 def aperture(pred, target, valid) -> torch.Tensor:

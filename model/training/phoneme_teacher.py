@@ -18,13 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runtime.audio import SAMPLE_RATE
-from ..runtime.files import atomic
-from ..runtime.timebase import TRAIN_FPS, frame_count
+from editemotalk_addon.core.audio import SAMPLE_RATE
+from editemotalk_addon.core.files import atomic
+from editemotalk_addon.core.timebase import TRAIN_FPS, frame_count
+
+from .corpus.store import PHONEMES, sidecar
+from .parallel import parallel
 
 FPS = TRAIN_FPS  # the recogniser's frame rate is the training grid's: one frame per HOP samples
 HOP = SAMPLE_RATE // FPS
-FOLDER = "phonemes"  # <corpus>/phonemes/<shard>: the teacher's targets beside each shard
 MAX_FRAMES = 1500  # the engine's input limit (30 s)
 SHIFT_FRAMES = 2  # 40 ms: teacher frame f + 2 supervises student frame f
 LIP_CLASSES = ("blank", "bilabial", "labiodental", "rounded", "open", "other")
@@ -97,17 +99,13 @@ def teacher_targets(audio: np.ndarray) -> np.ndarray:
     return p.astype(np.float16)
 
 
-def sidecar(corpus: Path, shard: str) -> Path:
-    return Path(corpus) / FOLDER / shard
-
-
 def _label_shard(args) -> str:
     corpus, shard = args
     with np.load(Path(corpus) / "shards" / shard) as z:
         arrays = {
             k[: -len(".audio")]: teacher_targets(z[k].astype(np.float32) / 32767) for k in z if k.endswith(".audio")
         }
-    with atomic(sidecar(corpus, shard)) as tmp:
+    with atomic(sidecar(corpus, PHONEMES, shard)) as tmp:
         np.savez(tmp, **arrays)
     return shard
 
@@ -116,11 +114,9 @@ def label_corpus(corpus: Path, workers: int = 2, progress: bool = True) -> int:
     """Add the teacher's targets for every shard that lacks them (resumable); returns the shards labelled."""
     from tqdm import tqdm
 
-    from .corpus.builder import parallel
-
     corpus = Path(corpus)
-    (corpus / FOLDER).mkdir(exist_ok=True)
-    todo = sorted(p.name for p in (corpus / "shards").glob("*.npz") if not sidecar(corpus, p.name).exists())
+    (corpus / PHONEMES).mkdir(exist_ok=True)
+    todo = sorted(p.name for p in (corpus / "shards").glob("*.npz") if not sidecar(corpus, PHONEMES, p.name).exists())
     done = parallel(_label_shard, [(corpus, s) for s in todo], workers)
     for _ in tqdm(done, total=len(todo), desc="phoneme teacher", unit="shard", disable=not progress):
         pass

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..runtime.audio import SAMPLE_RATE
+from editemotalk_addon.core.audio import SAMPLE_RATE
 
 HOP = 160  # 10 ms
 RATE = SAMPLE_RATE / HOP  # 100 frames per second

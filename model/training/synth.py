@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runtime.audio import load_audio
+from editemotalk_addon.core.audio import load_audio
 
 FAMILIES = ("espeak", "flite", "festival")
 

@@ -22,15 +22,19 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..network.generator import consistency_loss
-from ..network.model import EditEmoTalk, pad_audio
-from ..runtime.emotion_space import EmotionSpace
-from ..runtime.files import atomic
-from ..runtime.lip_geometry import seal
-from ..runtime.timebase import TRAIN_FPS, frame_count
+from editemotalk_addon.core import weights as W
+from editemotalk_addon.core.emotion_space import EmotionSpace
+from editemotalk_addon.core.files import atomic
+from editemotalk_addon.core.network.lips import seal
+from editemotalk_addon.core.network.load import read_safetensors
+from editemotalk_addon.core.network.model import pad_audio
+from editemotalk_addon.core.timebase import TRAIN_FPS, frame_count
+
 from . import losses
 from .config import TrainConfig
 from .data import Batches, Corpus, emotion_item, emotion_weights, generator_item, generator_weights, label_of, loader
+from .emotion_fit import decorrelated, fit_space
+from .network import TrainingNetwork, consistency_loss
 from .phoneme_teacher import SHIFT_FRAMES
 
 STAGES = ("emotion", "mapping", "generator")
@@ -55,7 +59,7 @@ class Trainer:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.device = pick_device(cfg.device)
-        self.model = EditEmoTalk(cfg.model).to(self.device)
+        self.model = TrainingNetwork(cfg.model).to(self.device)
         self.space: EmotionSpace | None = None
         self.state = {"stage": "emotion", "step": 0}
         self.corpus = Corpus(cfg.corpus, "train")
@@ -173,7 +177,7 @@ class Trainer:
             feats.append(e)
             labels.append(np.full(len(e), label))
         self.model.train()
-        return EmotionSpace.fit(np.concatenate(feats), np.concatenate(labels)).decorrelated()
+        return fit_space(np.concatenate(feats), np.concatenate(labels))
 
     def train_mapping(self, opt_state) -> None:
         """Mapping network: teacher motion of absolute edits -> the edited embedding that asked for it."""
@@ -263,16 +267,15 @@ class Trainer:
 
     def start_from(self, folder: Path) -> None:
         """Fine-tuning: every parameter and the edit dictionary from a weights folder; the emotion stage is done."""
-        from ..network.load import load_torch_model
-
-        missing, unexpected = self.model.load_state_dict(load_torch_model(folder).state_dict(), strict=False)
+        state = read_safetensors(W.verify(folder, W.TORCH_FILES) / "model.safetensors")
+        missing, unexpected = self.model.load_state_dict(state, strict=False)
         if unexpected or any(not k.startswith("phonemes.") for k in missing):
             raise ValueError(f"{folder} does not fit this network: missing {missing}, unexpected {unexpected}")
-        self.space = EmotionSpace.load(Path(folder) / "edit_dictionary.json").decorrelated()
+        self.space = decorrelated(EmotionSpace.load(Path(folder) / "edit_dictionary.json"))
         self.state = {"stage": "mapping", "step": 0}
         print(f"starting from {folder}: emotion encoder and edit dictionary kept")
 
-    def run(self) -> tuple[EditEmoTalk, EmotionSpace]:
+    def run(self) -> tuple[TrainingNetwork, EmotionSpace]:
         opt_state = self.resume()
         if opt_state is None and self.state["step"] == 0 and self.state["stage"] == "emotion" and self.cfg.init_from:
             self.start_from(Path(self.cfg.init_from))

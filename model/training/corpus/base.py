@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...runtime.rig import NUM_CHANNELS, SLIDERS
-from ...runtime.timebase import TRAIN_FPS
+from editemotalk_addon.core.rig import NUM_CHANNELS, SLIDERS
+from editemotalk_addon.core.timebase import TRAIN_FPS
+
 from .. import teacher
 from ..phones import PhoneSegment
 from ..prosody import analyze_prosody

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..parallel import parallel
 from . import emodb, english_read, facegood, synthetic
 from .base import Item
 from .splits import SPLITS
@@ -86,28 +86,6 @@ def _run(args) -> tuple[str, list[dict], list[str], float]:
         problems += prob
     rows = write_shard(shards / job.shard, examples, job.item_ids)
     return job.shard, rows, problems, sum(r["duration"] for r in rows)
-
-
-def _init_worker():
-    os.environ["OMP_NUM_THREADS"] = "1"  # one process per core; numpy must not oversubscribe
-
-
-def parallel(fn, args: list, workers: int):
-    """fn(a) for each a in one spawned process per core, results as they finish. A worker that dies (a native
-    crash) fails the run with one line instead of hanging it, as multiprocessing.Pool would; finished shards stay."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
-    from multiprocessing import get_context
-
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
-        try:
-            for done in as_completed([pool.submit(fn, a) for a in args]):
-                yield done.result()
-        except BrokenProcessPool:
-            raise RuntimeError(
-                "a worker process crashed; run `python build.py setup --fresh` and run the command again "
-                "(it resumes where it stopped)"
-            ) from None
 
 
 def build_corpus(out: Path, hours: float, data_root: Path, workers: int = 2, progress: bool = True) -> dict:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...runtime.audio import load_audio
+from editemotalk_addon.core.audio import load_audio
+
 from ..phones import SIL, PhoneSegment, from_sampa, merge_repeats
 from .base import Item, teacher_example
 from .splits import emodb_split

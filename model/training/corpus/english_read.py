@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...runtime.audio import load_audio
+from editemotalk_addon.core.audio import load_audio
+
 from ..align import AlignmentError, align
 from .base import Item, teacher_example
 from .splits import arctic_split, common_voice_split

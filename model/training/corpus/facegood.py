@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ...runtime.audio import load_audio
-from ...runtime.rig import INDEX, NUM_CHANNELS
-from ...runtime.timebase import TRAIN_FPS, frame_count, resample_frames
+from editemotalk_addon.core.audio import load_audio
+from editemotalk_addon.core.rig import INDEX, NUM_CHANNELS
+from editemotalk_addon.core.timebase import TRAIN_FPS, frame_count, resample_frames
+
 from .base import Item
 from .splits import facegood_split
 from .store import Example, Meta, stable_seed

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...runtime.files import atomic, write_text_atomic
-from ..phoneme_teacher import sidecar
+from editemotalk_addon.core.files import atomic, write_text_atomic
+
 from ..phones import INVENTORY, PHONE_ID, PhoneSegment
 from ..prosody import Prosody
 
@@ -89,6 +89,14 @@ def shard_done(path: Path, job_items: list[str]) -> list[dict] | None:
     return data["rows"] if data.get("items") == job_items else None
 
 
+PHONEMES = "phonemes"  # <corpus>/phonemes/<shard>: the phoneme teacher's targets beside each shard
+
+
+def sidecar(corpus: Path, folder: str, shard: str) -> Path:
+    """Where a per-shard file computed after the corpus lives: <corpus>/<folder>/<shard>."""
+    return Path(corpus) / folder / shard
+
+
 def read_manifest(root: Path) -> list[Meta]:
     with open(Path(root) / MANIFEST, encoding="utf-8") as f:
         return [Meta(**json.loads(line)) for line in f if line.strip()]
@@ -98,7 +106,7 @@ def load_shard(path: Path, metas: list[Meta]) -> list[Example]:
     """Every example of one shard (npz is read whole: shards are small and read once per epoch), with the phoneme
     teacher's targets where `<corpus>/phonemes/<shard>` holds them."""
     out = []
-    labels = sidecar(path.parent.parent, path.name)
+    labels = sidecar(path.parent.parent, PHONEMES, path.name)
     teacher = {}
     if labels.exists():
         with np.load(labels) as z:

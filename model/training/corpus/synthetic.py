@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...runtime.rig import EMOTIONS
+from editemotalk_addon.core.rig import EMOTIONS
+
 from ..align import AlignmentError, align
 from ..sentences import sentence
 from ..synth import synthesize, voices

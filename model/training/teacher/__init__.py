@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...runtime.life import live
-from ...runtime.performance import Performance
-from ...runtime.rig import SLIDERS
-from ...runtime.timebase import frame_times
+from editemotalk_addon.core.life import live
+from editemotalk_addon.core.performance import Performance
+from editemotalk_addon.core.rig import SLIDERS
+from editemotalk_addon.core.timebase import frame_times
+
 from ..phones import SIL, PhoneSegment
 from ..prosody import Prosody
 from .articulation import articulate

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...runtime.lip_geometry import seal_np
-from ...runtime.rig import INDEX, NUM_CHANNELS, channel_vector
+from editemotalk_addon.core.lips import seal
+from editemotalk_addon.core.rig import INDEX, NUM_CHANNELS, channel_vector
+
 from ..phones import BILABIAL, SIL, PhoneSegment
 
 _L, _J, _T = 0, 1, 2  # articulators: lips, jaw, tongue
@@ -147,12 +148,12 @@ def closure_curve(phones: list[PhoneSegment], times: np.ndarray) -> tuple[np.nda
 
 def seal_lips(weights: np.ndarray, closure: np.ndarray, press: np.ndarray | None = None) -> np.ndarray:
     """Seal the lips where `closure` is 1, on the real head: press as the phone asks, then cancel the parting
-    shapes and raise mouthClose until the lips touch (runtime.lip_geometry.seal_np)."""
+    shapes and raise mouthClose until the lips touch (core.lips.seal)."""
     w = weights.copy()
     if press is not None:
         for name in ("mouthPressLeft", "mouthPressRight"):
             w[:, INDEX[name]] = np.maximum(w[:, INDEX[name]], press)
-    return seal_np(w, closure)
+    return seal(w, closure)
 
 
 def articulate(phones: list[PhoneSegment], times: np.ndarray, jaw_gain) -> tuple[np.ndarray, np.ndarray]:

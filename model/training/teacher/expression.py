@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...runtime.lip_geometry import CLOSE, seal_np
-from ...runtime.rig import INDEX, LIP_OPENING, SLIDERS, channel_vector
+from editemotalk_addon.core.lips import CLOSE, seal
+from editemotalk_addon.core.rig import INDEX, LIP_OPENING, SLIDERS, channel_vector
 
 # FACS action unit -> ARKit channels it moves (at AU intensity 1).
 ACTION_UNITS: dict[str, np.ndarray] = {
@@ -100,8 +100,8 @@ def seal_expression(articulation: np.ndarray, expression: np.ndarray, closure: n
     3-5 mm on a real head): the seal of the composed face minus the seal of the articulation alone, scaled by the
     closure so ramps are not counted twice. The articulation layer stays emotion-free."""
     full = np.ones(len(closure), np.float32)
-    with_expression = seal_np(np.clip(articulation + expression, 0.0, 1.0), full)[:, CLOSE]
-    alone = seal_np(articulation, full)[:, CLOSE]
+    with_expression = seal(np.clip(articulation + expression, 0.0, 1.0), full)[:, CLOSE]
+    alone = seal(articulation, full)[:, CLOSE]
     out = expression.copy()
     out[:, CLOSE] += closure * np.maximum(with_expression - alone, 0.0)
     return out

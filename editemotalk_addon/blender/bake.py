@@ -1,0 +1,26 @@
+"""The one bake behind the Bake button, the CLI and batch: the performance as NLA tracks on the target's shape
+keys (nla.py) and the recording as a sound strip at the same start frame (sound.py); and its undoing."""
+
+from __future__ import annotations
+
+from . import nla, sound
+
+
+def bake_clip(
+    scene, obj, perf, source_path: str, start_frame: int, combined: bool = False, with_sound: bool = True, hold=False
+) -> nla.BakeResult:
+    """The performance on obj's shape keys, and the recording as a sound strip at the same start frame (the
+    clip's previous strip moves with it). A bake ends the live preview."""
+    if scene.editemotalk.live_preview:
+        scene.editemotalk.live_preview = False  # its update removes the preview layer
+    tag = nla.clip_key(source_path)
+    result = nla.bake_layers(obj, perf, tag, nla.clip_name(source_path), start_frame, combined, hold)
+    if with_sound:
+        sound.ensure_sound_strip(scene, source_path, start_frame)
+    return result
+
+
+def clear_clip(scene, obj, source_path: str) -> int:
+    """Undo what baking this clip made: its tracks, actions and sound strip; returns how many tracks went."""
+    sound.remove_sound_strips(scene, nla.clip_key(source_path))
+    return nla.remove_bake(obj.data.shape_keys, nla.clip_key(source_path))

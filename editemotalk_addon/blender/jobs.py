@@ -1,0 +1,155 @@
+"""One job, baked in this process's Blender: the flags of `bake` (or one manifest line) -> mesh, performance,
+bake, exports.
+
+`run_job` is what the CLI and every batch worker call; it goes through the same Animator and the same bake
+(bake.bake_clip) as the Bake button.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import bpy
+
+from ..core import audio, files, livelink, performance, validate
+from ..core.errors import InputError, UserError
+from ..core.job import checked
+from . import bake, exports, heads
+from .shape_keys import check_target, update_mapping
+
+_DEMO_TEMPLATE: list[Path] = []  # the demo head, built once per process, saved, and reopened for every later job
+
+
+def _demo_head():
+    """The demo head in a new file: reopening the saved head takes ~0.01 s, building it ~0.2 s (the most of a
+    short job in a batch)."""
+    if _DEMO_TEMPLATE and _DEMO_TEMPLATE[0].is_file():
+        bpy.ops.wm.open_mainfile(filepath=str(_DEMO_TEMPLATE[0]), load_ui=False)
+        return bpy.data.objects[heads.DEMO_NAME]
+    _new_file()
+    obj = heads.add_demo_head(bpy.context)
+    folder = Path(tempfile.mkdtemp(prefix="editemotalk-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    try:
+        exports.save_blend(folder / "demo_head.blend")
+        _DEMO_TEMPLATE[:] = [folder / "demo_head.blend"]
+    except RuntimeError:  # no room for the copy: the next job builds the head again
+        pass
+    return obj
+
+
+def _new_file() -> None:
+    """An empty factory scene. Not read_factory_settings: that also resets the preferences, which disables the
+    extension running this very job."""
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+
+
+def load_mesh(spec: str):
+    """Open or build the target mesh; returns the object."""
+    if spec == "demo":
+        return _demo_head()
+    path, name = files.split_mesh_spec(spec)
+    if path.endswith(".blend"):
+        if not Path(path).is_file():
+            raise UserError(f"mesh file not found: {path}")
+        try:
+            bpy.ops.wm.open_mainfile(filepath=str(Path(path).resolve()), load_ui=False)
+        except RuntimeError:
+            raise UserError(f"cannot open {path}: not a readable .blend file - re-save it from Blender") from None
+    elif path:
+        if not Path(path).exists():
+            raise UserError(f"mesh file not found: {path}")
+        _new_file()
+        try:
+            return heads.import_ict_head(bpy.context, path)
+        except (OSError, ValueError, KeyError) as exc:
+            raise UserError(f"cannot read an ICT-FaceKit head from {path}: {exc}") from None
+    if not name:
+        raise UserError(f"which object? write --mesh {path or 'FILE.blend'}:OBJECT")
+    obj = bpy.data.objects.get(name)
+    if obj is None:
+        meshes = ", ".join(o.name for o in bpy.data.objects if o.type == "MESH") or "none"
+        raise UserError(f"no object {name!r} in {path or 'the open file'} (meshes: {meshes})")
+    check_target(obj)
+    return obj
+
+
+def run_job(job: dict, animator) -> dict:
+    """Bake one job (a dict of bake flags) in this process's Blender; returns per-stage seconds and warnings.
+
+    Raises InputError for a bad flag or value (exit status 2), UserError when the job cannot be done."""
+    t = {"start": time.perf_counter()}
+    mark = lambda name: t.__setitem__(name, time.perf_counter())
+    job, edit = checked(job)
+    source = job.get("audio") or job.get("csv_in")
+    if job.get("audio"):
+        audio.check_file(source)
+    elif not source or not Path(source).is_file():
+        raise UserError(f"capture file not found: {source}")
+    warnings = [w for w in [audio.truncation(source) if job.get("audio") else None] if w]
+    obj = load_mesh(job.get("mesh") or "demo")
+    scene = bpy.context.scene
+    if job.get("fps"):
+        scene.render.fps, scene.render.fps_base = round(job["fps"]), 1.0
+    fps = scene.render.fps / scene.render.fps_base
+    update_mapping(obj, job.get("names") or "auto")
+    start = job.get("start_frame", 1)
+    mark("load")
+    missing = []  # capture columns
+    if job.get("audio"):
+        analysis = animator.analyze(job["audio"])
+        mark("analyze")
+        perf = animator.generate(analysis, edit, fps, job.get("seed", 0))
+        combined = job.get("layers") == "combined"
+    else:
+        try:
+            capture = livelink.read_csv(job["csv_in"], job.get("capture_fps", 60.0))
+        except (ValueError, IndexError) as exc:
+            raise UserError(str(exc)) from None
+        mark("analyze")
+        perf = performance.captured(capture.times, capture.weights, fps)
+        missing = capture.missing
+        combined = True
+    mark("generate")
+    end = start + len(perf.weights) - 1
+    if end > validate.MAX_FRAME:
+        raise InputError(f"start_frame={start} puts the clip past frame {validate.MAX_FRAME} - start earlier")
+    hold = bool(job.get("hold_last"))
+    result = bake.bake_clip(scene, obj, perf, source, start, combined, bool(job.get("audio")), hold)
+    timeline = (min(scene.frame_start, start), max(scene.frame_end, end))
+    scene.frame_start, scene.frame_end = start, end
+    mark("bake")
+    # One clip's exports carry that clip alone (its frames, every other track muted) unless the job asks for the
+    # whole timeline: the scene's frames as they play, the clip among the user's animation and other clips.
+    whole = bool(job.get("whole_timeline"))
+    first, last = timeline if whole else (start, end)
+    try:
+        targets = {k: job[k] for k in validate.OUTPUT_SUFFIXES if job.get(k)}
+        weights = bake.sample_weights(scene, obj, range(first, last + 1)) if whole and job.get("csv") else perf.weights
+        isolate = contextlib.nullcontext if whole else lambda: bake.solo(obj, source)
+        exports.write_outputs(targets, obj, first, last, weights, fps, isolate)
+    except exports.ExportError as exc:
+        raise UserError(str(exc)) from None
+    mark("export")
+    order = ["start", "load", "analyze", "generate", "bake", "export"]
+    return {
+        "frames": result.frames,
+        "unmatched": result.unmatched,
+        "missing_columns": missing,
+        "warnings": warnings,
+        **{b: round(t[b] - t[a], 4) for a, b in zip(order, order[1:])},
+    }
+
+
+def ensure_registered() -> None:
+    if not hasattr(bpy.types.Scene, "editemotalk"):
+        from . import register, unregister
+
+        register()
+        # The bpy module waits forever at interpreter exit while Python classes are still registered.
+        atexit.register(unregister)

@@ -1,0 +1,153 @@
+"""A performance as shape-key animation: one Action per layer written with bulk F-curve writes, additive NLA
+tracks, each clip in its own time.
+
+Nothing of the user's is touched: our actions carry an `editemotalk_clip` tag, removing a clip's bake removes only
+what that bake made, and the user's active action and their own tracks stay as they were. A clip's strips
+extrapolate NOTHING (HOLD_FORWARD only when asked), and baking a clip over frames another clip covers mutes that
+clip's tracks (removing the new clip unmutes them). Slotted actions are used where Blender has them (4.4+), the
+legacy F-curve API on 4.2/4.3.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import bpy
+import numpy as np
+
+from .shape_keys import check_target, layer_columns, mapping_of
+
+TAG = "editemotalk_clip"
+
+MUTED_BY = "editemotalk_muted_by"  # on a clip's actions: the clip whose bake muted that clip's tracks
+
+LAYER = "editemotalk_layer"  # on a bake's actions: which layer (articulation, expression, life, combined)
+
+_LINEAR = 1  # KeyframePoint.interpolation: CONSTANT, LINEAR, BEZIER...
+
+
+@dataclass
+class BakeResult:
+    actions: list = field(default_factory=list)
+    tracks: list = field(default_factory=list)
+    unmatched: list = field(default_factory=list)
+    frames: int = 0
+
+
+def clip_key(path: str) -> str:
+    return os.path.normcase(os.path.abspath(bpy.path.abspath(path)))
+
+
+def clip_name(path: str) -> str:
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def _new_fcurve(action, slot, data_path: str):
+    if slot is None:  # Blender 4.2 / 4.3
+        return action.fcurves.new(data_path)
+    layer = action.layers[0] if action.layers else action.layers.new("Layer")
+    strip = layer.strips[0] if layer.strips else layer.strips.new(type="KEYFRAME")
+    return strip.channelbag(slot, ensure=True).fcurves.new(data_path)
+
+
+def _new_action(name: str, key, tag: str, layer: str):
+    action = bpy.data.actions.new(name)
+    action[TAG] = tag
+    action[LAYER] = layer
+    slot = action.slots.new(id_type="KEY", name=key.name) if hasattr(action, "slots") else None
+    if slot is None:
+        action.id_root = "KEY"
+    return action, slot
+
+
+def data_path(shape_key: str) -> str:
+    return f'key_blocks["{bpy.utils.escape_identifier(shape_key)}"].value'
+
+
+def key_coordinates(values: np.ndarray, start_frame: int) -> np.ndarray:
+    """(frame, value) pairs, flat, for foreach_set("co")."""
+    co = np.empty(2 * len(values), np.float32)
+    co[0::2] = start_frame + np.arange(len(values))
+    co[1::2] = values
+    return co
+
+
+def write_action(action, slot, columns: dict[str, np.ndarray], start_frame: int) -> None:
+    """Every column becomes one F-curve of linear keys at start_frame, start_frame + 1, ... (bulk foreach_set)."""
+    for shape_key, values in columns.items():
+        fc = _new_fcurve(action, slot, data_path(shape_key))
+        n = len(values)
+        fc.keyframe_points.add(n)
+        fc.keyframe_points.foreach_set("co", key_coordinates(values, start_frame))
+        fc.keyframe_points.foreach_set("interpolation", np.full(n, _LINEAR, np.int32))
+        fc.update()
+
+
+def strip_fcurves(strip) -> list:
+    """The F-curves an NLA strip plays (through its action slot on Blender 4.4+)."""
+    slot = getattr(strip, "action_slot", None)
+    if slot is None:
+        return list(strip.action.fcurves)
+    return list(strip.action.layers[0].strips[0].channelbag(slot).fcurves)
+
+
+def clip_tracks(ad, tag: str | None = None) -> list:
+    """Tracks a bake made (of clip `tag`, or of any clip): every strip holds one of our tagged actions."""
+    return [
+        t
+        for t in (ad.nla_tracks if ad else ())
+        if t.strips
+        and all(s.action is not None and s.action.get(TAG) is not None for s in t.strips)
+        and (tag is None or t.strips[0].action[TAG] == tag)
+    ]
+
+
+def remove_bake(key, tag: str) -> int:
+    """Remove the tracks and actions a bake under `tag` made from a shape-key datablock, and unmute the clips it
+    had muted; returns how many tracks went."""
+    ad = key.animation_data if key else None
+    ours = clip_tracks(ad, tag)
+    actions = {s.action for t in ours for s in t.strips}
+    for track in ours:
+        ad.nla_tracks.remove(track)
+    for action in actions:
+        if action.users == 0:
+            bpy.data.actions.remove(action)
+    for track in clip_tracks(ad):
+        if all(s.action.get(MUTED_BY) == tag for s in track.strips):
+            track.mute = False
+            for s in track.strips:
+                del s.action[MUTED_BY]
+    return len(ours)
+
+
+def bake_layers(obj, perf, tag: str, name: str, start_frame: int, combined=False, hold=False) -> BakeResult:
+    """`perf` as additive NLA tracks on obj's shape keys under `tag` (replacing that tag's previous tracks),
+    playing on its own frames only (`hold`: the last pose stays after the end). Other clips' tracks that play
+    within those frames are muted (and unmuted when this tag's tracks are removed): clips never add up."""
+    check_target(obj)
+    layers = layer_columns(obj, perf, combined)
+    key = obj.data.shape_keys
+    remove_bake(key, tag)
+    ad = key.animation_data or key.animation_data_create()
+    result = BakeResult(unmatched=mapping_of(obj).unmatched, frames=len(perf.weights))
+    first, last = start_frame, start_frame + result.frames - 1
+    for track in clip_tracks(ad):
+        if not track.mute and any(s.frame_start <= last and s.frame_end >= first for s in track.strips):
+            track.mute = True
+            for s in track.strips:
+                s.action[MUTED_BY] = tag
+    for layer, columns in layers.items():
+        action, slot = _new_action(f"EET {name} {layer}", key, tag, layer)
+        write_action(action, slot, columns, start_frame)
+        track = ad.nla_tracks.new()
+        track.name = f"EET {name} {layer}"
+        strip = track.strips.new(action.name, start_frame, action)
+        if slot is not None:
+            strip.action_slot = slot
+        strip.blend_type = "ADD"  # layers sum on top of whatever the user has below
+        strip.extrapolation = "HOLD_FORWARD" if hold else "NOTHING"
+        result.actions.append(action)
+        result.tracks.append(track)
+    return result

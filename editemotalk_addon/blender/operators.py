@@ -1,0 +1,316 @@
+"""Operators: Analyze (background, cancellable), Bake, Clear, mapping, heads, previewing one frame, and the preview
+video (a playblast with sound, cancellable)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from pathlib import Path
+
+import bpy
+
+from ..core import files
+from ..core.errors import UserError
+from . import bake, exports, heads, playblast, session
+from .shape_keys import check_target, update_mapping
+
+
+def reporting(method):
+    """The add-on's one error boundary: a UserError raised while an operator runs becomes its report (the status
+    bar and the Info log, one line) and the operator is cancelled. Anything else is a bug and keeps its traceback."""
+
+    @functools.wraps(method)
+    def run(self, context, *args):
+        try:
+            return method(self, context, *args)
+        except UserError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+
+    return run
+
+
+def _heard(context, path: str, analysis) -> str:
+    """What Analyze reports, also kept in scene.editemotalk.heard for scripts."""
+    s = context.scene.editemotalk
+    s.heard = analysis.heard()
+    s.status = f"Analyzed {bpy.path.basename(path)}: heard {s.heard}"
+    return s.status
+
+
+class EET_OT_analyze(bpy.types.Operator):
+    """Analyze the voice: content and emotion, once per clip (runs in the background; Esc cancels)"""
+
+    bl_idname = "editemotalk.analyze"
+    bl_label = "Analyze"
+
+    _thread = None
+    _timer = None
+
+    @reporting
+    def execute(self, context):  # scripts and background mode: synchronous
+        check_target(context.scene.editemotalk.target)
+        path = session.audio_path(context.scene)
+        analysis = session.analyze(context, path)
+        self.report({"INFO"}, _heard(context, path, analysis))
+        session.request_refresh(context.scene)
+        return {"FINISHED"}
+
+    @reporting
+    def invoke(self, context, event):
+        check_target(context.scene.editemotalk.target)
+        self._path = session.audio_path(context.scene)
+        self._animator = session.get_animator(context)
+        if session.cached_analysis(self._path) is not None:
+            return self.execute(context)
+        self._result, self._cancelled = {}, False
+
+        def work(result=self._result, animator=self._animator, path=self._path):
+            try:
+                result["analysis"] = animator.analyze(path)
+            except Exception as exc:  # reported on the main thread
+                result["error"] = exc
+
+        self._thread = threading.Thread(target=work, daemon=True)
+        self._thread.start()
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.1, window=context.window)
+        wm.progress_begin(0, 100)
+        self._ticks = 0
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type == "ESC":
+            self._cancelled = True
+            return self._finish(context, "Analysis cancelled")
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        self._ticks += 1
+        context.window_manager.progress_update(min(95, 5 + 3 * self._ticks))
+        if context.workspace:
+            context.workspace.status_text_set(f"EditEmoTalk: analyzing {bpy.path.basename(self._path)} (Esc cancels)")
+        if self._thread.is_alive():
+            return {"PASS_THROUGH"}
+        if "error" in self._result:
+            self.report({"ERROR"}, str(self._result["error"]).splitlines()[0])
+            return self._finish(context, None, cancelled=True)
+        session.store_analysis(self._path, self._result["analysis"])
+        session.request_refresh(context.scene)
+        return self._finish(context, _heard(context, self._path, self._result["analysis"]))
+
+    def _finish(self, context, message, cancelled=False):
+        wm = context.window_manager
+        wm.event_timer_remove(self._timer)
+        wm.progress_end()
+        if context.workspace:
+            context.workspace.status_text_set(None)
+        if message:
+            self.report({"INFO"}, message)
+            context.scene.editemotalk.status = message
+        return {"CANCELLED"} if cancelled or self._cancelled else {"FINISHED"}
+
+
+class EET_OT_bake(bpy.types.Operator):
+    """Bake the performance into shape-key actions on NLA tracks (one undo step)"""
+
+    bl_idname = "editemotalk.bake"
+    bl_label = "Bake"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @reporting
+    def execute(self, context):
+        scene = context.scene
+        s = scene.editemotalk
+        check_target(s.target)
+        path = session.audio_path(scene)
+        perf = session.performance(context, scene)
+        result = bake.bake_clip(scene, s.target, perf, path, s.start_frame, s.layers == "COMBINED", hold=s.hold_last)
+        end = s.start_frame + result.frames - 1
+        if scene.frame_end < end:
+            scene.frame_end = end
+        note = f"; unmatched: {', '.join(result.unmatched)}" if result.unmatched else ""
+        self.report({"INFO"}, f"Baked {result.frames} frames into {len(result.tracks)} NLA track(s){note}")
+        return {"FINISHED"}
+
+
+class EET_OT_clear(bpy.types.Operator):
+    """Remove what baking this clip made (tracks, actions, sound strip); your own animation and strips stay"""
+
+    bl_idname = "editemotalk.clear"
+    bl_label = "Clear"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @reporting
+    def execute(self, context):
+        s = context.scene.editemotalk
+        check_target(s.target)
+        removed = bake.clear_clip(context.scene, s.target, session.audio_path(context.scene))
+        s.live_preview = False
+        self.report({"INFO"}, f"Removed {removed} EditEmoTalk track(s)")
+        return {"FINISHED"}
+
+
+class EET_OT_update_mapping(bpy.types.Operator):
+    """Match ARKit channels to the target's shape keys with the chosen preset"""
+
+    bl_idname = "editemotalk.update_mapping"
+    bl_label = "Match Shape Keys"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @reporting
+    def execute(self, context):
+        obj = context.scene.editemotalk.target
+        check_target(obj)
+        mapping = update_mapping(obj)
+        self.report({"INFO"}, f"{len(mapping.pairs)} shape keys matched, {len(mapping.unmatched)} channels unmatched")
+        return {"FINISHED"}
+
+
+class EET_OT_add_demo_head(bpy.types.Operator):
+    """Add a demo head with ARKit shape keys: the realistic ICT-FaceKit face, or a stylised head"""
+
+    bl_idname = "editemotalk.add_demo_head"
+    bl_label = "Add Demo Head"
+    bl_options = {"REGISTER", "UNDO"}
+
+    kind: bpy.props.EnumProperty(
+        name="Head",
+        items=(
+            ("REALISTIC", "Realistic", "The ICT-FaceKit face (MIT licence): 51 ARKit shape keys, no tongueOut"),
+            ("STYLISED", "Stylised", "Our stylised head with all 52 ARKit shape keys"),
+        ),
+    )
+
+    def execute(self, context):
+        obj = heads.add_demo_head(context, context.scene.cursor.location, stylised=self.kind == "STYLISED")
+        context.scene.editemotalk.target = obj
+        update_mapping(obj, "arkit")
+        return {"FINISHED"}
+
+
+class EET_OT_import_ict_head(bpy.types.Operator):
+    """Import an ICT-FaceKit head (FaceXModel OBJ folder or the compact .npz) with its _L/_R shape keys"""
+
+    bl_idname = "editemotalk.import_ict_head"
+    bl_label = "Import ICT-FaceKit Head"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filepath: bpy.props.StringProperty(subtype="FILE_PATH")
+
+    def invoke(self, context, event):
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    @reporting
+    def execute(self, context):
+        try:
+            obj = heads.import_ict_head(context, self.filepath)
+        except (OSError, ValueError, KeyError) as exc:
+            raise UserError(f"Cannot read an ICT-FaceKit head from {self.filepath}: {exc}") from None
+        context.scene.editemotalk.target = obj
+        update_mapping(obj, "suffix_lr")
+        return {"FINISHED"}
+
+
+class EET_OT_preview(bpy.types.Operator):
+    """Render the baked clip with its sound into a small MP4 (Workbench playblast; Esc cancels)"""
+
+    bl_idname = "editemotalk.preview"
+    bl_label = "Preview"
+
+    filepath: bpy.props.StringProperty(
+        subtype="FILE_PATH", description="Movie to write (default: <clip>_preview.mp4 beside the .blend file)"
+    )
+    size: bpy.props.IntProperty(name="Size", description="Width and height in pixels", default=playblast.SIZE, min=64)
+
+    def _prepare(self, context):
+        s = context.scene.editemotalk
+        check_target(s.target)
+        path = session.audio_path(context.scene)
+        frames = playblast.clip_frames(s.target, path)
+        self.filepath = bpy.path.abspath(self.filepath) if self.filepath else playblast.default_path(path)
+        return s.target, frames
+
+    @reporting
+    def execute(self, context):  # scripts and background mode: synchronous
+        obj, frames = self._prepare(context)
+        exports.write_preview(self.filepath, context.scene, obj, frames, self.size)
+        self.report({"INFO"}, f"Preview written to {self.filepath}")
+        return {"FINISHED"}
+
+    @reporting
+    def invoke(self, context, event):
+        """Blender's own render job renders the frames (Esc stops it); we follow it in the status bar."""
+        obj, frames = self._prepare(context)
+        try:
+            os.makedirs(os.path.dirname(self.filepath), exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"Cannot write {self.filepath}: {exc.strerror or exc} - choose another folder.") from None
+        self._tmp = str(files.partial_path(Path(self.filepath)))
+        self._blast = playblast.Playblast(context.scene, obj, frames, self._tmp, self.size)
+        self._done = None
+        self._handlers = (
+            (bpy.app.handlers.render_complete, self._complete),
+            (bpy.app.handlers.render_cancel, self._cancel),
+        )
+        for handlers, fn in self._handlers:
+            handlers.append(fn)
+        if bpy.ops.render.render("INVOKE_DEFAULT", animation=True) != {"RUNNING_MODAL"}:
+            self._finish(context)
+            raise UserError("Blender could not start the preview render - is another render running?")
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.25, window=context.window)
+        wm.progress_begin(0, self._blast.total)
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def _complete(self, *args):
+        self._done = "complete"
+
+    def _cancel(self, *args):
+        self._done = "cancelled"
+
+    def modal(self, context, event):
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        blast = self._blast
+        context.window_manager.progress_update(blast.rendered)
+        if context.workspace:
+            context.workspace.status_text_set(
+                f"EditEmoTalk: preview frame {blast.rendered}/{blast.total} (Esc cancels)"
+            )
+        if self._done is None:
+            return {"PASS_THROUGH"}
+        done = self._done == "complete" and os.path.exists(self._tmp)
+        if done:
+            os.replace(self._tmp, self.filepath)
+        self._finish(context)
+        self.report({"INFO"}, f"Preview written to {self.filepath}" if done else "Preview cancelled")
+        return {"FINISHED"} if done else {"CANCELLED"}
+
+    def _finish(self, context):
+        for handlers, fn in self._handlers:
+            if fn in handlers:
+                handlers.remove(fn)
+        self._blast.restore()
+        if os.path.exists(self._tmp):
+            os.unlink(self._tmp)
+        wm = context.window_manager
+        if getattr(self, "_timer", None):
+            wm.event_timer_remove(self._timer)
+            wm.progress_end()
+        if context.workspace:
+            context.workspace.status_text_set(None)
+
+
+CLASSES = (
+    EET_OT_analyze,
+    EET_OT_bake,
+    EET_OT_clear,
+    EET_OT_update_mapping,
+    EET_OT_add_demo_head,
+    EET_OT_import_ict_head,
+    EET_OT_preview,
+)

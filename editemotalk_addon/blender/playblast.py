@@ -1,0 +1,140 @@
+"""Preview video: a Workbench playblast of a baked clip with its sound, H.264/AAC through Blender's own FFmpeg.
+
+The scene is set up for the render (a camera framing the face, Workbench, the clip's frames, a movie output) and
+put back exactly as it was afterwards; the temporary camera goes again. The movie is written beside its
+destination under a temporary name and moved into place when complete.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+import bpy
+import numpy as np
+
+from ..core.errors import UserError
+from . import nla
+
+SIZE = 480  # pixels, square: small enough to render fast on a laptop CPU
+LENS = 85.0  # mm, a portrait lens
+
+
+def clip_frames(obj, audio_path: str) -> tuple[int, int]:
+    """First and last frame of what baking this clip put on obj."""
+    key = obj.data.shape_keys
+    ad = key.animation_data if key else None
+    tag = nla.clip_key(audio_path)
+    strips = [s for t in ad.nla_tracks for s in t.strips if s.action and s.action.get(nla.TAG) == tag] if ad else []
+    if not strips:
+        raise UserError(f"'{obj.name}' has no bake of {nla.clip_name(audio_path)} - Bake it, then Preview.")
+    return int(min(s.frame_start for s in strips)), int(max(s.frame_end for s in strips))
+
+
+def frame_camera(cam, obj, margin: float = 1.3) -> None:
+    """Put `cam` in front of obj (looking down +Y, Blender's front view), framing what its shape keys move (the
+    face: where a key moves vertices by half its most or more), or the whole mesh when they move nothing."""
+    keys = obj.data.shape_keys.key_blocks
+    basis, co = np.empty((2, len(obj.data.vertices), 3), np.float32)
+    keys[0].data.foreach_get("co", basis.ravel())
+    moved = np.zeros(len(basis), bool)
+    for kb in keys[1:]:
+        kb.data.foreach_get("co", co.ravel())
+        offset = np.linalg.norm(co - basis, axis=1)
+        if offset.max() > 0:
+            moved |= offset > 0.5 * offset.max()
+    points = basis[moved] if moved.any() else basis
+    world = np.asarray(obj.matrix_world)
+    points = points @ world[:3, :3].T + world[:3, 3]
+    low, high = points.min(0), points.max(0)
+    centre, size = (low + high) / 2, high - low
+    cam.data.lens = LENS
+    half_fov = math.atan(cam.data.sensor_width / 2 / LENS)
+    distance = margin * max(size[0], size[2]) / 2 / math.tan(half_fov) + size[1] / 2
+    cam.location = (centre[0], centre[1] - distance, centre[2])
+    cam.rotation_euler = (math.radians(90), 0.0, 0.0)
+
+
+class Playblast:
+    """The scene set up to render frames `frames` of obj into the movie `path`; restore() puts everything back.
+    progress(rendered, total) is called after each frame."""
+
+    def __init__(self, scene, obj, frames: tuple[int, int], path: str, size: int = SIZE, progress=None):
+        self.scene, self.frames, self.rendered, self.progress = scene, frames, 0, progress
+        size -= size % 2  # H.264 wants even dimensions
+        self._saved: list[tuple] = []
+        self.camera = bpy.data.objects.new("EET Preview Camera", bpy.data.cameras.new("EET Preview Camera"))
+        scene.collection.objects.link(self.camera)
+        frame_camera(self.camera, obj)
+        r, shading = scene.render, scene.display.shading
+        for owner, attr, value in (
+            (scene, "camera", self.camera),
+            (scene, "frame_start", frames[0]),
+            (scene, "frame_end", frames[1]),
+            (scene, "frame_step", 1),
+            (r, "engine", "BLENDER_WORKBENCH"),
+            (r, "resolution_x", size),
+            (r, "resolution_y", size),
+            (r, "resolution_percentage", 100),
+            (r, "pixel_aspect_x", 1.0),
+            (r, "pixel_aspect_y", 1.0),
+            (r, "use_sequencer", False),  # the 3D view, whatever strips the sequencer holds; sound is mixed in
+            (r, "use_compositing", False),
+            (r, "filepath", path),
+            (r, "use_file_extension", False),
+            (r.image_settings, "file_format", "FFMPEG"),
+            (r.ffmpeg, "format", "MPEG4"),
+            (r.ffmpeg, "codec", "H264"),
+            (r.ffmpeg, "audio_codec", "AAC"),
+            (r.ffmpeg, "audio_channels", "STEREO"),
+            (scene.display, "render_aa", "FXAA"),  # one sample a frame: a playblast, several times faster
+            (shading, "light", "STUDIO"),
+            (shading, "color_type", "MATERIAL"),
+        ):
+            self._saved.append((owner, attr, getattr(owner, attr)))
+            setattr(owner, attr, value)
+        self._frame = scene.frame_current
+        bpy.app.handlers.render_post.append(self._count)
+
+    @property
+    def total(self) -> int:
+        return self.frames[1] - self.frames[0] + 1
+
+    def _count(self, scene, *args) -> None:
+        if scene == self.scene:
+            self.rendered += 1
+            if self.progress is not None:
+                self.progress(self.rendered, self.total)
+
+    def restore(self) -> None:
+        if self._count in bpy.app.handlers.render_post:
+            bpy.app.handlers.render_post.remove(self._count)
+        for owner, attr, value in reversed(self._saved):
+            setattr(owner, attr, value)
+        self._saved.clear()
+        self.scene.frame_set(self._frame)
+        camera_data = self.camera.data
+        bpy.data.objects.remove(self.camera)
+        bpy.data.cameras.remove(camera_data)
+
+
+def render_into(path, scene, obj, frames: tuple[int, int], size: int = SIZE, progress=None) -> None:
+    """The playblast written straight into `path` (a temporary file of exports.write_preview or write_outputs)."""
+    blast = Playblast(scene, obj, frames, str(path), size, progress)
+    try:
+        bpy.ops.render.render(animation=True, scene=scene.name)
+    finally:
+        blast.restore()
+
+
+def terminal_progress(done: int, total: int) -> None:
+    end = "\n" if done >= total else ""
+    print(f"\rpreview: {done}/{total} frames", end=end, file=sys.stderr, flush=True)
+
+
+def default_path(audio_path: str) -> str:
+    """Beside the .blend file when it is saved, else in Blender's temporary folder."""
+    name = f"{nla.clip_name(audio_path)}_preview.mp4"
+    folder = os.path.dirname(bpy.data.filepath) if bpy.data.filepath else bpy.app.tempdir
+    return os.path.join(folder, name)

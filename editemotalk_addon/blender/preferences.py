@@ -1,0 +1,73 @@
+"""Add-on preferences: runtime, device, weights; versions shown."""
+
+import bpy
+
+from ..core import weights
+from ..core.animator import torch_backend
+
+ADDON = __package__.rpartition(".")[0]  # the add-on's module: this layer is its `blender` subpackage
+
+
+def runtime_items(self, context):
+    items = [
+        ("auto", "Automatic", "ONNX Runtime on the CPU; PyTorch when a GPU device is chosen"),
+        ("onnx", "ONNX Runtime", "Bundled with the extension; runs on any CPU"),
+    ]
+    if torch_backend() is not None:
+        items.append(("torch", "PyTorch", "Uses the PyTorch installed in Blender's Python"))
+    return items
+
+
+def _devices(self, context):
+    torch = torch_backend()
+    found = torch.devices() if torch else {"cpu": "CPU"}
+    return [(key, key.upper(), description) for key, description in found.items()]
+
+
+def _torch_version() -> str | None:
+    torch = torch_backend()
+    return torch.VERSION if torch is not None else None
+
+
+def _ort_version() -> str | None:
+    try:
+        import onnxruntime
+
+        return onnxruntime.__version__
+    except ImportError:
+        return None
+
+
+class EETPreferences(bpy.types.AddonPreferences):
+    bl_idname = ADDON
+
+    runtime: bpy.props.EnumProperty(name="Runtime", items=runtime_items)
+    device: bpy.props.EnumProperty(name="Device", items=_devices)
+    weights_source: bpy.props.EnumProperty(
+        name="Weights",
+        items=[
+            ("BUNDLED", "Bundled default", "The model shipped with the extension"),
+            ("CUSTOM", "Custom", "A weights folder written by `build.py train`"),
+        ],
+    )
+    custom_weights: bpy.props.StringProperty(name="Weights folder", subtype="DIR_PATH")
+
+    def draw(self, context):
+        col = self.layout.column()
+        col.prop(self, "runtime")
+        col.prop(self, "device")
+        col.prop(self, "weights_source")
+        if self.weights_source == "CUSTOM":
+            col.prop(self, "custom_weights")
+        box = col.box()
+        box.label(text=f"ONNX Runtime {_ort_version() or 'not installed'}")
+        box.label(text=f"PyTorch {_torch_version() or 'not installed (optional)'}")
+        box.label(text=f"Default weights: {weights.DEFAULT}")
+
+
+def get(context) -> EETPreferences | None:
+    addon = context.preferences.addons.get(ADDON)
+    return addon.preferences if addon else None
+
+
+CLASSES = (EETPreferences,)

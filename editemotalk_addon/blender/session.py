@@ -1,0 +1,191 @@
+"""The session: one Animator, analyses cached per clip, slider curves -> EmotionEdit, and live preview.
+
+Analysis (audio -> content, emotion) runs once per clip; every slider change or keyframe edit only re-runs the
+generator (tens of milliseconds for a minute of audio). While the preview toggle is on, the edit plays on its own
+temporary layer (preview_layer.py): the tracks a bake would make, over the clip's frames only, with the clip's
+earlier bake (and any clip it overlaps) muted meanwhile. Nothing else is written: turning preview off (or baking)
+removes the layer and unmutes what it muted, so the scene evaluates exactly as it did without it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import bpy
+import numpy as np
+from bpy.app.handlers import persistent
+
+from ..core import audio, rig, validate
+from ..core.animator import Animator, EmotionEdit
+from ..core.errors import UserError
+from . import preferences, preview_layer, sound
+
+_STATE: dict = {
+    "animator": None,
+    "animator_key": None,
+    "analyses": {},
+    "perf": None,
+    "perf_key": None,
+    "curves_key": None,
+}
+
+
+def scene_fps(scene) -> float:
+    return scene.render.fps / scene.render.fps_base
+
+
+def get_animator(context=None) -> Animator:
+    prefs = preferences.get(context or bpy.context)
+    runtime = prefs.runtime if prefs else "auto"
+    device = prefs.device if prefs else "cpu"
+    folder = prefs.custom_weights if prefs and prefs.weights_source == "CUSTOM" and prefs.custom_weights else None
+    key = (runtime, device, folder)
+    if _STATE["animator"] is None or _STATE["animator_key"] != key:
+        _STATE["animator"] = Animator.load(bpy.path.abspath(folder) if folder else None, runtime, device)
+        _STATE["animator_key"], _STATE["analyses"] = key, {}
+    return _STATE["animator"]
+
+
+def audio_path(scene) -> str:
+    """The clip to animate: the chosen file, or the file behind the chosen sound strip."""
+    s = scene.editemotalk
+    if s.audio_source == "STRIP":
+        strip = next((x for x in sound.all_strips(scene) if x.name == s.sound_strip and x.type == "SOUND"), None)
+        if strip is None:
+            raise UserError("No sound strip chosen - pick one, or switch the audio source to File.")
+        path = strip.sound.filepath
+    else:
+        path = s.audio_path
+    if not path:
+        raise UserError("No audio file chosen - pick a wav/flac/ogg/mp3 recording.")
+    full = bpy.path.abspath(path)
+    audio.check_file(full)
+    return full
+
+
+def _cache_key(path: str) -> tuple:
+    st = os.stat(path)
+    return (os.path.normcase(os.path.abspath(path)), st.st_size, st.st_mtime)
+
+
+def cached_analysis(path: str):
+    return _STATE["analyses"].get(_cache_key(path))
+
+
+def store_analysis(path: str, analysis) -> None:
+    _STATE["analyses"][_cache_key(path)] = analysis
+    _STATE["perf_key"] = None
+
+
+def analyze(context, path: str):
+    """Synchronous analysis (scripts, background mode); the Analyze button runs this in a thread."""
+    analysis = cached_analysis(path)
+    if analysis is None:
+        analysis = get_animator(context).analyze(path)
+        store_analysis(path, analysis)
+    return analysis
+
+
+def _fcurves(idblock) -> list:
+    """F-curves animating an ID, through its action slot on Blender 4.4+."""
+    ad = idblock.animation_data
+    if ad is None or ad.action is None:
+        return []
+    if getattr(ad, "action_slot", None) is not None:
+        from bpy_extras import anim_utils
+
+        bag = anim_utils.action_get_channelbag_for_slot(ad.action, ad.action_slot)
+        return list(bag.fcurves) if bag else []
+    return list(ad.action.fcurves)
+
+
+def slider_curves(scene) -> dict:
+    """Animated sliders: {emotion: F-curve}."""
+    wanted = {f"editemotalk.{name}": name for name in rig.SLIDERS}
+    return {wanted[fc.data_path]: fc for fc in _fcurves(scene) if fc.data_path in wanted}
+
+
+def emotion_edit(scene, duration: float):
+    """The scene's sliders as an EmotionEdit; keyframed sliders become curves alpha_k(t) sampled every frame."""
+    s = scene.editemotalk
+    fps = scene_fps(scene)
+    curves = slider_curves(scene)
+    frames = np.arange(int(np.ceil(duration * fps)) + 1)
+    sliders = {}
+    for name in rig.SLIDERS:
+        fc = curves.get(name)
+        if fc is None:
+            value = getattr(s, name)
+            if value:
+                sliders[name] = value
+        else:
+            # a Bezier key overshoots; Blender clamps the animated property to its range, and so do we
+            values = np.clip([fc.evaluate(s.start_frame + f) for f in frames], *validate.SLIDER_RANGE)
+            sliders[name] = np.column_stack([frames / fps, values])
+    return EmotionEdit(sliders, mode=s.mode, intensity=s.intensity)
+
+
+def _curves_signature(scene) -> int:
+    parts = []
+    for name, fc in sorted(slider_curves(scene).items()):
+        co = np.empty(2 * len(fc.keyframe_points), np.float32)
+        fc.keyframe_points.foreach_get("co", co)
+        parts.append(name.encode() + co.tobytes())
+    return hash(b"".join(parts))
+
+
+def performance(context, scene=None, analysis=None):
+    """The performance for the scene's clip and sliders at the scene's frame rate (cached per edit)."""
+    scene = scene or context.scene
+    if analysis is None:
+        analysis = analyze(context, audio_path(scene))
+    edit = emotion_edit(scene, analysis.duration)
+    arrays = tuple((k, np.asarray(v).tobytes()) for k, v in sorted(edit.sliders.items()))
+    key = (id(analysis), arrays, edit.mode, edit.intensity, scene.editemotalk.seed, scene_fps(scene))
+    if _STATE["perf_key"] != key:
+        _STATE["perf"] = get_animator(context).generate(analysis, edit, scene_fps(scene), scene.editemotalk.seed)
+        _STATE["perf_key"] = key
+    return _STATE["perf"]
+
+
+def refresh(scene) -> None:
+    """The live-preview step: regenerate if an edit changed, and lay the result over the clip's frames."""
+    context = bpy.context
+    s = scene.editemotalk
+    try:
+        analysis = cached_analysis(audio_path(scene))
+        if analysis is None:
+            return  # nothing to preview before Analyze
+        perf = performance(context, scene, analysis)
+        preview_layer.show_preview(s.target, perf, s.start_frame, s.layers == "COMBINED", s.hold_last)
+    except UserError as exc:
+        s.status = str(exc)
+
+
+def request_refresh(scene) -> None:
+    """Show the preview while the toggle is on; with it off there is none."""
+    if scene.editemotalk.live_preview:
+        refresh(scene)
+    else:
+        preview_layer.remove_preview()
+
+
+@persistent
+def _on_depsgraph_update(scene, depsgraph=None):
+    """Keyframe edits on the sliders (Graph Editor, Dope Sheet) do not call property updates: watch the curves."""
+    if not scene.editemotalk.live_preview:
+        return
+    signature = _curves_signature(scene)
+    if signature != _STATE["curves_key"]:
+        _STATE["curves_key"] = signature
+        refresh(scene)
+
+
+def register():
+    bpy.app.handlers.depsgraph_update_post.append(_on_depsgraph_update)
+
+
+def unregister():
+    while _on_depsgraph_update in bpy.app.handlers.depsgraph_update_post:
+        bpy.app.handlers.depsgraph_update_post.remove(_on_depsgraph_update)
+    _STATE.update(animator=None, animator_key=None, analyses={}, perf=None, perf_key=None, curves_key=None)

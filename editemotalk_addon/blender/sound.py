@@ -1,0 +1,43 @@
+"""The clip's sound strip in the sequencer: tagged with its clip, moved when the clip is re-baked elsewhere,
+removed with it. The user's own strips are never ours."""
+
+from __future__ import annotations
+
+import bpy
+
+from .nla import TAG, clip_key, clip_name
+
+
+def all_strips(scene) -> list:
+    """Every sequencer strip (Blender 4.4 renamed `sequences_all` to `strips_all`)."""
+    se = scene.sequence_editor
+    if se is None:
+        return []
+    return list(se.strips_all if hasattr(se, "strips_all") else se.sequences_all)
+
+
+def _top_strips(se):
+    return se.strips if hasattr(se, "strips") else se.sequences
+
+
+def remove_sound_strips(scene, tag: str, keep_start: int | None = None) -> None:
+    """The sound strips a bake of clip `tag` added (except one at `keep_start`); the user's own are never ours."""
+    for s in all_strips(scene):
+        if s.get(TAG) == tag and int(s.frame_start) != keep_start:
+            _top_strips(scene.sequence_editor).remove(s)
+
+
+def ensure_sound_strip(scene, audio_path: str, start_frame: int):
+    """The clip's sound strip at start_frame: reused when it is already there, else added on a free channel; the
+    strip an earlier bake of this clip added elsewhere goes."""
+    path = clip_key(audio_path)
+    remove_sound_strips(scene, path, keep_start=start_frame)
+    for s in all_strips(scene):
+        if s.type == "SOUND" and clip_key(s.sound.filepath) == path and int(s.frame_start) == start_frame:
+            return s
+    se = scene.sequence_editor or scene.sequence_editor_create()
+    used = {s.channel for s in all_strips(scene)}
+    channel = next(c for c in range(1, 129) if c not in used)
+    strip = _top_strips(se).new_sound(clip_name(audio_path), bpy.path.abspath(audio_path), channel, start_frame)
+    strip[TAG] = path
+    return strip

@@ -1,0 +1,224 @@
+"""The one inference API that the CLI, the benchmarks, the tests and the Blender add-on all use.
+
+    animator = Animator.load()                           # bundled weights; runtime "auto" | "onnx" | "torch"
+    analysis = animator.analyze("line.wav")              # once per clip (cached content and emotion)
+    perf = animator.generate(analysis, EmotionEdit({"happy": 0.8}), fps=30)
+    perf.weights                                         # (frames, 52) in rig.ARKIT_NAMES order
+
+Only numpy is needed with ONNX Runtime; torch is imported only by the optional torch backend (network/backend.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import validate
+from . import weights as W
+from .audio import SAMPLE_RATE, load_audio, validate_audio
+from .emotion_space import EmotionSpace, voice_alphas
+from .errors import InputError, UserError
+from .life import live
+from .performance import Performance
+from .rig import SLIDERS
+from .timebase import frame_count, frame_times, resample_frames
+
+GENERATE_CHUNK = 3000  # frames at 50 frames/s: a minute of clip per generator run
+Curve = float | Sequence[tuple[float, float]] | np.ndarray  # a constant, or keyframes (seconds, value)
+
+
+@dataclass
+class EmotionEdit:
+    """Slider values per emotion: constants, or keyframed curves [(seconds, value), ...] (linear in between).
+
+    mode "voice" adds the sliders to the emotion heard in the voice; "absolute" starts from a neutral face.
+    `intensity` scales every slider at once.
+    """
+
+    sliders: dict[str, Curve] = field(default_factory=dict)
+    mode: str = "voice"
+    intensity: float = 1.0
+
+    def __post_init__(self):  # raises validate.InputError (a ValueError) naming the field, the value and the fix
+        self.sliders = validate.sliders(self.sliders)
+        self.mode = validate.mode(self.mode)
+        self.intensity = validate.intensity(self.intensity)
+
+    def alphas(self, times: np.ndarray) -> np.ndarray:
+        """(T, 7) slider values at `times` (seconds)."""
+        out = np.zeros((len(times), len(SLIDERS)), np.float32)
+        for name, curve in self.sliders.items():
+            k = SLIDERS.index(name)
+            if np.ndim(curve) == 0:
+                out[:, k] = float(curve)
+            else:
+                keys = curve[np.argsort(curve[:, 0])]
+                out[:, k] = np.interp(times, keys[:, 0], keys[:, 1])
+        return out
+
+
+@dataclass
+class Analysis:
+    """What analyze() caches per clip, at the model's 50 frames/s."""
+
+    duration: float
+    content: np.ndarray  # (C, T)
+    articulation: np.ndarray  # (52, T)
+    gate: np.ndarray  # (1, T)
+    emotion: np.ndarray  # (E, T)
+    clip: np.ndarray  # (E,)
+    probabilities: np.ndarray  # (T, 8) emotion detected in the voice over time
+    fps: int = 50
+
+    @property
+    def detected(self) -> dict[str, float]:
+        """The voice's emotion over the whole clip (mean probability per label)."""
+        from .rig import EMOTIONS
+
+        return dict(zip(EMOTIONS, self.probabilities.mean(0).round(3).tolist()))
+
+    def heard(self, top: int = 3) -> str:
+        """The strongest emotions in the voice, e.g. 'happy 62%, neutral 21%, sad 9%'."""
+        ranked = sorted(self.detected.items(), key=lambda kv: -kv[1])[:top]
+        return ", ".join(f"{k} {100 * v:.0f}%" for k, v in ranked)
+
+
+class Animator:
+    def __init__(self, folder: Path, runtime: str, space: EmotionSpace, backend):
+        self.folder, self.runtime, self.space, self._backend = folder, runtime, space, backend
+        self.config = json.loads((folder / "config.json").read_text())
+        self.model_fps = self.config["fps"]
+        self.block = self.config["block"]
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, runtime: str = "auto", device: str = "cpu") -> Animator:
+        """runtime "onnx" (bundled), "torch" (where torch is installed) or "auto" (ONNX on the CPU, torch on a
+        GPU device: "cuda", "mps"). Raises UserError naming a missing, tampered or unusable model."""
+        folder = W.verify(Path(path) if path else W.DEFAULT)
+        space = EmotionSpace.load(folder / "edit_dictionary.json")
+        backend = open_backend(folder, runtime, device)
+        return cls(folder, "onnx" if isinstance(backend, OnnxBackend) else "torch", space, backend)
+
+    def analyze(self, audio: str | Path | np.ndarray) -> Analysis:
+        """A path or (samples,) float32 at 16 kHz -> cached analysis."""
+        x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
+        duration = len(x) / SAMPLE_RATE
+        frames = frame_count(duration, self.model_fps)
+        x = np.pad(x, (0, (-len(x)) % self.block))[None]  # one copy of a long clip alive, not two
+        content, articulation, gate, emotion, clip, logits = self._backend.analyze(x)
+        logits = logits[0, :, :frames].T
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        return Analysis(
+            duration,
+            content[0, :, :frames],
+            articulation[0, :, :frames],
+            gate[0, :, :frames],
+            emotion[0, :, :frames],
+            clip[0],
+            p / p.sum(1, keepdims=True),
+            self.model_fps,
+        )
+
+    def slider_values(self, analysis: Analysis, edit: EmotionEdit, times: np.ndarray) -> np.ndarray:
+        """(T, 7) what the face shows at `times`: the sliders, plus in "voice" mode the emotion heard in the voice
+        as strongly as the recogniser is sure of it (emotion_space.voice_alphas)."""
+        sliders = edit.intensity * edit.alphas(times)
+        if edit.mode == "voice":
+            idx = np.minimum((times * analysis.fps).astype(int), len(analysis.probabilities) - 1)
+            sliders = sliders + voice_alphas(analysis.probabilities[idx])
+        return sliders
+
+    def edited_emotion(self, analysis: Analysis, edit: EmotionEdit) -> np.ndarray:
+        """e'(t) (E, T) at the model's frame rate."""
+        times = np.arange(analysis.emotion.shape[1]) / analysis.fps
+        return self.space.edit(self.slider_values(analysis, edit, times)).T
+
+    def generate(
+        self, analysis: Analysis, edit: EmotionEdit | None = None, fps: float = 30, seed: int = 0, life: bool = True
+    ) -> Performance:
+        edit = edit or EmotionEdit()
+        edited = self.edited_emotion(analysis, edit)
+        gate = operating_gate(analysis.gate, self.config.get("gate_threshold"))
+        expression = self.expression(analysis.content, analysis.articulation, gate, edited)
+        frames = frame_count(analysis.duration, fps)
+        resample = lambda x: resample_frames(np.ascontiguousarray(x.T), analysis.fps, fps, frames)
+        articulation, expression = resample(analysis.articulation), resample(expression)
+        times = frame_times(analysis.duration, fps)
+        life_layer = (
+            live(times, np.clip(self.slider_values(analysis, edit, times), 0.0, 1.5), seed)
+            if life
+            else np.zeros_like(articulation)
+        )
+        return Performance(fps, articulation, expression, life_layer)
+
+    def expression(self, content, articulation, gate, emotion) -> np.ndarray:
+        """The generator's expression layer (52, T), run a minute at a time: each chunk carries the generator's
+        receptive field of context on both sides (kernel-7 convolutions, 3 x dilation frames each), so a long clip
+        takes bounded memory and gets the same values as one pass."""
+        margin = 3 * sum(self.config["model"]["expression_dilations"])
+        total, out = content.shape[1], []
+        for start in range(0, total, GENERATE_CHUNK):
+            lo, hi = max(0, start - margin), min(total, start + GENERATE_CHUNK + margin)
+            _, x = self._backend.generate(*(a[None, :, lo:hi] for a in (content, articulation, gate, emotion)))
+            out.append(x[0, :, start - lo : start - lo + min(GENERATE_CHUNK, total - start)])
+        return np.concatenate(out, axis=1)
+
+
+GATE_RAMP = 0.2  # the operating gate rises from 0 to 1 over threshold +- 0.1
+
+
+def operating_gate(gate: np.ndarray, threshold: float | None) -> np.ndarray:
+    """The closure gate at the model's operating point: the trained probability, re-centred on `threshold` (chosen
+    on validation voices, stored in config.json) with a short ramp so the seal never pops. None: as trained."""
+    if threshold is None:
+        return gate
+    return np.clip((gate - threshold) / GATE_RAMP + 0.5, 0.0, 1.0).astype(np.float32)
+
+
+def open_backend(folder: Path, runtime: str, device: str):
+    """ONNX Runtime (bundled, any CPU), or the PyTorch model where this Python has torch (CPU, CUDA, MPS)."""
+    if runtime not in ("auto", "onnx", "torch"):
+        raise InputError(f"runtime={runtime!r} is not a runtime - use auto, onnx or torch")
+    if runtime == "onnx" or (runtime == "auto" and device == "cpu"):
+        return OnnxBackend(folder)
+    torch = torch_backend()
+    if torch is None:
+        raise UserError(
+            "PyTorch is not installed in this Python - choose ONNX Runtime (Preferences > Runtime), or install torch"
+        )
+    return torch.TorchBackend(folder, device)
+
+
+def torch_backend():
+    """The optional PyTorch backend module (network/backend.py), or None where this Python has no torch: the one
+    place the extension imports torch."""
+    try:
+        from .network import backend
+    except ImportError as exc:
+        if exc.name != "torch":
+            raise
+        return None
+    return backend
+
+
+class OnnxBackend:
+    def __init__(self, folder: Path):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.enable_cpu_mem_arena = False  # the arena keeps every block a long clip needed: 30 min peaked at 2.2 GB
+        providers = ["CPUExecutionProvider"]
+        self.analyze_session = ort.InferenceSession(str(folder / "analyze.onnx"), opts, providers=providers)
+        self.generate_session = ort.InferenceSession(str(folder / "generate.onnx"), opts, providers=providers)
+
+    def analyze(self, audio: np.ndarray):
+        return self.analyze_session.run(None, {"audio": np.ascontiguousarray(audio, np.float32)})
+
+    def generate(self, content, articulation, gate, emotion):
+        feed = {"content": content, "articulation": articulation, "gate": gate, "emotion": emotion}
+        return self.generate_session.run(None, {k: np.ascontiguousarray(v, np.float32) for k, v in feed.items()})

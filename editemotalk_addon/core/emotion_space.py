@@ -1,0 +1,88 @@
+"""The emotion space and its edit dictionary (numpy only).
+
+Training fits a linear classifier on emotion embeddings of labelled speech (model/training/emotion_fit.py). For
+each slider k the editing direction v_k is the unit normal of the decision boundary between k and neutral; the
+calibration s_k is how far the centroid of k lies from the neutral centroid along v_k, so alpha = 1 moves a face by
+one typical full emotion:
+
+    e'(t) = c_neutral + sum_k (voice_k(t) + intensity * alpha_k(t)) * s_k * v_k
+
+where voice_k(t) is how clearly the voice's emotion k is heard (`voice_alphas`: the classifier's probability above
+chance, 0..1) in "keep the voice" mode, and 0 in absolute mode. The face then shows the voice's emotion as strongly
+as the recogniser is sure of it: a clearly angry voice gets an angry face, an uncertain one stays near neutral.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .rig import EMOTIONS
+
+CHANCE = 1.0 / len(EMOTIONS)
+
+
+def voice_alphas(probabilities: np.ndarray) -> np.ndarray:
+    """(T, 8) class probabilities -> (T, 7) slider values: each emotion's probability above chance, scaled to 0..1."""
+    return np.clip((probabilities[:, 1:] - CHANCE) / (1.0 - CHANCE), 0.0, 1.0).astype(np.float32)
+
+
+@dataclass
+class EmotionSpace:
+    labels: tuple[str, ...]
+    centroids: np.ndarray  # (8, E)
+    normals: np.ndarray  # (7, E) unit vectors, one per slider
+    calibration: np.ndarray  # (7,)
+    weight: np.ndarray  # (8, E) the fitted classifier
+    bias: np.ndarray  # (8,)
+
+    @property
+    def neutral(self) -> np.ndarray:
+        return self.centroids[0]
+
+    @property
+    def origin(self) -> np.ndarray:
+        """The centre of the emotion space (mean of the centroids): cosines are measured from here."""
+        return self.centroids.mean(0)
+
+    @property
+    def directions(self) -> np.ndarray:
+        """(7, E) calibrated edit vectors s_k * v_k."""
+        return self.calibration[:, None] * self.normals
+
+    def edit(self, alphas: np.ndarray) -> np.ndarray:
+        """alphas (T, 7) or (7,), the face's slider values (the voice's already added in voice mode) -> e' (T, E)."""
+        alphas = np.atleast_2d(np.asarray(alphas, np.float32))
+        return (self.neutral[None, :] + alphas @ self.directions).astype(np.float32)
+
+    def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
+        """(T, E) -> (T, 8) softmax of the fitted classifier."""
+        logits = embeddings @ self.weight.T + self.bias
+        logits -= logits.max(1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(1, keepdims=True)
+
+    def to_json(self) -> dict:
+        return {
+            "labels": list(self.labels),
+            "centroids": self.centroids.tolist(),
+            "normals": self.normals.tolist(),
+            "calibration": self.calibration.tolist(),
+            "weight": self.weight.tolist(),
+            "bias": self.bias.tolist(),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> EmotionSpace:
+        arr = lambda k: np.asarray(d[k], np.float32)
+        return cls(tuple(d["labels"]), arr("centroids"), arr("normals"), arr("calibration"), arr("weight"), arr("bias"))
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json()))
+
+    @classmethod
+    def load(cls, path: Path) -> EmotionSpace:
+        return cls.from_json(json.loads(Path(path).read_text()))

