@@ -128,13 +128,10 @@ def run_job(job: dict, animator) -> dict:
     # whole timeline: the scene's frames as they play, the clip among the user's animation and other clips.
     whole = bool(job.get("whole_timeline"))
     first, last = timeline if whole else (start, end)
-    try:
-        targets = {k: job[k] for k in validate.OUTPUT_SUFFIXES if job.get(k)}
-        weights = bake.sample_weights(scene, obj, range(first, last + 1)) if whole and job.get("csv") else perf.weights
-        isolate = contextlib.nullcontext if whole else lambda: bake.solo(obj, source)
-        exports.write_outputs(targets, obj, first, last, weights, fps, isolate)
-    except exports.ExportError as exc:
-        raise UserError(str(exc)) from None
+    targets = {k: job[k] for k in validate.OUTPUT_SUFFIXES if job.get(k)}
+    weights = exports.sample_weights(scene, obj, range(first, last + 1)) if whole and job.get("csv") else perf.weights
+    isolate = contextlib.nullcontext if whole else lambda: exports.solo(obj, source)
+    exports.write_outputs(targets, obj, first, last, weights, fps, isolate)
     mark("export")
     order = ["start", "load", "analyze", "generate", "bake", "export"]
     return {

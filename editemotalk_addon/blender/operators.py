@@ -20,15 +20,17 @@ def reporting(method):
     """The add-on's one error boundary: a UserError raised while an operator runs becomes its report (the status
     bar and the Info log, one line) and the operator is cancelled. Anything else is a bug and keeps its traceback."""
 
-    @functools.wraps(method)
-    def run(self, context, *args):
+    def guarded(self, *args):
         try:
-            return method(self, context, *args)
+            return method(self, *args)
         except UserError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
 
-    return run
+    # Blender checks how many arguments an operator's execute (self, context) and invoke (+ event) take
+    if method.__code__.co_argcount == 3:
+        return functools.wraps(method)(lambda self, context, event: guarded(self, context, event))
+    return functools.wraps(method)(lambda self, context: guarded(self, context))
 
 
 def _heard(context, path: str, analysis) -> str:
