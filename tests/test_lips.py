@@ -61,6 +61,33 @@ def test_closed_means_closer_than_the_rest_face(head):
     assert mesh_gap_mm(head, jaw)[0] > 10 and mesh_gap_mm(head, sealed)[0] < 0.05
 
 
+def test_one_seal_rule_the_numpy_rule_and_its_torch_twin_agree():
+    """core.lips.seal (metrics, teacher, runtime) and core.network.lips.seal (inside the ONNX graphs)."""
+    import torch
+
+    from editemotalk_addon.core.network import lips as twin
+
+    rng = np.random.default_rng(0)
+    weights = rng.uniform(0, 1, (400, 52)).astype(np.float32) ** 3  # mostly small, some near 1
+    weights[:100, lips.JAW] = 1.0  # the jaw wide open: mouthClose saturates, the jaw must give way
+    gate = rng.uniform(0, 1, 400).astype(np.float32)
+    gate[::4], gate[1::4] = 1.0, 0.0
+    ours = lips.seal(weights, gate)
+    theirs = twin.seal(torch.from_numpy(weights.T[None]), torch.from_numpy(gate[None, None]))[0].numpy().T
+    assert np.abs(ours - theirs).max() < 1e-5
+    assert np.abs(lips.lip_gap_mm(weights) - twin.lip_gap_mm(torch.from_numpy(weights.T[None]))[0].numpy()).max() < 1e-4
+    assert lips.lip_gap_mm(ours[gate == 1]).max() <= lips.SEAL_TARGET_MM + 1e-4  # a full gate always seals
+    assert np.array_equal(ours[1::4], weights[1::4])  # a shut gate changes nothing
+
+
+def test_the_seal_is_a_guarantee_even_with_every_other_channel_at_its_worst():
+    """mouthClose at 1, the jaw shut and the parting shapes cancelled: no mix of the rest opens a central pair."""
+    free = np.ones(52, bool)
+    free[[lips.JAW, lips.CLOSE, *lips.CANCELLED_BY_SEAL]] = False
+    worst = lips.GAP0_MM + lips.GAP_COEF_MM[:, lips.CLOSE] + np.where(free, lips.GAP_COEF_MM, 0.0).clip(min=0).sum(1)
+    assert worst.max() < 0
+
+
 def test_no_slider_or_pair_of_sliders_opens_lips_the_gate_has_closed(animator, held_out, head):
     """With the gate closed, every slider at 1.5 and every pair at 1.0, in both modes: ICT lips within 1 mm."""
     analysis = held_out[0][0]

@@ -46,8 +46,6 @@ INVENTORY: tuple[str, ...] = (SIL, *sorted(VOWELS), *sorted(CONSONANTS))
 PHONE_ID: dict[str, int] = {p: i for i, p in enumerate(INVENTORY)}
 
 BILABIAL = frozenset({"P", "B", "M"})
-LABIODENTAL = frozenset({"F", "V"})
-ROUNDED = frozenset({"OW", "UW", "UH", "W", "OY", "UE", "OE", "AO"})
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,6 @@ on bilabials and rounded vowels so every sentence gives the lips work to do.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 NOUNS = [
@@ -361,11 +359,3 @@ def sentence(index: int) -> str:
         word = _pick(rng, fields[key.lower()])
         out += [head, word[0].upper() + word[1:] if key[0].isupper() else word]
     return "".join(out + [rest]).replace(" a a", " an a").replace(" a o", " an o").replace(" a e", " an e")
-
-
-@functools.cache
-def cmu_words() -> frozenset[str]:
-    from .align import dictionary_path
-
-    with open(dictionary_path(), encoding="utf-8") as f:
-        return frozenset(line.split(" ", 1)[0] for line in f if "(" not in line.split(" ", 1)[0])

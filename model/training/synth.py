@@ -8,7 +8,6 @@ voice in all eight emotions gives paired examples whose only difference is how i
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -17,8 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from editemotalk_addon.core.audio import load_audio
-
-FAMILIES = ("espeak", "flite", "festival")
 
 
 @dataclass(frozen=True)
@@ -144,10 +141,6 @@ def voices() -> list[Voice]:
     out += [Voice("flite", n, "", p, r) for n in _FLITE_VOICES for p, r in offsets]
     out += [Voice("festival", n, "", p, r) for n in _FESTIVAL_VOICES for p, r in offsets]
     return out
-
-
-def missing_tools() -> list[str]:
-    return [t for t in ("espeak-ng", "flite", "festival", "sox") if shutil.which(t) is None]
 
 
 def synthesize(text: str, voice: Voice, emotions: dict[str, float]) -> dict[str, np.ndarray]:

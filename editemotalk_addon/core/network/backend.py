@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-VERSION = torch.__version__
-
 from ..errors import UserError
 from .load import load_torch_model
+
+VERSION = torch.__version__
 
 
 def devices() -> dict[str, str]:
