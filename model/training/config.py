@@ -50,14 +50,13 @@ class TrainConfig:
     w_closure: float = 1.0
     w_gate: float = 0.3
     w_consistency: float = 0.1
-    w_phoneme: float = 0.3  # distillation of the phoneme teacher into the content encoder (needs model.phoneme_head)
     mouth_weight: float = 3.0
     # augmentation
     augment: bool = True
     real_speech_boost: float = 2.0  # real speech is sampled this much more often than its share
     log_every: int = 50
     checkpoint_every: int = 500
-    model: ModelConfig = field(default_factory=lambda: ModelConfig(phoneme_head=True))
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(content_input="hidden+log_probs"))
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -35,7 +35,6 @@ from .config import TrainConfig
 from .data import Batches, Corpus, emotion_item, emotion_weights, generator_item, generator_weights, label_of, loader
 from .emotion_fit import decorrelated, fit_space
 from .network import TrainingNetwork, consistency_loss
-from .phoneme_teacher import SHIFT_FRAMES
 
 STAGES = ("emotion", "mapping", "generator")
 
@@ -63,12 +62,8 @@ class Trainer:
         self.space: EmotionSpace | None = None
         self.state = {"stage": "emotion", "step": 0}
         self.corpus = Corpus(cfg.corpus, "train")
-        self.distills = self.model.phonemes is not None and cfg.w_phoneme > 0
-        if self.distills and not any(ex.phonemes is not None for ex in self.corpus.examples):
-            raise ValueError(
-                f"{cfg.corpus} has no phoneme-teacher targets: run `python build.py corpus` (it adds them), "
-                "or train without them: --set w_phoneme=0 model.phoneme_head=false"
-            )
+        if not any(ex.recogniser is not None for ex in self.corpus.examples):
+            raise ValueError(f"{cfg.corpus} has no recogniser features: run `python build.py corpus` (it adds them)")
         (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
     # --- checkpoints ------------------------------------------------------------------------------------------
@@ -227,7 +222,7 @@ class Trainer:
         def step(batch):
             audio = pad_audio(batch["audio"])
             logmel = model.frontend(audio)
-            content = model.content(logmel, audio)
+            content = model.content(logmel, batch["recogniser"])
             raw, logit = model.articulation.raw(content)
             articulation, gate = model.articulation.seal(raw, logit)
             with torch.no_grad():
@@ -240,13 +235,7 @@ class Trainer:
             teacher_valid = valid * teach[:, None]
             keep = valid > 0
             mapped = model.mapping(pred)
-            distill = {}
-            if self.distills:
-                has = valid * batch["phoneme_teacher"][:, None]
-                distill["phoneme"] = cfg.w_phoneme * losses.phonemes(
-                    model.phonemes(content), batch["phonemes"], SHIFT_FRAMES, has
-                )
-            return distill | {
+            return {
                 "rec": cfg.w_rec * losses.reconstruction(pred, batch["target"], channel_w, mask, valid),
                 "layers": cfg.w_layers
                 * (
@@ -255,25 +244,30 @@ class Trainer:
                 ),
                 "velocity": cfg.w_velocity * losses.velocity(pred, batch["target"], channel_w, mask, valid),
                 "aperture": cfg.w_aperture * losses.aperture(pred, batch["target"], teacher_valid),
-                "closure": cfg.w_closure * losses.closure(raw, gate, batch["closure"], teacher_valid),
-                "gate": cfg.w_gate * losses.gate(logit, batch["closure"], teacher_valid),
+                # closures: aligned p/b/m where the teacher has phones, the recogniser's bilabial evidence on
+                # captures without them (data.recognised_closure)
+                "closure": cfg.w_closure * losses.closure(raw, gate, batch["closure"], valid),
+                "gate": cfg.w_gate * losses.gate(logit, batch["closure"], valid),
                 "consistency": cfg.w_consistency
                 * consistency_loss((mapped - origin).transpose(1, 2)[keep], (edited - origin).transpose(1, 2)[keep]),
             }
 
         params = [*model.content.parameters(), *model.articulation.parameters(), *model.expression.parameters()]
-        params += list(model.phonemes.parameters()) if model.phonemes is not None else []
         self._loop("generator", params, cfg.steps, cfg.lr, batches, step, opt_state)
 
     def start_from(self, folder: Path) -> None:
-        """Fine-tuning: every parameter and the edit dictionary from a weights folder; the emotion stage is done."""
+        """Fine-tuning: the edit dictionary and every parameter this network shares with a weights folder (same
+        name and shape); the emotion stage is done. Parts the folder lacks start afresh, and are named."""
+        own = self.model.state_dict()
         state = read_safetensors(W.verify(folder, W.TORCH_FILES) / "model.safetensors")
-        missing, unexpected = self.model.load_state_dict(state, strict=False)
-        if unexpected or any(not k.startswith("phonemes.") for k in missing):
-            raise ValueError(f"{folder} does not fit this network: missing {missing}, unexpected {unexpected}")
+        kept = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+        self.model.load_state_dict(kept, strict=False)
+        fresh = sorted({k.rsplit(".", 2)[0] for k in own if k not in kept})
+        if not kept:
+            raise ValueError(f"{folder} shares no parameter with this network - train from scratch instead")
+        print(f"starting from {folder}: {len(kept)} of {len(own)} tensors kept; new: {', '.join(fresh) or 'none'}")
         self.space = decorrelated(EmotionSpace.load(Path(folder) / "edit_dictionary.json"))
         self.state = {"stage": "mapping", "step": 0}
-        print(f"starting from {folder}: emotion encoder and edit dictionary kept")
 
     def run(self) -> tuple[TrainingNetwork, EmotionSpace]:
         opt_state = self.resume()

@@ -10,7 +10,9 @@ class ModelConfig:
     n_mels: int = 80
     content_dim: int = 128
     content_dilations: tuple[int, ...] = (1, 2, 4, 1, 2, 4)
-    content_backbone: str = "own"  # or a local folder holding a HuBERT / wav2vec 2.0 checkpoint (transformers)
+    # what the content encoder reads, streams joined by "+": "spectra" (our log-mel encoder), "hidden" (the
+    # pretrained recogniser's last hidden layer), "log_probs" (its phoneme log-probabilities); see encoders.py
+    content_input: str = "spectra"
     emotion_width: int = 128
     emotion_dim: int = 64
     emotion_dilations: tuple[int, ...] = (1, 2, 4, 1, 2, 4)
@@ -21,10 +23,9 @@ class ModelConfig:
     articulation_dilations: tuple[int, ...] = (1, 2, 4)
     expression_dim: int = 96
     expression_dilations: tuple[int, ...] = (1, 2, 4, 8)
-    mapping_dim: int = 96  # training only (model/training/network.py), like the two fields below
+    mapping_dim: int = 96  # training only (model/training/network.py), like the field below
     mapping_dilations: tuple[int, ...] = (1, 2, 4, 8)
     n_classes: int = 8  # neutral + the seven sliders
-    phoneme_head: bool = False  # content -> the phoneme teacher's lip classes (never exported)
     dropout: float = 0.1
 
     @classmethod

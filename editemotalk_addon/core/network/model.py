@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .config import ModelConfig
-from .encoders import EmotionEncoder, content_encoder
+from .encoders import ContentEncoder, EmotionEncoder
 from .frontend import CONTENT_HOP, AudioFrontEnd, PitchSpectrum
 from .generator import ArticulationChannel, ExpressionChannel
 from .lips import seal
@@ -43,7 +43,7 @@ class EditEmoTalk(nn.Module):
             if cfg.emotion_features == "spectra+prosody"
             else None
         )
-        self.content = content_encoder(cfg)
+        self.content = ContentEncoder(cfg)
         extra = ProsodyFeatures.CHANNELS if self.prosody else 0
         self.emotion = EmotionEncoder(cfg, cfg.n_mels + bins + extra)
         self.articulation = ArticulationChannel(cfg)
@@ -59,12 +59,13 @@ class EditEmoTalk(nn.Module):
         up = lambda x: nn.functional.interpolate(x, scale_factor=2.0, mode="linear")[:, :, :frames]
         return up(windows), clip, up(logits), clip_logits
 
-    def analyze(self, audio: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """(B, N) audio at 16 kHz, N a multiple of BLOCK (see pad_audio) -> what analyze.onnx returns: content
-        (B, C, T) at 50 Hz, articulation (B, 52, T), gate (B, 1, T), emotion (B, E, T), clip embedding (B, E),
-        emotion logits over time (B, 8, T). core.animator.Analysis holds them per clip."""
+    def analyze(self, audio: torch.Tensor, recogniser: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(B, N) audio at 16 kHz, N a multiple of BLOCK (see pad_audio), and the pretrained recogniser's features
+        (B, 447, T') at 50 Hz, T' >= N / 320 (core/recogniser.py) -> what analyze.onnx returns: content (B, C, T),
+        articulation (B, 52, T), gate (B, 1, T), emotion (B, E, T), clip embedding (B, E), emotion logits over
+        time (B, 8, T). core.animator.Analysis holds them per clip."""
         logmel = self.frontend(audio)
-        content = self.content(logmel, audio)
+        content = self.content(logmel, recogniser)
         articulation, gate = self.articulation(content)
         emotion, clip, logits, _ = self.encode_emotion(audio, logmel)
         return content, articulation.clamp(0.0, 1.0), gate, emotion, clip, logits

@@ -49,7 +49,9 @@ class Example:
     mask: np.ndarray  # (52,) bool: channels with real targets
     phones: list[PhoneSegment] = field(default_factory=list)
     prosody: Prosody | None = None
-    phonemes: np.ndarray | None = None  # (F, 6) lip-class probabilities of the phoneme teacher at TRAIN_FPS
+    # the shipped recogniser's features (T, 447) at 50 Hz of the clean audio and its augmented renditions
+    # (training/recogniser_features.py); None where they were not computed (validation and test read the audio)
+    recogniser: list[np.ndarray] | None = None
 
 
 def stable_seed(text: str) -> int:
@@ -89,7 +91,7 @@ def shard_done(path: Path, job_items: list[str]) -> list[dict] | None:
     return data["rows"] if data.get("items") == job_items else None
 
 
-PHONEMES = "phonemes"  # <corpus>/phonemes/<shard>: the phoneme teacher's targets beside each shard
+RECOGNISER = "recogniser"  # <corpus>/recogniser/<shard>: the recogniser's features beside each training shard
 
 
 def sidecar(corpus: Path, folder: str, shard: str) -> Path:
@@ -103,17 +105,20 @@ def read_manifest(root: Path) -> list[Meta]:
 
 
 def load_shard(path: Path, metas: list[Meta]) -> list[Example]:
-    """Every example of one shard (npz is read whole: shards are small and read once per epoch), with the phoneme
-    teacher's targets where `<corpus>/phonemes/<shard>` holds them."""
+    """Every example of one shard (npz is read whole: shards are small and read once per epoch), with the
+    recogniser's features where `<corpus>/recogniser/<shard>` holds them."""
     out = []
-    labels = sidecar(path.parent.parent, PHONEMES, path.name)
-    teacher = {}
+    labels = sidecar(path.parent.parent, RECOGNISER, path.name)
+    recognised = {}
     if labels.exists():
         with np.load(labels) as z:
-            teacher = dict(z)
+            recognised = dict(z)
     with np.load(path) as z:
         for m in metas:
             i = m.index
+            renditions = sorted(
+                (k for k in recognised if k.split(".")[0] == str(i)), key=lambda k: int(k.split(".")[1])
+            )
             phones = [PhoneSegment(float(a), float(b), INVENTORY[int(c)]) for a, b, c in z[f"{i}.phones"]]
             prosody = None
             if f"{i}.prosody" in z:
@@ -127,7 +132,7 @@ def load_shard(path: Path, metas: list[Meta]) -> list[Example]:
                     z[f"{i}.mask"].astype(bool),
                     phones,
                     prosody,
-                    teacher[str(i)].astype(np.float32) if str(i) in teacher else None,
+                    [recognised[k] for k in renditions] or None,  # float16: 0.9 KB a frame
                 )
             )
     return out
