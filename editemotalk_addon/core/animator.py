@@ -20,13 +20,15 @@ import numpy as np
 from . import lips, validate
 from . import weights as W
 from .audio import SAMPLE_RATE, load_audio, validate_audio
-from .emotion_space import EmotionSpace, voice_alphas
+from .emotion_space import EmotionSpace, calibrated, voice_alphas
 from .errors import InputError, UserError
 from .life import live
 from .performance import Performance
 from .recogniser import HOP, Recogniser, speech_activity
 from .rig import SLIDERS
 from .timebase import frame_count, frame_times, resample_frames
+from .voice import WIDTH as VOICE_WIDTH
+from .voice import VoiceEncoder
 
 GENERATE_CHUNK = 3000  # frames at 50 frames/s: a minute of clip per generator run
 Curve = float | Sequence[tuple[float, float]] | np.ndarray  # a constant, or keyframes (seconds, value)
@@ -72,7 +74,8 @@ class Analysis:
     gate: np.ndarray  # (1, T)
     emotion: np.ndarray  # (E, T)
     clip: np.ndarray  # (E,)
-    probabilities: np.ndarray  # (T, 8) emotion detected in the voice over time
+    logits: np.ndarray  # (T, 8) the emotion head's scores over time, before calibration
+    probabilities: np.ndarray  # (T, 8) emotion detected in the voice over time: calibrated (emotion_space.calibrated)
     speech: np.ndarray  # (T,) 1 where someone speaks (or will within 50 ms), 0 in silence (recogniser.py)
     fps: int = 50
 
@@ -92,8 +95,11 @@ class Analysis:
 class Animator:
     def __init__(self, folder: Path, runtime: str, space: EmotionSpace, backend):
         self.folder, self.runtime, self.space, self._backend = folder, runtime, space, backend
-        self.recogniser = Recogniser(folder / "recogniser.onnx")
         self.config = json.loads((folder / "config.json").read_text())
+        self.recogniser = Recogniser(folder / "recogniser.onnx")
+        model = self.config["model"]
+        voice = model.get("emotion_features") == "voice"
+        self.voice = VoiceEncoder(folder / "voice.onnx", model.get("voice_layer", "layer3")) if voice else None
         self.model_fps = self.config["fps"]
         self.block = self.config["block"]
 
@@ -113,11 +119,12 @@ class Animator:
         frames = frame_count(duration, self.model_fps)
         log_probs, hidden = self.recogniser(x)
         speech = speech_activity(x, log_probs)
+        voice = self.voice(x).T if self.voice is not None else np.zeros((VOICE_WIDTH, 1), np.float32)
         x = np.pad(x, (0, (-len(x)) % self.block))[None]  # one copy of a long clip alive, not two
-        features = fit_frames(np.concatenate([hidden, log_probs], 1).T, x.shape[1] // HOP)
-        content, articulation, gate, emotion, clip, logits = self._backend.analyze(x, features[None])
+        recognised = fit_frames(np.concatenate([hidden, log_probs], 1).T, x.shape[1] // HOP)
+        voice = fit_frames(voice, x.shape[1] // HOP)
+        content, articulation, gate, emotion, clip, logits = self._backend.analyze(x, recognised[None], voice[None])
         logits = logits[0, :, :frames].T
-        p = np.exp(logits - logits.max(1, keepdims=True))
         return Analysis(
             duration,
             content[0, :, :frames],
@@ -125,7 +132,8 @@ class Animator:
             gate[0, :, :frames],
             emotion[0, :, :frames],
             clip[0],
-            p / p.sum(1, keepdims=True),
+            logits,
+            calibrated(logits, self.config.get("voice_temperature", 1.0)),
             fit_frames(speech[None], frames)[0],
             self.model_fps,
         )
@@ -232,9 +240,12 @@ class OnnxBackend:
         self.analyze_session = ort.InferenceSession(str(folder / "analyze.onnx"), opts, providers=providers)
         self.generate_session = ort.InferenceSession(str(folder / "generate.onnx"), opts, providers=providers)
 
-    def analyze(self, audio: np.ndarray, recogniser: np.ndarray):
-        feed = {"audio": np.ascontiguousarray(audio, np.float32), "recogniser": np.ascontiguousarray(recogniser)}
-        return self.analyze_session.run(None, feed)
+    def analyze(self, audio: np.ndarray, recogniser: np.ndarray, voice: np.ndarray):
+        feed = {"audio": audio, "recogniser": recogniser, "voice": voice}
+        wanted = {i.name for i in self.analyze_session.get_inputs()}  # the graph keeps only the inputs it reads
+        return self.analyze_session.run(
+            None, {k: np.ascontiguousarray(v, np.float32) for k, v in feed.items() if k in wanted}
+        )
 
     def generate(self, content, articulation, gate, emotion):
         feed = {"content": content, "articulation": articulation, "gate": gate, "emotion": emotion}

@@ -28,7 +28,7 @@ from ..training import teacher
 from ..training.corpus.store import Example
 from ..training.data import Corpus
 from ..training.teacher.expression import EXPRESSIONS
-from .metrics import closure_hits, false_closures, jaw_correlation, lip_vertex_error, pearson
+from .metrics import closure_hits, false_closures, jaw_correlation, lip_vertex_error, pearson, resting_in_silence
 
 FPS = 30
 LIP_SETS = ("synthetic", "arctic", "common_voice", "emodb")
@@ -88,11 +88,15 @@ class Tally:
     eligible: int = 0
     lve: list = field(default_factory=list)
     jaw: list = field(default_factory=list)
+    resting: int = 0
+    silent: int = 0
 
     def add(self, pred, ex, truth=None, head=None, lips=None, fps=FPS):
         self.hits += closure_hits(pred, ex.phones, fps)
         s, e = false_closures(pred, ex.phones, fps)
         self.shut, self.eligible = self.shut + s, self.eligible + e
+        r, n = resting_in_silence(pred, ex.phones, fps)
+        self.resting, self.silent = self.resting + r, self.silent + n
         if truth is not None:
             self.lve.append(lip_vertex_error(pred, truth, head, lips))
             j = jaw_correlation(pred, truth)
@@ -113,23 +117,36 @@ class Tally:
             "false_closure": self.false_rate,
             "lve_mm": round(float(np.mean(self.lve)), 3) if self.lve else None,
             "jaw_corr": round(float(np.mean(self.jaw)), 3) if self.jaw else None,
+            "rest_in_silence": round(100 * self.resting / self.silent, 1) if self.silent else None,
             "bilabials": len(self.hits),
             "clips": len(self.lve),
         }
 
 
+def labelled_edit(ex: Example) -> EmotionEdit:
+    """The clip's acted emotion on the sliders (absolute mode): what the teacher's truth and the phones baseline
+    are given, so the lip figures compare the audio -> mouth path alone."""
+    sliders = {ex.meta.emotion: ex.meta.intensity} if ex.meta.emotion in SLIDERS else {}
+    return EmotionEdit(sliders, mode="absolute")
+
+
 def lips(animator, by_set, head, lips_idx, mean_pose, analyses, phone_baseline=True, progress=True) -> dict:
+    """Per set: closure hit, false closures, lip vertex error and jaw correlation against the teacher on the
+    aligned phones, for the model, the teacher itself, the phones baseline and the mean pose. Every row knows the
+    clip's acted emotion (labelled_edit)."""
     from tqdm import tqdm
 
     out = {}
     for name in LIP_SETS:
-        rows = {r: Tally() for r in ("teacher", "model", "phones", "mean_pose")}
+        rows = {r: Tally() for r in ("teacher", "model", "model_voice", "phones", "mean_pose")}
         for ex in tqdm(by_set.get(name, []), desc=f"lips {name}", disable=not progress):
             truth = perform(ex)
             analyses[ex.meta.id] = analysis = animator.analyze(ex.audio)
-            model = animator.generate(analysis, EmotionEdit(), fps=FPS, seed=ex.meta.seed).weights
+            model = animator.generate(analysis, labelled_edit(ex), fps=FPS, seed=ex.meta.seed).weights
             rows["teacher"].add(truth, ex, truth, head, lips_idx)
             rows["model"].add(model, ex, truth, head, lips_idx)
+            voice = animator.generate(analysis, EmotionEdit(mode="voice"), fps=FPS, seed=ex.meta.seed).weights
+            rows["model_voice"].add(voice, ex, truth, head, lips_idx)  # the face in keep-voice mode
             rows["mean_pose"].add(np.repeat(mean_pose[None], len(truth), 0), ex, truth, head, lips_idx)
             if phone_baseline:
                 from ..training.align import recognize
@@ -181,17 +198,11 @@ def calibrate(weights: Path, corpus_root: Path, per_set: int = 40, log: str | No
     (bench/experiments.jsonl)."""
     import time
 
-    from editemotalk_addon.core.files import write_text_atomic
-
     from ..packaging import ROOT
-    from ..training.export import write_manifest
+    from ..training.export import set_config
 
     point = operating_curve(Animator.load(weights), examples_by_set(corpus_root, "validation", per_set))
-    config_path = Path(weights) / "config.json"
-    config = json.loads(config_path.read_text())
-    config["gate_threshold"] = None if point["chosen"] == "trained" else float(point["chosen"])
-    write_text_atomic(config_path, json.dumps(config, indent=2) + "\n")
-    write_manifest(Path(weights))
+    set_config(weights, gate_threshold=None if point["chosen"] == "trained" else float(point["chosen"]))
     if log:
         entry = {"date": time.strftime("%Y-%m-%d"), "split": "validation", "candidate": log}
         entry |= {"seal_operating_curve": point["curve"], "chosen_gate_threshold": point["chosen"]}
@@ -279,6 +290,7 @@ def emotion(animator, chosen, analyses, classifier, mean_pose, head, lips_idx, p
     acc = {r: np.zeros(len(EMOTIONS)) for r in rows}
     rho = {r: {k: [] for k in SLIDERS} for r in ("model", "control")}
     hits = {m: {k: {a: [] for a in ALPHAS} for k in SLIDERS} for m in ("absolute", "voice")}
+    false = {m: {k: {a: [0, 0] for a in ALPHAS} for k in SLIDERS} for m in ("absolute", "voice")}
     lve = {k: {a: [] for a in ALPHAS} for k in SLIDERS}
     for ex in tqdm(chosen, desc="emotion", disable=not progress):
         analysis = analyses.get(ex.meta.id) or animator.analyze(ex.audio)
@@ -300,6 +312,9 @@ def emotion(animator, chosen, analyses, classifier, mean_pose, head, lips_idx, p
                 for mode in ("absolute", "voice"):
                     pred = animator.generate(analysis, EmotionEdit({name: a}, mode=mode), fps=FPS, seed=ex.meta.seed)
                     hits[mode][name][a] += closure_hits(pred.weights, ex.phones, FPS)
+                    shut, eligible = false_closures(pred.weights, ex.phones, FPS)
+                    false[mode][name][a][0] += shut
+                    false[mode][name][a][1] += eligible
                     if mode == "absolute":
                         margins["model"].append(classifier.margin(pred.weights, k + 1))
                         truth = perform(ex, sliders=slider_frames(frames, k, a))
@@ -320,11 +335,20 @@ def emotion(animator, chosen, analyses, classifier, mean_pose, head, lips_idx, p
     for t in rho_table.values():
         t["mean"], t["min"] = round(float(np.mean(list(t.values()))), 3), round(float(np.min(list(t.values()))), 3)
     change = {m: round(max(max(v.values()) - min(v.values()) for v in t.values()), 1) for m, t in hit_table.items()}
+    false_table = {
+        m: {k: {str(a): round(100 * s / max(e, 1), 2) for a, (s, e) in v.items()} for k, v in t.items()}
+        for m, t in false.items()
+    }
+    false_change = {
+        m: round(max(max(v.values()) - min(v.values()) for v in t.values()), 2) for m, t in false_table.items()
+    }
     return {
         "consistency_with_teacher": {r: pct(v) for r, v in acc.items()},
         "monotonicity_rho": rho_table,
         "closure_hit_by_alpha": hit_table,
         "closure_change_points": change,
+        "false_closure_by_alpha": false_table,
+        "false_closure_change_points": false_change,
         "lve_by_alpha": {k: {str(a): round(float(np.mean(x)), 3) for a, x in v.items()} for k, v in lve.items()},
         "clips": n,
     }

@@ -287,6 +287,10 @@ def experiments_section(log: Path) -> list[str]:
         if "decision" in e:
             lines.append(f"- {e['date']}, decision: {e['decision']}.")
             continue
+        if "uar" in e:  # a probe of features: UAR per setting
+            scores = ", ".join(f"{k} {v} %" for k, v in e["uar"].items())
+            lines.append(f"- {e['date']}, {e['candidate']} ({e['method']}): {scores}; chosen {e['chosen']}.")
+            continue
         curve = ", ".join(f"{k}: {v['hit']} % / {v['false']} %" for k, v in e["seal_operating_curve"].items())
         line = (
             f"- {e['date']}, {e['candidate']}: closure hit / false closures by gate threshold ({curve}); chosen "
@@ -301,29 +305,40 @@ def experiments_section(log: Path) -> list[str]:
 
 
 def loco_table(loco: dict) -> str:
-    """Leave-one-corpus-out UAR (bench/loco.json, from `python build.py loco`), each variant's validation and test."""
+    """Leave-one-corpus-out (bench/loco.json, from `python build.py loco`): per fold and variant, validation and
+    test UAR per clip, test UAR speaker-relative, test calibration error; then the calibration of the chosen one."""
     variants = list(loco["mean_leave_out_validation_uar"])
     cell = {(r["fold"], r["variant"]): r for r in loco["runs"]}
     lines = [
         f"Emotion encoder alone (training stage 1), {loco['steps']} steps per run; UAR over the classes both sides "
-        "have. The variant is chosen on the VALIDATION mean of the leave-out folds; test is reported, never chosen on.",
+        "have. Each cell: validation / test UAR per clip; test UAR speaker-relative (each clip against its "
+        "speaker's baseline); test expected calibration error before calibration. The variant is chosen on the "
+        "VALIDATION mean of the leave-out folds; test is reported, never chosen on.",
         "",
-        "| fold | " + " | ".join(f"{v}: validation / test (train s)" for v in variants) + " |",
+        "| fold | " + " | ".join(variants) + " |",
         "|---|" + "---|" * len(variants),
     ]
     for fold in loco["folds"]:
         runs = [cell.get((fold["name"], v)) for v in variants]
         chance = next((f" (chance {r['validation']['chance']} %)" for r in runs if r), "")
-        lines.append(
-            f"| {fold['name']}{chance} | "
-            + " | ".join(
-                f"{r['validation']['uar']} % / {r['test']['uar']} % ({r['train_seconds']})" if r else "-" for r in runs
-            )
-            + " |"
+        show = lambda r: (
+            f"{r['validation']['uar']} / {r['test']['uar']} %; "
+            f"relative {r['test'].get('speaker_relative_uar', '-')} %; ECE {r['test'].get('ece', '-')} %"
         )
+        lines.append(f"| {fold['name']}{chance} | " + " | ".join(show(r) if r else "-" for r in runs) + " |")
     means = loco["mean_leave_out_validation_uar"]
     lines.append("| mean of the leave-out folds, validation | " + " | ".join(f"{means[v]} %" for v in variants) + " |")
-    return "\n".join([*lines, "", f"Chosen: **{loco['chosen']}**."])
+    lines += ["", f"Chosen: **{loco['chosen']}**."]
+    if "calibration" in loco:
+        cal = loco["calibration"]
+        lines += [
+            "",
+            f"Voice confidence: temperature {cal['temperature']}, fitted on the leave-out folds' validation clips "
+            "(corpora the head never heard). Test calibration error per fold, before -> after:",
+            "",
+            *[f"- {fold}: {v['ece_before']} % -> {v['ece_after']} %" for fold, v in cal["folds"].items()],
+        ]
+    return "\n".join(lines)
 
 
 def loco_section(path: Path) -> list[str]:

@@ -18,6 +18,9 @@ class TrainConfig:
     # start from a trained weights folder: its emotion encoder and edit dictionary are kept, the mapping network
     # and the generator train on from its parameters ("" = from scratch)
     init_from: str = ""
+    # the parts taken from init_from (comma-separated top-level modules, e.g. "content,articulation,expression";
+    # "" = every part it shares). Without "emotion" the emotion stage trains afresh and the space is fitted again.
+    init_parts: str = ""
     # stage 1: emotion encoder (classification)
     emotion_steps: int = 4000
     emotion_batch: int = 24

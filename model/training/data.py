@@ -27,7 +27,7 @@ from . import teacher
 from .augment import augment
 from .config import TrainConfig
 from .corpus.store import Example, load_shard, read_manifest
-from .recogniser_features import RENDITIONS, rendition
+from .features import RENDITIONS, rendition
 
 HOP50 = 16000 // TRAIN_FPS  # samples per 50 Hz frame
 RECOGNISER_LOG_PROBS = RECOGNISER_CHANNELS["log_probs"]
@@ -156,6 +156,8 @@ def generator_item(corpus: Corpus, index: int, rng: np.random.Generator, cfg: Tr
         k: resample_frames(v.astype(np.float32), TRAIN_FPS, TRAIN_FPS * scale, new_frames) for k, v in tracks.items()
     }
     tracks["recogniser"] = _fit(ex.recogniser[r].astype(np.float32), new_frames, 0)
+    if ex.voice is not None:
+        tracks["voice"] = _fit(ex.voice[r].astype(np.float32), new_frames, 0)
     if not has_teacher:  # no aligned phones: where the lips close comes from what the recogniser heard
         tracks["closure"] = recognised_closure(tracks["recogniser"])[:, None]
     crop = int(cfg.crop * TRAIN_FPS)
@@ -175,9 +177,17 @@ def generator_item(corpus: Corpus, index: int, rng: np.random.Generator, cfg: Tr
 
 
 def emotion_item(corpus: Corpus, index: int, rng: np.random.Generator, cfg: TrainConfig) -> dict:
+    """A crop of a labelled clip: its audio (augmented as it loads) for an encoder on spectra, or the voice
+    encoder's features of one of its renditions (the clean audio's crop alongside, for the frame count)."""
     ex = corpus.examples[index]
-    audio, _ = augment(ex.audio, rng) if cfg.augment else (ex.audio, 1.0)
     n = int(cfg.emotion_crop * 16000)
+    if cfg.model.emotion_features == "voice":
+        r = int(rng.integers(RENDITIONS + 1)) if cfg.augment else 0
+        voice = ex.voice[r]
+        start = int(rng.integers(0, max(1, len(voice) - n // HOP50 + 1)))
+        crop = _fit(voice[start:].T.astype(np.float32), n // HOP50)
+        return {"audio": _fit(ex.audio[start * HOP50 :], n), "voice": crop, "label": np.int64(label_of(ex))}
+    audio, _ = augment(ex.audio, rng) if cfg.augment else (ex.audio, 1.0)
     start = int(rng.integers(0, max(1, len(audio) - n + 1)))
     return {"audio": _fit(audio[start:], n), "label": np.int64(label_of(ex))}
 

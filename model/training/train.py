@@ -146,7 +146,7 @@ class Trainer:
         ce = torch.nn.CrossEntropyLoss()
 
         def step(batch):
-            _, _, logits, clip_logits = model.encode_emotion(pad_audio(batch["audio"]))
+            _, _, logits, clip_logits = model.encode_emotion(pad_audio(batch["audio"]), batch.get("voice"))
             label = batch["label"]
             frames = label[:, None].expand(-1, logits.shape[2])
             return {"clip_ce": ce(clip_logits, label), "window_ce": 0.5 * ce(logits, frames)}
@@ -166,13 +166,30 @@ class Trainer:
             if label < 0:
                 continue
             audio = pad_audio(torch.from_numpy(ex.audio)[None].to(self.device))
-            windows, *_ = self.model.encode_emotion(audio)
+            voice = torch.from_numpy(ex.voice[0].T.astype(np.float32))[None].to(self.device) if ex.voice else None
+            windows, *_ = self.model.encode_emotion(audio, voice)
             frames = frame_count(len(ex.audio) / 16000, TRAIN_FPS)
             e = windows[0, :, :frames].T.cpu().numpy()[::12]  # one embedding per ~0.25 s
             feats.append(e)
             labels.append(np.full(len(e), label))
         self.model.train()
         return fit_space(np.concatenate(feats), np.concatenate(labels))
+
+    @torch.no_grad()
+    def voice_reference(self) -> list[float]:
+        """(8,) the emotion head's mean clip scores over the labelled training clips: the typical speaker, against
+        whom a speaker's own baseline is measured (core.emotion_space.speaker_baseline)."""
+        self.model.eval()
+        means = []
+        for ex in self.corpus.examples:
+            if label_of(ex) < 0:
+                continue
+            audio = pad_audio(torch.from_numpy(ex.audio)[None].to(self.device))
+            voice = torch.from_numpy(ex.voice[0].T.astype(np.float32))[None].to(self.device) if ex.voice else None
+            _, _, logits, _ = self.model.encode_emotion(audio, voice)
+            frames = frame_count(len(ex.audio) / 16000, TRAIN_FPS)
+            means.append(logits[0, :, :frames].mean(1).cpu().numpy())
+        return np.mean(means, 0).round(4).tolist()
 
     def train_mapping(self, opt_state) -> None:
         """Mapping network: teacher motion of absolute edits -> the edited embedding that asked for it."""
@@ -226,9 +243,9 @@ class Trainer:
             raw, logit = model.articulation.raw(content)
             articulation, gate = model.articulation.seal(raw, logit)
             with torch.no_grad():
-                voice, *_ = model.encode_emotion(audio, logmel)
+                heard, *_ = model.encode_emotion(audio, batch.get("voice"), logmel)
             absolute = batch["absolute"][:, None, None]
-            edited = absolute * neutral + (1 - absolute) * voice + torch.einsum("bkt,ke->bet", batch["alphas"], dirs)
+            edited = absolute * neutral + (1 - absolute) * heard + torch.einsum("bkt,ke->bet", batch["alphas"], dirs)
             expression = model.expression(content, edited, gate)
             pred = seal(articulation + expression, gate)  # unclamped while training: no gradient is ever cut
             valid, mask, teach = batch["valid"], batch["mask"], batch["teacher"]
@@ -256,18 +273,21 @@ class Trainer:
         self._loop("generator", params, cfg.steps, cfg.lr, batches, step, opt_state)
 
     def start_from(self, folder: Path) -> None:
-        """Fine-tuning: the edit dictionary and every parameter this network shares with a weights folder (same
-        name and shape); the emotion stage is done. Parts the folder lacks start afresh, and are named."""
+        """Fine-tuning: every parameter this network shares with a weights folder (same name and shape; of the
+        parts cfg.init_parts names, or all), and with the emotion encoder its edit dictionary (the emotion stage is
+        then done). Parts not taken start afresh, and are named."""
         own = self.model.state_dict()
+        parts = {p.strip() for p in self.cfg.init_parts.split(",") if p.strip()} or {k.split(".")[0] for k in own}
         state = read_safetensors(W.verify(folder, W.TORCH_FILES) / "model.safetensors")
-        kept = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-        self.model.load_state_dict(kept, strict=False)
-        fresh = sorted({k.rsplit(".", 2)[0] for k in own if k not in kept})
+        kept = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape and k.split(".")[0] in parts}
         if not kept:
             raise ValueError(f"{folder} shares no parameter with this network - train from scratch instead")
-        print(f"starting from {folder}: {len(kept)} of {len(own)} tensors kept; new: {', '.join(fresh) or 'none'}")
-        self.space = decorrelated(EmotionSpace.load(Path(folder) / "edit_dictionary.json"))
-        self.state = {"stage": "mapping", "step": 0}
+        self.model.load_state_dict(kept, strict=False)
+        fresh = sorted({".".join(k.split(".")[:2]) for k in own if k not in kept})
+        print(f"starting from {folder}: {len(kept)} of {len(own)} tensors kept; afresh: {', '.join(fresh) or 'none'}")
+        if "emotion" in parts:
+            self.space = decorrelated(EmotionSpace.load(Path(folder) / "edit_dictionary.json"))
+            self.state = {"stage": "mapping", "step": 0}
 
     def run(self) -> tuple[TrainingNetwork, EmotionSpace]:
         opt_state = self.resume()

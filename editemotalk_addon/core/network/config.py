@@ -17,9 +17,10 @@ class ModelConfig:
     emotion_dim: int = 64
     emotion_dilations: tuple[int, ...] = (1, 2, 4, 1, 2, 4)
     emotion_window: int = 25  # frames at 25 Hz: emotion embeddings over ~1 s windows
-    # the emotion encoder's input: "spectra" (log-mel + pitch spectrum) or "spectra+prosody" (and clip-relative
-    # loudness, pitch, tilt and voicing: network/prosody.py)
+    # the emotion encoder's input: "spectra" (log-mel + pitch spectrum), "spectra+prosody" (and clip-relative
+    # loudness, pitch, tilt and voicing: network/prosody.py), or "voice" (Whisper's middle layer: core/voice.py)
     emotion_features: str = "spectra"
+    voice_layer: str = "layer3"  # with "voice": which of the voice encoder's layers
     articulation_dilations: tuple[int, ...] = (1, 2, 4)
     expression_dim: int = 96
     expression_dilations: tuple[int, ...] = (1, 2, 4, 8)

@@ -55,15 +55,19 @@ class ContentEncoder(nn.Module):
 
 
 class EmotionEncoder(nn.Module):
-    """log-mel + pitch spectrum (B, F, 4T') -> windowed embeddings (B, emotion_dim, T') at 25 Hz, a clip
-    embedding and class logits. Windows and clip are mean + std statistics of the same features, projected by the
-    same layer, so both live in one emotion space."""
+    """log-mel + pitch spectrum (B, F, 4T') at 100 Hz, or the voice encoder's features (B, 512, 2T') at 50 Hz ->
+    windowed embeddings (B, emotion_dim, T') at 25 Hz, a clip embedding and class logits. Windows and clip are
+    mean + std statistics of the same features, projected by the same layer, so both live in one emotion space."""
 
-    def __init__(self, cfg: ModelConfig, in_channels: int):
+    def __init__(self, cfg: ModelConfig, in_channels: int, rate: int = 100):
+        """`rate`: the input's frames per second, 100 (spectra) or 50 (the voice encoder's)."""
         super().__init__()
         w = cfg.emotion_width
         half = len(cfg.emotion_dilations) // 2
-        self.stem = _downsample(in_channels, w)
+        if rate == 100:
+            self.stem = _downsample(in_channels, w)
+        else:
+            self.stem = nn.Sequential(ChannelNorm(in_channels), nn.Conv1d(in_channels, w, 3, padding=1), nn.GELU())
         self.blocks1 = stack(w, cfg.emotion_dilations[:half], dropout=cfg.dropout)
         self.down = nn.Conv1d(w, w, 4, stride=2, padding=1)
         self.blocks2 = stack(w, cfg.emotion_dilations[half:], dropout=cfg.dropout)

@@ -49,9 +49,11 @@ class Example:
     mask: np.ndarray  # (52,) bool: channels with real targets
     phones: list[PhoneSegment] = field(default_factory=list)
     prosody: Prosody | None = None
-    # the shipped recogniser's features (T, 447) at 50 Hz of the clean audio and its augmented renditions
-    # (training/recogniser_features.py); None where they were not computed (validation and test read the audio)
+    # the shipped networks' features at 50 Hz of the clean audio and its augmented renditions (training/features.py):
+    # the recogniser's (T, 447) and the voice encoder's (T, 512); None where they were not computed (validation and
+    # test read the audio)
     recogniser: list[np.ndarray] | None = None
+    voice: list[np.ndarray] | None = None
 
 
 def stable_seed(text: str) -> int:
@@ -91,7 +93,7 @@ def shard_done(path: Path, job_items: list[str]) -> list[dict] | None:
     return data["rows"] if data.get("items") == job_items else None
 
 
-RECOGNISER = "recogniser"  # <corpus>/recogniser/<shard>: the recogniser's features beside each training shard
+FEATURES = ("recogniser", "voice")  # <corpus>/<kind>/<shard>: network features beside each training shard
 
 
 def sidecar(corpus: Path, folder: str, shard: str) -> Path:
@@ -105,20 +107,19 @@ def read_manifest(root: Path) -> list[Meta]:
 
 
 def load_shard(path: Path, metas: list[Meta]) -> list[Example]:
-    """Every example of one shard (npz is read whole: shards are small and read once per epoch), with the
-    recogniser's features where `<corpus>/recogniser/<shard>` holds them."""
+    """Every example of one shard (npz is read whole: shards are small and read once per epoch), with the network
+    features where `<corpus>/<kind>/<shard>` holds them."""
     out = []
-    labels = sidecar(path.parent.parent, RECOGNISER, path.name)
-    recognised = {}
-    if labels.exists():
-        with np.load(labels) as z:
-            recognised = dict(z)
+    features = {}
+    for kind in FEATURES:
+        found = sidecar(path.parent.parent, kind, path.name)
+        if found.exists():
+            with np.load(found) as z:
+                features[kind] = dict(z)
     with np.load(path) as z:
         for m in metas:
             i = m.index
-            renditions = sorted(
-                (k for k in recognised if k.split(".")[0] == str(i)), key=lambda k: int(k.split(".")[1])
-            )
+            renditions = {kind: _renditions(v, i) for kind, v in features.items()}
             phones = [PhoneSegment(float(a), float(b), INVENTORY[int(c)]) for a, b, c in z[f"{i}.phones"]]
             prosody = None
             if f"{i}.prosody" in z:
@@ -132,7 +133,14 @@ def load_shard(path: Path, metas: list[Meta]) -> list[Example]:
                     z[f"{i}.mask"].astype(bool),
                     phones,
                     prosody,
-                    [recognised[k] for k in renditions] or None,  # float16: 0.9 KB a frame
+                    renditions.get("recogniser"),  # float16
+                    renditions.get("voice"),
                 )
             )
     return out
+
+
+def _renditions(arrays: dict[str, np.ndarray], index: int) -> list[np.ndarray] | None:
+    """Example `index`'s arrays "<index>.<rendition>" in rendition order, or None when it has none."""
+    keys = sorted((k for k in arrays if k.split(".")[0] == str(index)), key=lambda k: int(k.split(".")[1]))
+    return [arrays[k] for k in keys] or None

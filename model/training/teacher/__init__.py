@@ -11,12 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from editemotalk_addon.core.life import live
+from editemotalk_addon.core.lips import on_lips
 from editemotalk_addon.core.performance import Performance
+from editemotalk_addon.core.recogniser import FULL_S, NONE_S
 from editemotalk_addon.core.rig import SLIDERS
 from editemotalk_addon.core.timebase import frame_times
-
-from editemotalk_addon.core.lips import on_lips
-from editemotalk_addon.core.recogniser import FULL_S, NONE_S
 
 from ..phones import SIL, PhoneSegment
 from ..prosody import Prosody

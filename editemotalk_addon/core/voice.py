@@ -1,0 +1,63 @@
+"""How it is said: the first blocks of OpenAI Whisper base's encoder (MIT), run with ONNX Runtime.
+
+weights/voice.onnx (written by `python build.py voice`, pinned by SHA-256 in the weights manifest; notice in
+weights/VOICE-NOTICE.txt) takes the 16 kHz waveform, computes Whisper's log-mel inside the graph and returns the
+residual stream after blocks 2 and 3, 512 wide, one frame per 320 samples (50 Hz) - the grid of the rest of the
+model. Whisper was trained on 680k hours of speech; its middle layers carry how a voice sounds more than what it
+says, which is what the emotion head (network/encoders.EmotionEncoder) reads.
+
+Clips longer than WINDOW_S run in windows that overlap by 2 x CONTEXT_S, each frame from the window where it
+lies furthest from a cut edge, the way the emotion head was trained (its training clips are shorter than one
+window).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .audio import SAMPLE_RATE
+
+HOP = 320  # samples per frame
+WIDTH = 512
+WINDOW_S, CONTEXT_S = 10.0, 1.0
+LAYERS = ("layer2", "layer3")
+
+
+class VoiceEncoder:
+    def __init__(self, path: Path, layer: str = "layer3"):
+        import onnxruntime as ort
+
+        if layer not in LAYERS:
+            raise ValueError(f"layer={layer!r}: one of {', '.join(LAYERS)}")
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.enable_cpu_mem_arena = False
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.layer = layer
+
+    def _run(self, wave: np.ndarray) -> np.ndarray:
+        (states,) = self.session.run([self.layer], {"audio": wave[None]})
+        return states[0]
+
+    def __call__(self, wave16k: np.ndarray) -> np.ndarray:
+        """(N,) float32 at 16 kHz -> (ceil(N / 320), 512) features at 50 Hz."""
+        wave = np.asarray(wave16k, np.float32).reshape(-1)
+        wave = np.pad(wave, (0, (-len(wave)) % HOP))
+        total = len(wave) // HOP
+        window, context = int(WINDOW_S * SAMPLE_RATE / HOP), int(CONTEXT_S * SAMPLE_RATE / HOP)
+        if total <= window:
+            return self._run(wave)
+        parts, first = [], 0
+        while first < total:
+            start = max(0, first - context)
+            stop = min(total, start + window)
+            if stop == total:  # the last window: full length, ending with the audio
+                start, last = max(0, total - window), total
+            else:
+                last = stop - context
+            states = self._run(wave[start * HOP : stop * HOP])
+            parts.append(states[first - start : last - start])
+            first = last
+        return np.concatenate(parts)
