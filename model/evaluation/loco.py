@@ -82,7 +82,12 @@ def clip_logits(model, audio: np.ndarray, voice: VoiceEncoder | None) -> np.ndar
 def predictions(model, examples: list[Example], voice: VoiceEncoder | None) -> list[dict]:
     """Per labelled clip: its label, speaker and frame scores."""
     return [
-        {"label": label_of(ex), "speaker": ex.meta.speaker, "logits": clip_logits(model, ex.audio, voice)}
+        {
+            "id": ex.meta.id,
+            "label": label_of(ex),
+            "speaker": ex.meta.speaker,
+            "logits": clip_logits(model, ex.audio, voice),
+        }
         for ex in examples
         if label_of(ex) >= 0
     ]
@@ -156,9 +161,15 @@ def run_fold(corpus_root: Path, out: Path, fold: Fold, variant: str, steps: int,
         clips = predictions(model, examples, voice)
         result[split] = score(clips, classes)
         result[split]["classes"] = classes
-        labels, speakers = np.array([c["label"] for c in clips]), np.array([c["speaker"] for c in clips])
+        columns = {k: np.array([c[k] for c in clips]) for k in ("id", "label", "speaker")}
         logits = {f"{i}": c["logits"] for i, c in enumerate(clips)}
-        np.savez(run / f"{split}_logits.npz", labels=labels, speakers=speakers, **logits)  # for the calibration
+        np.savez(
+            run / f"{split}_logits.npz",
+            ids=columns["id"],
+            labels=columns["label"],
+            speakers=columns["speaker"],
+            **logits,
+        )
     done.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result), flush=True)
     return result
