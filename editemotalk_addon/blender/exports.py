@@ -10,6 +10,7 @@ child Blender (alembic_child.py).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import mmap
 import os
@@ -22,8 +23,9 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..core import files, livelink, rig
+from ..core import files, livelink, processes, rig
 from ..core.errors import UserError
+from ..core.performance import check_finite
 from . import nla, playblast
 from .alembic_child import select_only
 from .shape_keys import mapping_of
@@ -100,7 +102,10 @@ def export_alembic(path, obj, frame_start: int, frame_end: int) -> None:
     args = ["--", str(scratch), obj.name, str(path), options]
     blender = bpy.app.binary_path  # "" on the bpy module, whose Python imports bpy itself
     command = [blender, "-b", "--factory-startup", "--python", script] if blender else [sys.executable, script]
-    done = subprocess.run([*command, *args], capture_output=True, text=True)
+    # It dies with this process (killed on an exception by subprocess.run; by the kernel, on Linux, when this
+    # process is killed), so that no exporter outlives the bake writing into a file nobody will move.
+    lifeline = functools.partial(processes.die_with_parent, os.getpid()) if sys.platform.startswith("linux") else None
+    done = subprocess.run([*command, *args], capture_output=True, text=True, preexec_fn=lifeline)
     if done.returncode != 0:
         raise RuntimeError(f"the Alembic exporter stopped (exit status {done.returncode}), disk full?")
 
@@ -171,8 +176,7 @@ def _target(path) -> Path:
         raise UserError(f"Cannot write {path}: the file is read-only - make it writable or choose another path.")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        for stale in files.leftover_partials(path):
-            stale.unlink()
+        files.sweep([path])
     except OSError as exc:
         raise UserError(f"Cannot write {path}: {exc.strerror or exc} - choose a writable folder.") from None
     return path
@@ -207,7 +211,9 @@ def write_outputs(
 ) -> None:
     """Every output of a run ({"fbx": path, ...}), all or none: written beside their destinations, each checked,
     then all moved into place. The .blend is the scene as it is; the exports of frames start..end run inside
-    `isolate()` (solo: the clip alone). Raises UserError naming the first file that failed."""
+    `isolate()` (solo: the clip alone). Raises UserError naming the first file that failed, or any NaN among
+    `weights` (the CSV's) before anything is written."""
+    check_finite(weights, "the animation to export")
 
     def write(key, final, tmp):
         try:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import bpy
 
-from ..core import audio, files, livelink, performance, validate
+from ..core import audio, files, livelink, performance, timebase, validate
 from ..core.errors import InputError, UserError
 from ..core.job import checked
 from . import bake, exports, heads
@@ -50,31 +50,31 @@ def _new_file() -> None:
 
 
 def load_mesh(spec: str):
-    """Open or build the target mesh; returns the object."""
+    """Open or build the target mesh; returns the object. Raises InputError naming what is wrong with it."""
     if spec == "demo":
         return _demo_head()
     path, name = files.split_mesh_spec(spec)
+    if path and not Path(path).exists():
+        raise InputError(f"mesh file not found: {path} - check the path")
+    if path and Path(path).is_file():
+        files.check_readable(path, "mesh file")
     if path.endswith(".blend"):
-        if not Path(path).is_file():
-            raise UserError(f"mesh file not found: {path}")
         try:
             bpy.ops.wm.open_mainfile(filepath=str(Path(path).resolve()), load_ui=False)
         except RuntimeError:
-            raise UserError(f"cannot open {path}: not a readable .blend file - re-save it from Blender") from None
+            raise InputError(f"cannot open {path}: not a readable .blend file - re-save it from Blender") from None
     elif path:
-        if not Path(path).exists():
-            raise UserError(f"mesh file not found: {path}")
         _new_file()
         try:
             return heads.import_ict_head(bpy.context, path)
         except (OSError, ValueError, KeyError) as exc:
-            raise UserError(f"cannot read an ICT-FaceKit head from {path}: {exc}") from None
+            raise InputError(f"cannot read an ICT-FaceKit head from {path}: {exc}") from None
     if not name:
-        raise UserError(f"which object? write --mesh {path or 'FILE.blend'}:OBJECT")
+        raise InputError(f"which object? write --mesh {path or 'FILE.blend'}:OBJECT")
     obj = bpy.data.objects.get(name)
     if obj is None:
         meshes = ", ".join(o.name for o in bpy.data.objects if o.type == "MESH") or "none"
-        raise UserError(f"no object {name!r} in {path or 'the open file'} (meshes: {meshes})")
+        raise InputError(f"no object {name!r} in {path or 'the open file'} (meshes: {meshes}) - name a mesh it holds")
     check_target(obj)
     return obj
 
@@ -82,35 +82,40 @@ def load_mesh(spec: str):
 def run_job(job: dict, animator) -> dict:
     """Bake one job (a dict of bake flags) in this process's Blender; returns per-stage seconds and warnings.
 
-    Raises InputError for a bad flag or value (exit status 2), UserError when the job cannot be done."""
+    Raises InputError when the job's input is wrong (exit status 2): a flag or value, its audio, capture, curves
+    or mesh; UserError when it cannot be done (exit status 1)."""
     t = {"start": time.perf_counter()}
     mark = lambda name: t.__setitem__(name, time.perf_counter())
     job, edit = checked(job)
+    targets = {k: job[k] for k in validate.OUTPUT_SUFFIXES if job.get(k)}
+    try:
+        files.sweep(list(targets.values()))  # finish or remove what a killed run of these outputs left
+    except OSError as exc:
+        raise UserError(
+            f"Cannot clean up what a killed run left beside {next(iter(targets.values()))}: {exc}"
+        ) from None
     source = job.get("audio") or job.get("csv_in")
     if job.get("audio"):
-        audio.check_file(source)
-    elif not source or not Path(source).is_file():
-        raise UserError(f"capture file not found: {source}")
-    warnings = [w for w in [audio.truncation(source) if job.get("audio") else None] if w]
+        clip = audio.decode(source)
+        warnings = [clip.warning] if clip.warning else []
+    else:
+        capture = livelink.read_csv(source, job.get("capture_fps", 60.0))
+        warnings = []
     obj = load_mesh(job.get("mesh") or "demo")
     scene = bpy.context.scene
     if job.get("fps"):
-        scene.render.fps, scene.render.fps_base = round(job["fps"]), 1.0
+        scene.render.fps, scene.render.fps_base = timebase.blender_rate(job["fps"])
     fps = scene.render.fps / scene.render.fps_base
     update_mapping(obj, job.get("names") or "auto")
     start = job.get("start_frame", 1)
     mark("load")
     missing = []  # capture columns
     if job.get("audio"):
-        analysis = animator.analyze(job["audio"])
+        analysis = animator.analyze(clip.samples)
         mark("analyze")
         perf = animator.generate(analysis, edit, fps, job.get("seed", 0))
         combined = job.get("layers") == "combined"
     else:
-        try:
-            capture = livelink.read_csv(job["csv_in"], job.get("capture_fps", 60.0))
-        except (ValueError, IndexError) as exc:
-            raise UserError(str(exc)) from None
         mark("analyze")
         perf = performance.captured(capture.times, capture.weights, fps)
         missing = capture.missing
@@ -128,7 +133,6 @@ def run_job(job: dict, animator) -> dict:
     # whole timeline: the scene's frames as they play, the clip among the user's animation and other clips.
     whole = bool(job.get("whole_timeline"))
     first, last = timeline if whole else (start, end)
-    targets = {k: job[k] for k in validate.OUTPUT_SUFFIXES if job.get(k)}
     weights = exports.sample_weights(scene, obj, range(first, last + 1)) if whole and job.get("csv") else perf.weights
     isolate = contextlib.nullcontext if whole else lambda: exports.solo(obj, source)
     exports.write_outputs(targets, obj, first, last, weights, fps, isolate)

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .errors import InputError
+from .files import check_readable
 
 SAMPLE_RATE = 16_000
 MAX_SECONDS = 30 * 60  # longer than any dialogue line; beyond this a file is almost surely a mistake
@@ -36,11 +37,7 @@ def check_file(path: str | os.PathLike) -> None:
         raise AudioError(f"Audio file not found: {path} - check the path.")
     if path.is_dir():
         raise AudioError(f"Audio path is a folder, not a file: {path} - pick a wav/flac/ogg/mp3 file.")
-    try:
-        with open(path, "rb") as f:
-            f.read(1)
-    except OSError as exc:
-        raise AudioError(f"Audio file cannot be read ({exc.strerror or exc}): {path} - check its permissions.") from None
+    check_readable(path, "Audio file")
     if path.stat().st_size == 0:
         raise AudioError(f"Audio file is empty (0 bytes): {path} - re-export the recording.")
 

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from .errors import InputError
+
 MARK = ".eet-partial"  # temporary files are named .<stem>.<8 hex digits>.eet-partial<suffix> beside their destination
 PARTIAL_NAME = re.compile(rf"\.(.*)\.[0-9a-f]{{8}}({re.escape(MARK)}.*)", re.S)  # (stem, mark + suffix + additions)
 JOURNAL = re.compile(r"\.[0-9a-f]{8}\.eet-journal\.json")
@@ -36,14 +38,17 @@ def sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def check_readable(path: str | Path, what: str) -> None:
+    """Raise InputError naming `what` when `path` cannot be opened and read (its permissions, a broken disk)."""
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+    except OSError as exc:
+        raise InputError(f"{what} {path} cannot be read ({exc.strerror or exc}) - check its permissions") from None
+
+
 def partial_path(path: Path) -> Path:
     return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}{MARK}{path.suffix}")
-
-
-def leftover_partials(path: str | Path) -> list[Path]:
-    """Temporary files that a killed write of `path` left behind (with what writers add to them, like Blender's
-    `.eet-partial.blend@`): only names this program makes."""
-    return _leftovers([Path(path)])
 
 
 def sweep(paths: list[str | Path]) -> None:

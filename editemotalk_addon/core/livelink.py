@@ -20,6 +20,7 @@ import numpy as np
 from .audio import MAX_SECONDS
 from .errors import InputError
 from .rig import INDEX
+from .validate import short
 
 LLF_ORDER = (
     "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft", "eyeSquintLeft",
@@ -147,7 +148,7 @@ def _parse(reader, name: str, fps: float) -> Capture:
                 refuse(n, f" has {len(row)} cells where the header has {len(header)} (no {title[len(row)]})")
             t = _seconds(row[tc].strip(), fps)
             if t is None:
-                refuse(n, f", column {title[tc]}: {_short(row[tc])} is not a timecode HH:MM:SS:FF.mmm at {fps:g} fps",
+                refuse(n, f", column {title[tc]}: {short(row[tc])} is not a timecode HH:MM:SS:FF.mmm at {fps:g} fps",
                        "fix the timecode, or set --capture-fps to the take's rate")  # fmt: skip
             if first is None:
                 first = t
@@ -162,7 +163,7 @@ def _parse(reader, name: str, fps: float) -> Capture:
                 try:
                     value = float(cell)
                 except ValueError:
-                    refuse(n, f", column {title[col]}: {_short(cell) if cell else 'an empty cell'} is not a number")
+                    refuse(n, f", column {title[col]}: {short(cell) if cell else 'an empty cell'} is not a number")
                 if not math.isfinite(value):
                     refuse(n, f", column {title[col]}: {cell} is not a finite number")
                 frame[channel] = min(max(value, 0.0), 1.0)
@@ -188,7 +189,3 @@ def _seconds(tc: str, fps: float) -> float | None:
         return None
     h, m, s, ff = int(match[1]), int(match[2]), int(match[3]), float(match[4])
     return h * 3600 + m * 60 + s + ff / fps if m < 60 and s < 60 and ff < fps else None
-
-
-def _short(text: str) -> str:
-    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")

@@ -46,22 +46,22 @@ SWITCHES = {True: True, False: False, "true": True, "false": False, "1": True, "
 
 def number(field: str, value, lo: float, hi: float, fix: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str | np.number):
-        raise InputError(f"{field} must be a number, not {_short(value)} - {fix}")
+        raise InputError(f"{field} must be a number, not {short(value)} - {fix}")
     try:
         x = float(value)
     except ValueError:
-        raise InputError(f"{field} must be a number, not {_short(value)} - {fix}") from None
+        raise InputError(f"{field} must be a number, not {short(value)} - {fix}") from None
     except OverflowError:  # an integer of hundreds of digits
         x = math.inf
     if not (math.isfinite(x) and lo <= x <= hi):
-        raise InputError(f"{field}={_short(value)} is outside {lo:.10g}..{hi:.10g} - {fix}")
+        raise InputError(f"{field}={short(value)} is outside {lo:.10g}..{hi:.10g} - {fix}")
     return x
 
 
 def integer(field: str, value, lo: int, hi: int, fix: str) -> int:
     x = number(field, value, lo, hi, fix)
     if x != int(x):
-        raise InputError(f"{field} must be a whole number, not {_short(value)} - {fix}")
+        raise InputError(f"{field} must be a whole number, not {short(value)} - {fix}")
     return int(x)
 
 
@@ -75,7 +75,7 @@ def intensity(value) -> float:
 
 def mode(value) -> str:
     if not isinstance(value, str) or value not in MODES:
-        raise InputError(f"mode={_short(value)} is not a mode - use voice (add to the voice's emotion) or absolute")
+        raise InputError(f"mode={short(value)} is not a mode - use voice (add to the voice's emotion) or absolute")
     return value
 
 
@@ -84,7 +84,7 @@ def fps(value, field: str = "fps") -> float:
     fix = "use a whole rate such as 24, 25, 30 or 60, or an NTSC rate: 23.976, 29.97, 59.94"
     rate = blender_rate(number(field, value, *FPS_RANGE, fix))
     if rate is None:
-        raise InputError(f"{field}={_short(value)} is not a rate Blender can hold exactly - {fix}")
+        raise InputError(f"{field}={short(value)} is not a rate Blender can hold exactly - {fix}")
     return rate[0] / rate[1]
 
 
@@ -98,7 +98,7 @@ def curve(name: str, value):
     except (TypeError, ValueError, OverflowError):  # ragged, nested, text, integers beyond a float
         keys = np.empty(0)
     if keys.ndim != 2 or keys.shape[1] != 2 or len(keys) == 0:
-        raise InputError(f"emotion {name} curve {_short(value)} is not a list of [seconds, value] keys - {fix}")
+        raise InputError(f"emotion {name} curve {short(value)} is not a list of [seconds, value] keys - {fix}")
     if not np.all(np.isfinite(keys[:, 0])):
         raise InputError(f"emotion {name} curve has a key time that is not a finite number - {fix}")
     lo, hi = SLIDER_RANGE
@@ -111,12 +111,12 @@ def curve(name: str, value):
 def _known(names) -> None:
     unknown = sorted(set(names) - set(SLIDERS))
     if unknown:
-        raise InputError(f"unknown emotion slider(s) {_short(unknown)} - use {', '.join(SLIDERS)}")
+        raise InputError(f"unknown emotion slider(s) {short(unknown)} - use {', '.join(SLIDERS)}")
 
 
 def sliders(values) -> dict:
     if not isinstance(values, dict):
-        raise InputError(f'sliders must be an object of name: value, not {_short(values)} - e.g. {{"happy": 0.8}}')
+        raise InputError(f'sliders must be an object of name: value, not {short(values)} - e.g. {{"happy": 0.8}}')
     _known(values)
     return {name: curve(name, v) for name, v in values.items()}
 
@@ -129,10 +129,10 @@ def emotions(items) -> dict[str, float]:
         pairs = [item.partition("=") for item in items]
         for item, (_, sep, _) in zip(items, pairs):
             if not sep:
-                raise InputError(f"bad emotion {_short(item)} - write NAME=VALUE, e.g. happy=0.8")
+                raise InputError(f"bad emotion {short(item)} - write NAME=VALUE, e.g. happy=0.8")
         items = {name.strip(): value.strip() for name, _, value in pairs}
     if not isinstance(items, dict):
-        raise InputError(f"emotion must be NAME=VALUE pairs or an object, not {_short(items)} - e.g. happy=0.8")
+        raise InputError(f"emotion must be NAME=VALUE pairs or an object, not {short(items)} - e.g. happy=0.8")
     _known(items)
     return {name: slider(name, v) for name, v in items.items()}
 
@@ -159,10 +159,10 @@ def curves_file(path: str | Path) -> dict:
     except (ValueError, RecursionError) as exc:  # an integer of thousands of digits, lists nested thousands deep
         raise InputError(f"emotion curves {path} are not valid JSON ({_reason(exc)}) - {fix}") from None
     if not isinstance(spec, dict):
-        raise InputError(f"emotion curves {path} hold {_short(spec)}, not an object - {fix}")
+        raise InputError(f"emotion curves {path} hold {short(spec)}, not an object - {fix}")
     unknown = sorted(set(spec) - {"mode", "intensity", "sliders"})
     if unknown:
-        raise InputError(f"emotion curves {path}: unknown key(s) {_short(unknown)} - {fix}")
+        raise InputError(f"emotion curves {path}: unknown key(s) {short(unknown)} - {fix}")
     out = {"sliders": sliders(spec.get("sliders", {}))}
     if "mode" in spec:
         out["mode"] = mode(spec["mode"])
@@ -174,11 +174,11 @@ def curves_file(path: str | Path) -> dict:
 def job(raw) -> dict:
     """A job (the bake flags, or one manifest line) -> the same with every value checked and typed."""
     if not isinstance(raw, dict):
-        raise InputError(f'a job must be an object of bake flags, not {_short(raw)} - e.g. {{"audio": "a.wav"}}')
+        raise InputError(f'a job must be an object of bake flags, not {short(raw)} - e.g. {{"audio": "a.wav"}}')
     raw = {str(k).replace("-", "_"): v for k, v in raw.items() if v is not None and v != "" and v != []}
     unknown = sorted(set(raw) - set(JOB_KEYS))
     if unknown:
-        raise InputError(f"unknown key(s) {_short(unknown)} - use {', '.join(JOB_KEYS)}")
+        raise InputError(f"unknown key(s) {short(unknown)} - use {', '.join(JOB_KEYS)}")
     if ("audio" in raw) == ("csv_in" in raw):
         raise InputError("a job needs exactly one of audio or csv_in - give the recording (or capture) to bake")
     out = {}
@@ -186,14 +186,14 @@ def job(raw) -> dict:
         if key in PATH_KEYS or key == "mesh":
             out[key] = file_path(key, value)
             if key in OUTPUT_SUFFIXES and not value.lower().endswith(OUTPUT_SUFFIXES[key]):
-                raise InputError(f"{key}={_short(value)} must end in {' or '.join(OUTPUT_SUFFIXES[key])} - rename it")
+                raise InputError(f"{key}={short(value)} must end in {' or '.join(OUTPUT_SUFFIXES[key])} - rename it")
         elif key == "names":
             if not isinstance(value, str) or value not in NAMES:
-                raise InputError(f"names={_short(value)} is not a preset - use one of {', '.join(NAMES)}")
+                raise InputError(f"names={short(value)} is not a preset - use one of {', '.join(NAMES)}")
             out[key] = value
         elif key == "layers":
             if not isinstance(value, str) or value not in LAYERS:
-                raise InputError(f"layers={_short(value)} - use separate or combined")
+                raise InputError(f"layers={short(value)} - use separate or combined")
             out[key] = value
         elif key == "emotion":
             out[key] = emotions(value)
@@ -210,7 +210,7 @@ def job(raw) -> dict:
                 else None
             )
             if switch is None:
-                raise InputError(f"{key}={_short(value)} is not a switch - write true or false")
+                raise InputError(f"{key}={short(value)} is not a switch - write true or false")
             out[key] = switch
         elif key == "start_frame":
             out[key] = integer(key, value, 0, MAX_FRAME, f"use a frame from 0 to {MAX_FRAME}")
@@ -223,15 +223,15 @@ def file_path(key: str, value) -> str:
     """A path the file system can hold: text without NUL, any bytes as Python holds them (surrogate escapes of
     a non-UTF-8 name), within the length limits."""
     if not isinstance(value, str) or not value.strip():
-        raise InputError(f"{key} must be a file path (text), not {_short(value)} - write it as a quoted string")
+        raise InputError(f"{key} must be a file path (text), not {short(value)} - write it as a quoted string")
     if "\0" in value:
-        raise InputError(f"{key}={_short(value)} holds a NUL character - remove it from the path")
+        raise InputError(f"{key}={short(value)} holds a NUL character - remove it from the path")
     try:
         raw = os.fsencode(value)
     except UnicodeEncodeError:  # a lone surrogate such as \ud800: no file name is made of it
-        raise InputError(f"{key}={_short(value)} is not a valid file name (a broken character) - retype it") from None
+        raise InputError(f"{key}={short(value)} is not a valid file name (a broken character) - retype it") from None
     if len(raw) > MAX_PATH_BYTES or any(len(part) > MAX_NAME_BYTES for part in raw.split(os.fsencode(os.sep))):
-        raise InputError(f"{key}={_short(value)} is too long for a file path - shorten it")
+        raise InputError(f"{key}={short(value)} is too long for a file path - shorten it")
     return value
 
 
@@ -257,11 +257,11 @@ def separate_paths(job: dict) -> None:
         if real in seen:
             other = seen[real]
             what = "the input" if other in inputs else "the output"
-            raise InputError(f"{key}={_short(job[key])} is also {what} {other} - choose another output path")
+            raise InputError(f"{key}={short(job[key])} is also {what} {other} - choose another output path")
         seen[real] = key
 
 
-def _short(value) -> str:
+def short(value) -> str:
     """A value as a message shows it, at most 40 characters, whatever it is (huge, nested, a broken character)."""
     try:
         text = json.dumps(value) if isinstance(value, list | dict | str | int | float) else repr(value)
