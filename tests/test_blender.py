@@ -276,7 +276,8 @@ def test_blenders_own_decoder_reads_what_soundfile_reads(data_root, clip):
     from editemotalk_addon.core import audio
 
     path = data_root / clip
-    via_aud = audio.validate_audio(audio.to_mono_16k(*audio._decode_with_aud(path, audio.MAX_SECONDS)))
+    samples, rate, _ = audio._decode_with_aud(path, audio.MAX_SECONDS)
+    via_aud = audio.validate_audio(audio.to_mono_16k(samples, rate))
     via_sndfile = audio.load_audio(path)
     n = min(len(via_aud), len(via_sndfile))
     assert abs(len(via_aud) - len(via_sndfile)) < 0.01 * 16000 + 1200  # mp3 decoders differ in padding

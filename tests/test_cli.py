@@ -214,10 +214,12 @@ def test_live_link_face_capture_bakes_onto_any_mapped_mesh(baked, data_root, tmp
 
 
 @pytest.mark.parametrize(
-    "case",
-    ["corrupt audio", "folder as audio", "missing mesh file", "missing object", "unwritable output", "disk full"],
+    "case, status",
+    [("corrupt audio", 2), ("folder as audio", 2), ("missing mesh file", 2), ("missing object", 2)]
+    + [("unwritable output", 1), ("disk full", 1)],
 )
-def test_failures_give_one_clear_line(case, speech_wav, baked, tmp_path):
+def test_failures_give_one_clear_line(case, status, speech_wav, baked, tmp_path):
+    """The input is wrong: exit status 2; the run failed: 1."""
     args = ["bake", "--audio", speech_wav, "--mesh", "demo", "--out", tmp_path / "out.blend"]
     kw = {}
     if case == "corrupt audio":
@@ -240,7 +242,7 @@ def test_failures_give_one_clear_line(case, speech_wav, baked, tmp_path):
 
         kw, expected = {"preexec_fn": limit}, "Cannot write"
     r = cli(*args, **kw)
-    assert r.returncode == 1, r.stdout[-1000:] + r.stderr[-1000:]
+    assert r.returncode == status, r.stdout[-1000:] + r.stderr[-1000:]
     message = [line for line in r.stderr.splitlines() if line.startswith("editemotalk:")]
     assert len(message) == 1 and expected in message[0], r.stderr[-2000:]
     assert not (tmp_path / "out.blend").exists()
@@ -273,7 +275,7 @@ def _manifest(tmp_path, speech_wav, n, broken=()):
 def test_batch_with_broken_jobs_completes_the_rest_and_resumes(tmp_path, speech_wav):
     manifest = _manifest(tmp_path, speech_wav, 20, broken=(4, 13))
     r = cli("batch", manifest, "--workers", 2, "--no-progress", timeout=900)
-    assert r.returncode == 1
+    assert r.returncode == 2  # the failed jobs' inputs are wrong
     assert "18 baked, 0 up to date, 2 failed" in r.stdout
     failed = [line for line in r.stderr.splitlines() if "FAILED" in line]
     assert len(failed) == 2 and "line04.wav" in failed[0] and "Cannot decode" in failed[0]
@@ -281,7 +283,7 @@ def test_batch_with_broken_jobs_completes_the_rest_and_resumes(tmp_path, speech_
     assert "FAILED job 5 (" in failed[0] and "FAILED job 14 (" in failed[1]  # numbered as the manifest's lines
     assert len(list((tmp_path / "out").glob("*.csv"))) == 18
     again = cli("batch", manifest, "--workers", 2, "--no-progress", timeout=900)
-    assert "0 baked, 18 up to date, 2 failed" in again.stdout and again.returncode == 1
+    assert "0 baked, 18 up to date, 2 failed" in again.stdout and again.returncode == 2
     shard = cli("batch", manifest, "--shard", "1/2", "--force", "--no-progress", timeout=900)
     assert "9 baked, 0 up to date, 1 failed" in shard.stdout  # odd jobs only: 1, 3, ..., 19 (13 is broken)
 

@@ -152,7 +152,9 @@ def curves_file(path: str | Path) -> dict:
         spec = json.loads(data.decode("utf-8-sig"))
     except FileNotFoundError:
         raise InputError(f"emotion curves not found: {path} - check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise InputError(f"emotion curves {path} cannot be read ({_reason(exc)}) - check its permissions") from None
+    except UnicodeDecodeError as exc:
         raise InputError(f"emotion curves {path} cannot be read as UTF-8 ({_reason(exc)}) - save it as UTF-8") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"emotion curves {path} are not valid JSON (line {exc.lineno}): {exc.msg} - {fix}") from None
