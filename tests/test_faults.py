@@ -477,9 +477,8 @@ def test_f17_a_cut_off_mp3_or_flac_bakes_what_it_holds_with_a_warning(head, tmp_
 def test_f21_file_names_that_are_not_utf8_work(head, tmp_path):
     name = os.fsdecode(b"l\xefne \xff.wav")  # Latin-1 and a byte no encoding maps: kept as bytes
     (tmp_path / name).write_bytes((head / "line.wav").read_bytes())
-    r = cli(
-        "bake", "--audio", tmp_path / name, "--csv", tmp_path / os.fsdecode(b"\xff.csv"), "--out", tmp_path / "x.blend"
-    )
+    csv = tmp_path / os.fsdecode(b"\xff.csv")
+    r = cli("bake", "--audio", tmp_path / name, "--csv", csv, "--out", tmp_path / "x.blend")
     assert r.returncode == 0, r.stderr[-2000:]
     assert cli("bake", "--audio", head / "line.wav", "--csv", tmp_path / "utf8.csv").returncode == 0
     assert csv.read_bytes() == (tmp_path / "utf8.csv").read_bytes()
