@@ -22,6 +22,7 @@ from conftest import ROOT
 from test_cli import _values, cli
 from test_robust import _batch_folder, _running, _workers, one_line
 
+from editemotalk_addon.blender.sound import all_strips
 from editemotalk_addon.core import files, livelink, manifest, timebase, validate
 from editemotalk_addon.core.errors import InputError
 from editemotalk_addon.core.livelink import read_csv, write_csv
@@ -482,6 +483,9 @@ def test_f21_file_names_that_are_not_utf8_work(head, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert cli("bake", "--audio", head / "line.wav", "--csv", tmp_path / "utf8.csv").returncode == 0
     assert csv.read_bytes() == (tmp_path / "utf8.csv").read_bytes()
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "x.blend"), load_ui=False)
+    (strip,) = all_strips(bpy.context.scene)  # the sound strip plays the file itself
+    assert bpy.path.abspath(strip.sound.filepath) == str(tmp_path / name) and strip.frame_final_duration > 30
     (tmp_path / "jobs.jsonl").write_bytes(b'{"audio": "l\xefne \xff.wav", "csv": "out/\xff.csv"}\n')
     r = cli("batch", tmp_path / "jobs.jsonl", "--no-progress")
     assert r.returncode == 0 and "1 baked" in r.stdout, r.stderr[-2000:]

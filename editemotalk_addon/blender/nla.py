@@ -36,11 +36,14 @@ class BakeResult:
 
 
 def clip_key(path: str) -> str:
-    return os.path.normcase(os.path.abspath(bpy.path.abspath(path)))
+    """The clip's tag: its absolute path, as text Blender stores (bytes of a name that is not UTF-8 as \\xNN)."""
+    full = os.path.normcase(os.path.abspath(bpy.path.abspath(path)))
+    return os.fsencode(full).decode("utf-8", "backslashreplace")
 
 
 def clip_name(path: str) -> str:
-    return os.path.splitext(os.path.basename(path))[0]
+    """The clip's name in track and action names (a byte that is not UTF-8 shown as U+FFFD)."""
+    return os.fsencode(os.path.splitext(os.path.basename(path))[0]).decode("utf-8", "replace")
 
 
 def _new_fcurve(action, slot, data_path: str):

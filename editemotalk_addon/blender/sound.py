@@ -3,6 +3,9 @@ removed with it. The user's own strips are never ours."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import bpy
 
 from .nla import TAG, clip_key, clip_name
@@ -38,6 +41,21 @@ def ensure_sound_strip(scene, audio_path: str, start_frame: int):
     se = scene.sequence_editor or scene.sequence_editor_create()
     used = {s.channel for s in all_strips(scene)}
     channel = next(c for c in range(1, 129) if c not in used)
-    strip = _top_strips(se).new_sound(clip_name(audio_path), bpy.path.abspath(audio_path), channel, start_frame)
+    strip = _new_sound(_top_strips(se), clip_name(audio_path), bpy.path.abspath(audio_path), channel, start_frame)
     strip[TAG] = path
     return strip
+
+
+def _new_sound(strips, name: str, filepath: str, channel: int, start_frame: int):
+    """A sound strip of `filepath`. Blender's function arguments are UTF-8 text while its file paths hold any
+    bytes: a file whose name is not UTF-8 is opened through a UTF-8 link, then the strip's sound points at it."""
+    try:
+        filepath.encode("utf-8")
+    except UnicodeEncodeError:
+        with tempfile.TemporaryDirectory(prefix="editemotalk-") as folder:
+            link = os.path.join(folder, "clip")
+            os.symlink(filepath, link)
+            strip = strips.new_sound(name, link, channel, start_frame)
+        strip.sound.filepath = filepath
+        return strip
+    return strips.new_sound(name, filepath, channel, start_frame)

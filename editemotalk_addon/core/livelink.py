@@ -157,7 +157,7 @@ def _parse(reader, name: str, fps: float) -> Capture:
                        "rows must be in time order, one timecode each (is --capture-fps the take's rate?)")  # fmt: skip
             if t - first > MAX_SECONDS:
                 refuse(n, f": the take spans more than {MAX_SECONDS // 60} minutes", "split it into shorter takes")
-            frame = np.zeros(len(INDEX), np.float32)
+            frame = [0.0] * len(INDEX)
             for channel, col in read:
                 cell = row[col].strip()
                 try:
