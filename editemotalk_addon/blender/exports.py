@@ -10,7 +10,6 @@ child Blender (alembic_child.py).
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import mmap
 import os
@@ -104,8 +103,7 @@ def export_alembic(path, obj, frame_start: int, frame_end: int) -> None:
     command = [blender, "-b", "--factory-startup", "--python", script] if blender else [sys.executable, script]
     # It dies with this process (killed on an exception by subprocess.run; by the kernel, on Linux, when this
     # process is killed), so that no exporter outlives the bake writing into a file nobody will move.
-    lifeline = functools.partial(processes.die_with_parent, os.getpid()) if sys.platform.startswith("linux") else None
-    done = subprocess.run([*command, *args], capture_output=True, text=True, preexec_fn=lifeline)
+    done = subprocess.run([*command, *args], capture_output=True, text=True, preexec_fn=processes.lifeline())
     if done.returncode != 0:
         raise RuntimeError(f"the Alembic exporter stopped (exit status {done.returncode}), disk full?")
 

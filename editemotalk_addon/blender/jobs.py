@@ -91,9 +91,7 @@ def run_job(job: dict, animator) -> dict:
     try:
         files.sweep(list(targets.values()))  # finish or remove what a killed run of these outputs left
     except OSError as exc:
-        raise UserError(
-            f"Cannot clean up what a killed run left beside {next(iter(targets.values()))}: {exc}"
-        ) from None
+        raise UserError(f"Cannot clean up what a killed run left ({exc}) - check the output folders") from None
     source = job.get("audio") or job.get("csv_in")
     if job.get("audio"):
         clip = audio.decode(source)
@@ -112,6 +110,7 @@ def run_job(job: dict, animator) -> dict:
     missing = []  # capture columns
     if job.get("audio"):
         analysis = animator.analyze(clip.samples)
+        del clip  # a long recording's samples are not kept through the bake
         mark("analyze")
         perf = animator.generate(analysis, edit, fps, job.get("seed", 0))
         combined = job.get("layers") == "combined"

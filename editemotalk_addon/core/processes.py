@@ -3,6 +3,7 @@ exporter), and how many batch workers this machine runs well (its cores and free
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
@@ -11,16 +12,14 @@ import time
 
 WORKER_BYTES = 400 << 20  # one batch worker: Blender, the model and a job (about 340 MB measured)
 PR_SET_PDEATHSIG = 1
+LINUX = sys.platform.startswith("linux")
 
 
 def die_with_parent(parent: int) -> None:
     """This process ends when `parent` does, even when the parent is killed (kill -9 leaves it no say). On Linux
-    the kernel sends the signal, so it also works between fork and exec (a subprocess's preexec_fn); elsewhere a
-    thread watches the parent."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    the kernel sends the signal; elsewhere a thread watches the parent."""
+    if LINUX:
+        _prctl()(PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:  # the parent died before prctl took hold
             os._exit(1)
         return
@@ -31,6 +30,22 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
+
+
+def lifeline():
+    """A subprocess's preexec_fn that makes the child die with this process (Linux; None elsewhere), its system
+    call looked up here, before the fork, so that the child runs no loader between fork and exec."""
+    if not LINUX:
+        return None
+    _prctl()
+    return functools.partial(die_with_parent, os.getpid())
+
+
+@functools.cache
+def _prctl():
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True).prctl
 
 
 def cores() -> int:
