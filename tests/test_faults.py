@@ -529,39 +529,50 @@ def _children(parent: int) -> dict[int, str]:
 
 
 MOVER = """
-import os, signal, sys
+import builtins, os, signal, sys
 from pathlib import Path
 from editemotalk_addon.core import files
-folder, kill_at = Path(sys.argv[1]), int(sys.argv[2])
-moves = []
-real = os.replace
+folder, kill = Path(sys.argv[1]), sys.argv[2]
+moves, journals = [], []
+real_replace, real_open = os.replace, builtins.open
 def replace(a, b):
     moves.append(b)
-    if len(moves) == kill_at:
+    if kill == f"move {len(moves)}":
         os.kill(os.getpid(), signal.SIGKILL)
-    real(a, b)
-os.replace = replace
+    real_replace(a, b)
+def open_(path, *args, **kwargs):
+    if str(path).endswith(".eet-journal.json"):
+        journals.append(path)
+        if kill == "second journal" and len(journals) == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return real_open(path, *args, **kwargs)
+os.replace, builtins.open = replace, open_
 with files.atomic_all([folder / "a.csv", folder / "sub" / "b.fbx", folder / "c.usd"]) as tmps:
     for tmp in tmps:
         tmp.write_text("new")
-    if kill_at == 0:
+    if kill == "writing":
         os.kill(os.getpid(), signal.SIGKILL)
 """
+KILLS = {"writing": 0, "second journal": 0, "move 1": 0, "move 2": 1, "move 3": 2}  # -> files already moved
 
 
-@pytest.mark.parametrize("kill_at", [0, 1, 2, 3])
-def test_all_or_none_a_kill_between_moves_leaves_the_old_set_or_the_new(tmp_path, kill_at):
-    """Killed before the journal (0), before the first, second or third move: the next run's sweep finishes the
-    moves (the new set) or finds none begun (the old set); nothing of ours is left."""
+@pytest.mark.parametrize("kill", list(KILLS))
+def test_all_or_none_a_kill_at_any_point_leaves_the_old_set_or_the_new(tmp_path, kill):
+    """Killed while the outputs are written, between the journal's two copies (one per destination folder), or
+    before the first, second or third move: the next run's sweep, a while later, finishes the moves (the new set)
+    or finds none begun (the old set), and nothing of ours is left."""
     paths = [tmp_path / "a.csv", tmp_path / "sub" / "b.fbx", tmp_path / "c.usd"]
     paths[1].parent.mkdir()
     for p in paths:
         p.write_text("old")
-    r = subprocess.run([sys.executable, "-c", MOVER, str(tmp_path), str(kill_at)], cwd=ROOT, capture_output=True)
+    r = subprocess.run([sys.executable, "-c", MOVER, str(tmp_path), kill], cwd=ROOT, capture_output=True)
     assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
-    assert [p.read_text() for p in paths] == ["new"] * (kill_at - 1) + ["old"] * (4 - max(kill_at, 1))
+    moved = KILLS[kill]
+    assert [p.read_text() for p in paths] == ["new"] * moved + ["old"] * (3 - moved)  # a mix, for now
+    for left in tmp_path.rglob("*"):
+        os.utime(left, (time.time() - 120,) * 2)
     files.sweep(paths)  # what the next run writing them does first
-    assert [p.read_text() for p in paths] == ["new" if kill_at else "old"] * 3
+    assert [p.read_text() for p in paths] == ["new" if kill.startswith("move") else "old"] * 3
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["a.csv", "b.fbx", "c.usd"]
 
 

@@ -77,34 +77,54 @@ def _leftovers(paths: list[Path]) -> list[Path]:
 
 
 def finish_moves(folder: str | Path) -> None:
-    """Roll forward every journal in `folder`: each lists temporaries that were complete and checked before their
-    first move, so finishing the moves gives the new set. A journal that cannot be read was cut off while being
-    written, before any move: it goes (once it is old enough not to be one being written now)."""
+    """Settle every journal in `folder`. A set's journal is written whole in each of its destination folders, one
+    after another, before its first move, and removed after its last. So: every copy whole -> the moves began, or
+    may have: finish them (the temporaries were complete and checked), the new set. A copy missing or cut off
+    while temporaries remain -> the writer was killed before any move: remove the temporaries, the old set (once
+    it is old enough not to be a journal being written now). No temporary left -> the set was moved: the copies
+    go."""
     folder = Path(folder)
     journals = [e.name for e in os.scandir(folder) if JOURNAL.fullmatch(e.name)] if folder.is_dir() else []
     for name in journals:
         try:
-            entry = json.loads((folder / name).read_text(encoding="utf-8"))
-            moves = [(Path(a), Path(b)) for a, b in entry["moves"]]
-            copies = [Path(j) for j in entry["journals"]]
-        except FileNotFoundError:  # finished by another process meanwhile
+            text, age = (folder / name).read_text(encoding="utf-8"), time.time() - (folder / name).stat().st_mtime
+        except FileNotFoundError:  # settled by another process meanwhile
             continue
-        except (ValueError, KeyError, TypeError):
-            with suppress(FileNotFoundError):
-                if time.time() - (folder / name).stat().st_mtime > UNFINISHED_JOURNAL_SECONDS:
-                    (folder / name).unlink()
-            continue
-        _move(moves, copies)
+        entry = _entry(text)
+        moves = [(Path(a), Path(b)) for a, b in entry["moves"]] if entry else []
+        copies = [Path(j) for j in entry["journals"]] if entry else [folder / name]
+        if entry and all(_entry(_read(copy)) == entry for copy in copies):
+            _move(moves, copies)
+        elif not any(tmp.exists() for tmp, _ in moves) and entry:
+            _move([], copies)
+        elif age > UNFINISHED_JOURNAL_SECONDS:
+            _move([], [tmp for tmp, _ in moves] + copies)
 
 
-def _move(moves: list[tuple[Path, Path]], journals: list[Path]) -> None:
-    """Each temporary to its destination (one that another process already moved is skipped), then the journals
-    go."""
+def _entry(text: str | None) -> dict | None:
+    """A journal's moves and copies, or None for one cut off while it was written."""
+    try:
+        entry = json.loads(text)
+        return entry if isinstance(entry["moves"], list) and isinstance(entry["journals"], list) else None
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def _move(moves: list[tuple[Path, Path]], remove: list[Path]) -> None:
+    """Each temporary to its destination (one that another process already moved is skipped), then `remove`
+    goes (the journals; the temporaries of a set rolled back)."""
     for tmp, final in moves:
         with suppress(FileNotFoundError):
             os.replace(tmp, final)
-    for journal in journals:
-        journal.unlink(missing_ok=True)
+    for path in remove:
+        path.unlink(missing_ok=True)
 
 
 def _journal(moves: list[tuple[Path, Path]]) -> list[Path]:
