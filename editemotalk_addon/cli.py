@@ -28,9 +28,9 @@ MESH_HELP = (
 )
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m editemotalk_addon",
+        prog=prog,
         description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -126,12 +126,12 @@ def _engine_args(p):
     p.add_argument("--runtime", default="auto", choices=("auto", "onnx", "torch"))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m editemotalk_addon") -> int:
     """The command line; returns the exit status. The one place an error becomes a line and a status: 2 when the
-    user's input is wrong (errors.InputError), 1 when the run failed."""
+    user's input is wrong (errors.InputError), 1 when the run failed. `prog` names the command in its help."""
     from .core.errors import InputError, UserError  # imports inside: `-P cli.py` runs this file outside its package
 
-    args = parser().parse_args(argv)
+    args = parser(prog).parse_args(argv)
     try:
         if args.command == "batch":
             from .blender.batch import run_batch

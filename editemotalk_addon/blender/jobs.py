@@ -144,9 +144,8 @@ def run_job(job: dict, animator) -> dict:
 
 
 def ensure_registered() -> None:
+    """The Blender layer, where no add-on manager registered it (`python -m editemotalk_addon`, batch workers)."""
     if not hasattr(bpy.types.Scene, "editemotalk"):
-        from . import register, unregister
+        from . import register
 
         register()
-        # The bpy module waits forever at interpreter exit while Python classes are still registered.
-        atexit.register(unregister)
