@@ -15,9 +15,7 @@ import runpy
 import sys
 import traceback
 
-import bpy  # first: it puts Blender's module folders (addon_utils) on the path
-
-import addon_utils  # noqa: E402
+import bpy
 
 COMMANDS: dict[str, list] = {}  # id -> [(handle, execute)], as registered and not yet unregistered
 _register, _unregister = bpy.utils.register_cli_command, bpy.utils.unregister_cli_command
@@ -57,6 +55,8 @@ def run_command(name: str, argv: list[str]) -> int:
 
 
 def main() -> None:
+    import addon_utils  # on the path once bpy is imported
+
     bpy.utils.register_cli_command, bpy.utils.unregister_cli_command = register_cli_command, unregister_cli_command
     addon_utils.disable("bl_pkg")  # Blender's extension manager registered its `extension` command before this ran
     addon_utils.enable("bl_pkg")
