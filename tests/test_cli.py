@@ -11,6 +11,7 @@ import time
 import bpy  # installed by `build.py setup`; a missing bpy fails the suite, never skips it
 import numpy as np
 import pytest
+from bpy_extras import anim_utils
 from conftest import ROOT, mp4_tracks
 
 from editemotalk_addon.core.livelink import ROTATIONS, read_csv  # noqa: E402
@@ -92,7 +93,7 @@ def _import(kind, path):
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.context.scene.render.fps = 30
     {
-        "fbx": lambda: bpy.ops.import_scene.fbx(filepath=str(path), anim_offset=0.0),
+        "fbx": lambda: bpy.ops.import_scene.fbx(filepath=str(path)),  # Blender's defaults
         "abc": lambda: bpy.ops.wm.alembic_import(filepath=str(path)),
         "usd": lambda: bpy.ops.wm.usd_import(filepath=str(path)),
     }[kind]()
@@ -140,11 +141,15 @@ def test_blend_and_csv_hold_the_performance(baked):
     assert ref[-1, INDEX["mouthSmileLeft"]] > ref[0, INDEX["mouthSmileLeft"]] + 0.1
 
 
-def test_fbx_reimports_with_the_same_shape_key_animation(baked):
+def test_fbx_reimports_with_blenders_defaults_on_the_clips_own_frames(baked):
     ref = _values(_open_reference(baked), FRAMES, ["jawOpen", "mouthSmileLeft", "mouthFrownLeft", "eyeBlinkLeft"])
     obj = _import("fbx", baked / "line.fbx")
+    ad = obj.data.shape_keys.animation_data
+    keys = anim_utils.action_get_channelbag_for_slot(ad.action, ad.action_slot).fcurves[0].keyframe_points
+    frames = len(read_csv(baked / "line.csv", fps=30).weights)
+    assert (keys[0].co.x, keys[-1].co.x, len(keys)) == (10, 10 + frames - 1, frames)  # baked at --start-frame 10
     got = _values(obj, FRAMES, ["jawOpen", "mouthSmileLeft", "mouthFrownLeft", "eyeBlinkLeft"])
-    assert np.abs(got - ref).max() < 1e-3  # FBX time = frame / fps; Blender re-imports it at anim_offset 0
+    assert np.abs(got - ref).max() < 1e-3
 
 
 def test_alembic_vertices_move_at_the_scene_rate(baked):
@@ -344,3 +349,10 @@ def test_an_export_of_one_clip_carries_that_clip_alone(speech_wav, tmp_path):
     assert len(whole) == later + len(b) - 1
     assert np.abs(whole[: len(a)] - a).max() < 1e-4 and np.abs(whole[len(a) : later - 1]).max() == 0
     assert np.abs(whole[later - 1 :] - b).max() < 1e-4
+
+
+def test_an_fbx_cannot_start_at_frame_0(speech_wav, tmp_path):
+    """Blender reads FBX time 0 as frame 1: a clip at frame 0 could not come back on its frames."""
+    r = cli("bake", "--audio", speech_wav, "--start-frame", 0, "--fbx", tmp_path / "x.fbx", "--csv", tmp_path / "x.csv")
+    assert r.returncode == 2 and [line for line in r.stderr.splitlines() if line.strip()] == [r.stderr.strip()]
+    assert "--fbx from frame 0" in r.stderr and not list(tmp_path.iterdir())

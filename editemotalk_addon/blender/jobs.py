@@ -128,6 +128,11 @@ def run_job(job: dict, animator) -> dict:
     # whole timeline: the scene's frames as they play, the clip among the user's animation and other clips.
     whole = bool(job.get("whole_timeline"))
     first, last = timeline if whole else (start, end)
+    if job.get("fbx") and first < 1:
+        raise InputError(
+            f"--fbx from frame {first}: Blender reads FBX time 0 as frame 1, so an FBX starts at frame 1 or later "
+            "- bake from --start-frame 1 (and a timeline that starts at 1)"
+        )
     targets = {k: job[k] for k in validate.OUTPUT_SUFFIXES if job.get(k)}
     weights = exports.sample_weights(scene, obj, range(first, last + 1)) if whole and job.get("csv") else perf.weights
     isolate = contextlib.nullcontext if whole else lambda: exports.solo(obj, source)
