@@ -183,7 +183,11 @@ def test_preview_is_the_clip_with_its_sound_at_the_scene_rate(baked_run):
     clip = bpy.data.movieclips.load(str(out / "line.mp4"))
     assert clip.frame_duration == frames and clip.fps == 30 and tuple(clip.size) == (480, 480)
     assert mp4_tracks(out / "line.mp4") == ["vide", "soun"]
-    assert f"preview: {frames}/{frames} frames" in r.stderr  # progress on the terminal
+    progress = [line for line in r.stderr.splitlines() if "preview:" in line]
+    assert progress[-1] == f"preview: {frames}/{frames} frames" and len(progress) == 10  # a line per tenth in a log
+    assert all(line.startswith("preview: ") for line in progress)  # nothing of Blender's glued to it
+    for blender_line in ("Append frame", "Fra:", "Time:", "EGL"):  # what Blender prints while it renders: none
+        assert blender_line not in r.stdout + r.stderr
 
 
 def test_live_link_face_capture_bakes_onto_any_mapped_mesh(baked, data_root, tmp_path):
@@ -356,3 +360,55 @@ def test_an_fbx_cannot_start_at_frame_0(speech_wav, tmp_path):
     r = cli("bake", "--audio", speech_wav, "--start-frame", 0, "--fbx", tmp_path / "x.fbx", "--csv", tmp_path / "x.csv")
     assert r.returncode == 2 and [line for line in r.stderr.splitlines() if line.strip()] == [r.stderr.strip()]
     assert "--fbx from frame 0" in r.stderr and not list(tmp_path.iterdir())
+
+
+def test_batch_progress_counts_every_job_of_the_manifest(tmp_path, speech_wav):
+    """Two jobs already baked, one malformed line and two to bake: five jobs, the first three counted at once."""
+    manifest = _manifest(tmp_path, speech_wav, 4)
+    lines = manifest.read_text().splitlines()
+    manifest.write_text("\n".join(lines[:2]) + "\n")
+    assert cli("batch", manifest, "--no-progress").returncode == 0
+    manifest.write_text("\n".join([*lines[:2], "{not json", *lines[2:]]) + "\n")
+    r = cli("batch", manifest, timeout=600)
+    assert "2 baked, 2 up to date, 1 failed" in r.stdout
+    assert [line for line in r.stderr.splitlines() if line.startswith("batch:")] == [
+        "batch: 3/5 jobs",
+        "batch: 4/5 jobs",
+        "batch: 5/5 jobs",
+    ]
+
+
+def test_on_a_terminal_the_preview_is_one_line_updated_in_place(speech_wav, tmp_path):
+    main, child = os.openpty()
+    args = ["bake", "--audio", str(speech_wav), "--fps", "10", "--preview", str(tmp_path / "p.mp4")]
+    proc = subprocess.Popen([sys.executable, "-m", "editemotalk_addon", *args], cwd=ROOT, stdin=subprocess.DEVNULL,
+                            stdout=child, stderr=child)  # fmt: skip
+    os.close(child)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the process closed its end
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert proc.wait(timeout=60) == 0, shown.decode()[-2000:]
+    (line,) = [line for line in shown.decode().split("\r\n") if "preview:" in line]  # a terminal ends lines \r\n
+    total = int(line.rsplit("/", 1)[1].split()[0])
+    assert total > 10 and line.split("\r") == ["", *(f"preview: {d}/{total} frames" for d in range(1, total + 1))]
+
+
+def test_after_import_bpy_a_batch_bakes_in_its_own_process(tmp_path, speech_wav):
+    """Inside Blender, or in a script that imported bpy, workers could not find the bpy module: one line says so
+    and the jobs bake here."""
+    manifest = _manifest(tmp_path, speech_wav, 2)
+    code = f"import bpy, sys; from editemotalk_addon.cli import main; sys.exit(main(['batch', {str(manifest)!r}, "
+    code += "'--workers', '2', '--no-progress']))"
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "2 baked, 0 up to date, 0 failed" in r.stdout, r.stderr[-2000:]
+    assert [line for line in r.stderr.splitlines() if "warning" in line] == [
+        "editemotalk: warning: --workers 2 runs as 1 here: workers start only from a process that has not imported "
+        "bpy - run `python -m editemotalk_addon batch` for parallel workers"
+    ]

@@ -17,10 +17,9 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from pathlib import Path
 
-from ..core import files, manifest
+from ..core import files, manifest, terminal
 from ..core.errors import InputError, UserError
 
 # --- worker side (one Blender per process) ----------------------------------------------------------------------
@@ -76,37 +75,19 @@ def _run(job: dict, digest: str) -> dict:
     return {"ok": True, "stats": stats}
 
 
-def _progress(total: int, enabled: bool):
-    try:
-        from tqdm import tqdm
-
-        return tqdm(total=total, desc="batch", unit="clip", disable=not enabled)
-    except ImportError:  # inside Blender
-
-        class Plain:
-            n = 0
-
-            def update(self, k=1):
-                self.n += k
-                if enabled:
-                    print(f"batch: {self.n}/{total}", flush=True)
-
-            def close(self):
-                pass
-
-        return Plain()
-
-
-@contextmanager
-def _clean_path_for_children():
-    """Spawned workers inherit sys.path; importing bpy put Blender's script folders at its front, where a child
-    would find the pure-Python `bpy` package before the bpy module itself. Hide them while workers start."""
-    saved = list(sys.path)
-    sys.path[:] = [p for p in saved if f"{os.sep}scripts{os.sep}" not in p or "bpy" not in p]
-    try:
-        yield
-    finally:
-        sys.path[:] = saved
+def _workers_here(requested: int) -> int:
+    """Worker processes this process can start. A spawned worker imports its modules along this process's
+    import path, and once bpy is imported here (inside Blender, or a script that imported it) Blender's script folders
+    lead it, where a worker would find Blender's pure-Python `bpy` package instead of the bpy module. The batch
+    command itself never imports bpy before its workers start."""
+    if requested > 1 and "bpy" in sys.modules:
+        print(
+            f"editemotalk: warning: --workers {requested} runs as 1 here: workers start only from a process that "
+            "has not imported bpy - run `python -m editemotalk_addon batch` for parallel workers",
+            file=sys.stderr,
+        )
+        return 1
+    return requested
 
 
 def run_batch(args) -> int:
@@ -132,24 +113,22 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
     skipped = len(mine) - len(todo)
     results: dict[int, dict] = dict(refused)
     start = time.perf_counter()
-    bar = _progress(len(todo), not args.no_progress)
-    if args.workers <= 1:  # in this process (also what runs inside a real Blender)
+    bar = terminal.Progress("batch", len(mine) + len(refused), "jobs", enabled=not args.no_progress)
+    bar.update(skipped + len(refused))  # every job of the shard counts, the up-to-date and refused ones too
+    if _workers_here(args.workers) <= 1:  # in this process (also what runs inside a real Blender)
         _init_worker(args.weights, args.runtime)
         for i, job in todo:
             results[i] = _run(job, hashes[i])
-            bar.update()
+            bar.advance()
     else:
         pending, crashed = dict(todo), {}
         while pending:
-            with (
-                ProcessPoolExecutor(
-                    args.workers,
-                    initializer=_init_worker,
-                    initargs=(args.weights, args.runtime, os.getpid()),
-                    mp_context=multiprocessing.get_context("spawn"),
-                ) as pool,
-                _clean_path_for_children(),
-            ):
+            with ProcessPoolExecutor(
+                args.workers,
+                initializer=_init_worker,
+                initargs=(args.weights, args.runtime, os.getpid()),
+                mp_context=multiprocessing.get_context("spawn"),
+            ) as pool:
                 futures = {pool.submit(_run, job, hashes[i]): i for i, job in pending.items()}
                 for fut in as_completed(futures):
                     i = futures[fut]
@@ -161,9 +140,8 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
                             results[i] = {"ok": False, "error": "the worker process died twice on this job"}
                         continue
                     pending.pop(i)
-                    bar.update()
+                    bar.advance()
             pending = {i: job for i, job in pending.items() if i not in results}
-    bar.close()
     failed = {i: r["error"] for i, r in results.items() if not r["ok"]}
     done = [r["stats"] for r in results.values() if r["ok"]]
     summary = {

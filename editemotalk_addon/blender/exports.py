@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import mmap
-import os
 import stat
 import subprocess
 import sys
@@ -22,28 +21,11 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..core import files, livelink, rig
+from ..core import files, livelink, rig, terminal
 from ..core.errors import UserError
 from . import nla, playblast
 from .alembic_child import select_only
 from .shape_keys import mapping_of
-
-
-@contextlib.contextmanager
-def _quiet():
-    """An exporter's chatter, and the report of a failing one (a whole Python traceback for FBX), kept off the
-    terminal: the caller's one-line UserError says what went wrong."""
-    sys.stdout.flush(), sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    try:
-        with open(os.devnull, "w") as sink:
-            os.dup2(sink.fileno(), 1), os.dup2(sink.fileno(), 2)
-        yield
-    finally:
-        sys.stdout.flush(), sys.stderr.flush()
-        for fd, copy in zip((1, 2), saved):
-            os.dup2(copy, fd)
-            os.close(copy)
 
 
 def save_blend(path, compress: bool = False) -> None:
@@ -52,7 +34,7 @@ def save_blend(path, compress: bool = False) -> None:
     saved_versions = filepaths.save_version
     filepaths.save_version = 0
     try:
-        with _quiet():
+        with terminal.quiet():
             bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True, check_existing=False, compress=compress)
     finally:
         filepaths.save_version = saved_versions
@@ -63,7 +45,7 @@ def _export(path, obj, frame_start: int, frame_end: int, operator, **options) ->
     scene = bpy.context.scene
     scene.frame_start, scene.frame_end = frame_start, frame_end
     select_only(obj)
-    with _quiet():
+    with terminal.quiet():
         operator(filepath=str(path), **options)
 
 
@@ -144,7 +126,7 @@ def export_usd(path, obj, frame_start: int, frame_end: int) -> None:
 
 
 def _preview(path, obj, start: int, end: int) -> None:
-    playblast.render_into(path, bpy.context.scene, obj, (start, end), progress=playblast.terminal_progress)
+    playblast.render_into(path, bpy.context.scene, obj, (start, end), progress=True)
 
 
 WRITERS = {
@@ -296,7 +278,7 @@ def sample_weights(scene, obj, frames) -> np.ndarray:
     return out
 
 
-def write_preview(path, scene, obj, frames: tuple[int, int], size: int = playblast.SIZE, progress=None) -> None:
-    """The playblast of `frames` into the movie `path` now (blocking), all or none."""
+def write_preview(path, scene, obj, frames: tuple[int, int], size: int = playblast.SIZE, progress=False) -> None:
+    """The playblast of `frames` into the movie `path` now (blocking), all or none; `progress`: a progress line."""
     with atomic(path) as tmp:
         playblast.render_into(tmp, scene, obj, frames, size, progress)

@@ -7,13 +7,14 @@ destination under a temporary name and moved into place when complete.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-import sys
 
 import bpy
 import numpy as np
 
+from ..core import terminal
 from ..core.errors import UserError
 from . import nla
 
@@ -58,7 +59,7 @@ def frame_camera(cam, obj, margin: float = 1.3) -> None:
 
 class Playblast:
     """The scene set up to render frames `frames` of obj into the movie `path`; restore() puts everything back.
-    progress(rendered, total) is called after each frame."""
+    progress(rendered) is called after each frame."""
 
     def __init__(self, scene, obj, frames: tuple[int, int], path: str, size: int = SIZE, progress=None):
         self.scene, self.frames, self.rendered, self.progress = scene, frames, 0, progress
@@ -105,7 +106,7 @@ class Playblast:
         if scene == self.scene:
             self.rendered += 1
             if self.progress is not None:
-                self.progress(self.rendered, self.total)
+                self.progress(self.rendered)
 
     def restore(self) -> None:
         if self._count in bpy.app.handlers.render_post:
@@ -119,18 +120,17 @@ class Playblast:
         bpy.data.cameras.remove(camera_data)
 
 
-def render_into(path, scene, obj, frames: tuple[int, int], size: int = SIZE, progress=None) -> None:
-    """The playblast written straight into `path` (a temporary file of exports.write_preview or write_outputs)."""
-    blast = Playblast(scene, obj, frames, str(path), size, progress)
-    try:
-        bpy.ops.render.render(animation=True, scene=scene.name)
-    finally:
-        blast.restore()
-
-
-def terminal_progress(done: int, total: int) -> None:
-    end = "\n" if done >= total else ""
-    print(f"\rpreview: {done}/{total} frames", end=end, file=sys.stderr, flush=True)
+def render_into(path, scene, obj, frames: tuple[int, int], size: int = SIZE, progress: bool = False) -> None:
+    """The playblast written straight into `path` (a temporary file of exports.write_preview or write_outputs).
+    With `progress`, a progress line stands for what Blender prints while it renders (lines per frame, GPU
+    warnings), which goes nowhere meanwhile."""
+    total = frames[1] - frames[0] + 1
+    with terminal.progress_alone("preview", total, "frames") if progress else contextlib.nullcontext() as line:
+        blast = Playblast(scene, obj, frames, str(path), size, line.update if line else None)
+        try:
+            bpy.ops.render.render(animation=True, scene=scene.name)
+        finally:
+            blast.restore()
 
 
 def default_path(audio_path: str) -> str:
