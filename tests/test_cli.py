@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import bpy  # installed by `build.py setup`; a missing bpy fails the suite, never skips it
 import numpy as np
@@ -412,3 +413,21 @@ def test_after_import_bpy_a_batch_bakes_in_its_own_process(tmp_path, speech_wav)
         "editemotalk: warning: --workers 2 runs as 1 here: workers start only from a process that has not imported "
         "bpy - run `python -m editemotalk_addon batch` for parallel workers"
     ]
+
+
+def test_a_bake_writes_its_outputs_and_the_extensions_own_folder_only(speech_wav, tmp_path):
+    """Nothing in the temporary folder, nothing elsewhere in the home: the demo head kept for the next job lives
+    in the folder Blender gives the extension (extension_path_user), which the second bake reads."""
+    home, temp, out = tmp_path / "home", tmp_path / "tmp", tmp_path / "out"
+    for folder in (home, temp, out):
+        folder.mkdir()
+    env = dict(os.environ, HOME=str(home), TMPDIR=str(temp))
+    for name in ("a", "b"):
+        r = cli("bake", "--audio", speech_wav, "--mesh", "demo", "--csv", out / f"{name}.csv", env=env)
+        assert r.returncode == 0, r.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv", "b.csv"] and list(temp.iterdir()) == []
+    written = [p.relative_to(home) for p in home.rglob("*") if p.is_file()]
+    assert len(written) == 1 and written[0].parent == Path(
+        ".config/blender/4.5/extensions/.user/user_default/editemotalk/cache"
+    ), written
+    assert "Read blend" not in r.stdout  # the second bake reopened it, quietly

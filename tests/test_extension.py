@@ -30,13 +30,19 @@ def test_install_enable_bake_disable_remove_in_a_blender_with_nothing_extra(linu
     python = blender_only_venv(ROOT / "build" / "blender-only-venv")
     bare = subprocess.run([str(python), "-c", "import onnxruntime"], capture_output=True)
     assert bare.returncode != 0  # nothing but the extension can provide it
-    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender"))
+    home, temp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir(), temp.mkdir()
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender"), HOME=str(home), TMPDIR=str(temp))
     out = subprocess.run([str(python), str(ROOT / "tests" / "extension_session.py"), "--", str(linux_zip),
                           str(speech_wav)], env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
     lines = [line for line in out.stdout.splitlines() if line.startswith("REPORT ")]
     assert lines, out.stdout[-2000:] + out.stderr[-2000:]
     r = json.loads(lines[-1][7:])
-    assert r["enabled"] and r["bake"] == ["FINISHED"]
+    assert r["enabled"] and r["bake"] == ["FINISHED"] and r["preview"] == ["FINISHED"]
+    own = tmp_path / "blender" / "extensions" / ".user" / "user_default" / "editemotalk"
+    assert r["preview_file"] == str(own / "previews" / "line_preview.mp4") and r["preview_is_mp4"]
+    assert list(temp.iterdir()) == []  # nothing left in the temporary folder (ONNX Runtime's telemetry is off)
+    assert not (home / ".cache" / "Microsoft").exists()
     assert r["head"] == ["EET Demo Head", 52, "tongueOut"]  # the bundled ICT-FaceKit head, read from the zip
     assert f"{os.sep}extensions{os.sep}" in r["onnxruntime"]  # the bundled wheel, not the test machine's
     assert r["tracks"] == ["EET line articulation", "EET line expression", "EET line life"]

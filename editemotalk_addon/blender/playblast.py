@@ -17,6 +17,7 @@ import numpy as np
 from ..core import terminal
 from ..core.errors import UserError
 from . import nla
+from .preferences import own_folder
 
 SIZE = 480  # pixels, square: small enough to render fast on a laptop CPU
 LENS = 85.0  # mm, a portrait lens
@@ -134,7 +135,7 @@ def render_into(path, scene, obj, frames: tuple[int, int], size: int = SIZE, pro
 
 
 def default_path(audio_path: str) -> str:
-    """Beside the .blend file when it is saved, else in Blender's temporary folder."""
+    """Beside the .blend file when it is saved, else in the extension's own folder."""
     name = f"{nla.clip_name(audio_path)}_preview.mp4"
-    folder = os.path.dirname(bpy.data.filepath) if bpy.data.filepath else bpy.app.tempdir
+    folder = os.path.dirname(bpy.data.filepath) if bpy.data.filepath else own_folder("previews")
     return os.path.join(folder, name)
