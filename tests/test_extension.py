@@ -1,9 +1,11 @@
 """The extension as users get it: the linux zip, installed into a fresh Blender (bpy), used, removed."""
 
+import io
 import json
 import os
 import subprocess
 import sys
+import tomllib
 import zipfile
 
 from conftest import ROOT
@@ -69,8 +71,21 @@ def test_the_installed_zip_runs_the_torch_backend_where_blender_has_torch(linux_
     assert 0.0 <= r["torch_vs_onnx"] < 1e-3
 
 
-def test_blenders_own_validator_accepts_the_package(linux_zip):
+def test_blenders_own_validator_accepts_the_package_and_its_licences_are_declared(linux_zip):
+    from editemotalk_addon.blender.preferences import EXTENSION_ID  # its folder when run from a clone
     from model.packaging import blender_ext
 
     r = subprocess.run([sys.executable, str(blender_ext()), "validate", str(linux_zip)], capture_output=True, text=True)
     assert r.returncode == 0 and "Success" in r.stdout, r.stdout + r.stderr
+    package = zipfile.ZipFile(linux_zip)
+    manifest = tomllib.loads(package.read("blender_manifest.toml").decode())
+    assert manifest["id"] == EXTENSION_ID and manifest["blender_version_min"] == "4.5.0"
+    assert manifest["permissions"].keys() == {"files"}  # no network, no other permission
+    # GPL for our code, MIT for the two parts that are not ours, each with its text in the zip
+    assert manifest["license"] == ["SPDX:GPL-3.0-or-later", "SPDX:MIT"]
+    holders = " | ".join(manifest["copyright"])
+    assert "EditEmoTalk" in holders and "ICT-FaceKit" in holders and "ONNX Runtime" in holders
+    assert package.read("core/assets/ICT-FaceKit-LICENSE.txt").startswith(b"MIT License")
+    wheels = [n for n in package.namelist() if n.endswith(".whl")]
+    for wheel in wheels:
+        assert zipfile.ZipFile(io.BytesIO(package.read(wheel))).read("onnxruntime/LICENSE").startswith(b"MIT License")
