@@ -43,6 +43,8 @@ DEBIAN_PACKAGES = [
     "festvox-us-slt-hts",
     "sox",
     "libsox-fmt-all",
+    "slurm-wlm",  # the farm test runs a one-node Slurm (tests/test_slurm.py)
+    "munge",
 ]
 
 
@@ -88,7 +90,7 @@ def setup(args) -> None:
     else:
         print(
             "No apt here: install espeak-ng, flite, festival (+ voices) and sox with your package manager "
-            "to build a corpus; inference and the Blender add-on do not need them."
+            "to build a corpus, and Slurm and munge for the farm test; inference and the Blender add-on need none."
         )
     if args.fresh or not _venv_is_current():
         shutil.rmtree(VENV, ignore_errors=True)
