@@ -15,7 +15,7 @@ import bpy
 import numpy as np
 
 zip_path, wav, *runtime = sys.argv[sys.argv.index("--") + 1 :]
-report = {}
+report = {"blender": bpy.app.version_string}
 start = time.perf_counter()
 bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
 report["install_enable_s"] = time.perf_counter() - start

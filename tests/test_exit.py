@@ -57,10 +57,11 @@ def test_a_script_that_registers_the_addon_exits_at_once(steps, speech_wav):
     assert exit_delay(sys.executable, script) < EXIT_SECONDS
 
 
-def test_a_script_that_installs_and_enables_the_zip_exits_at_once(linux_zip, speech_wav, tmp_path):
-    from model.packaging import blender_only_venv
+@pytest.mark.parametrize("bpy_version", ["4.5", "5.2"])
+def test_a_script_that_installs_and_enables_the_zip_exits_at_once(bpy_version, linux_zip, speech_wav, tmp_path):
+    from model.packaging import tested_blender
 
-    python = blender_only_venv(ROOT / "build" / "blender-only-venv")
+    python = tested_blender(bpy_version)
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender"))
     script = FROM_ZIP.format(zip=str(linux_zip)) + BAKE.format(wav=str(speech_wav)) + LAST
     assert exit_delay(python, script, env) < EXIT_SECONDS

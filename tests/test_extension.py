@@ -8,6 +8,7 @@ import sys
 import tomllib
 import zipfile
 
+import pytest
 from conftest import ROOT
 
 
@@ -25,11 +26,13 @@ def test_zip_is_self_contained_and_small(linux_zip):
     assert linux_zip.stat().st_size < 80e6
 
 
-def test_install_enable_bake_disable_remove_in_a_blender_with_nothing_extra(linux_zip, speech_wav, tmp_path):
-    """The zip in a Python that has only bpy and what Blender carries: no onnxruntime, torch, scipy, librosa..."""
-    from model.packaging import blender_only_venv
+@pytest.mark.parametrize("bpy_version", ["4.5", "5.2"])
+def test_install_enable_bake_remove_in_a_blender_with_nothing_extra(bpy_version, linux_zip, speech_wav, tmp_path):
+    """The zip in a Python that has only bpy and what Blender carries (no onnxruntime, torch, scipy, librosa...),
+    on each Blender it is tested on: 4.5 LTS (Python 3.11) and 5.2 LTS (Python 3.13, its cp313 ONNX Runtime)."""
+    from model.packaging import tested_blender
 
-    python = blender_only_venv(ROOT / "build" / "blender-only-venv")
+    python = tested_blender(bpy_version)
     bare = subprocess.run([str(python), "-c", "import onnxruntime"], capture_output=True)
     assert bare.returncode != 0  # nothing but the extension can provide it
     home, temp = tmp_path / "home", tmp_path / "tmp"
@@ -46,7 +49,9 @@ def test_install_enable_bake_disable_remove_in_a_blender_with_nothing_extra(linu
     assert list(temp.iterdir()) == []  # nothing left in the temporary folder (ONNX Runtime's telemetry is off)
     assert not (home / ".cache" / "Microsoft").exists()
     assert r["head"] == ["EET Demo Head", 52, "tongueOut"]  # the bundled ICT-FaceKit head, read from the zip
-    assert f"{os.sep}extensions{os.sep}" in r["onnxruntime"]  # the bundled wheel, not the test machine's
+    python = {"4.5": "python3.11", "5.2": "python3.13"}[bpy_version]
+    assert r["blender"].startswith(bpy_version) and f"{os.sep}{python}{os.sep}" in r["onnxruntime"]
+    assert f"{os.sep}extensions{os.sep}" in r["onnxruntime"]  # the bundled wheel for its Python, not the machine's
     assert r["tracks"] == ["EET line articulation", "EET line expression", "EET line life"]
     assert r["sound_strips"] == ["line"]
     assert r["foreign_modules"] == []

@@ -34,13 +34,13 @@ def readme_blocks(heading: str, language: str = "bash") -> list[str]:
 @pytest.fixture(scope="module")
 def work(tmp_path_factory, speech_wav, linux_zip):
     """A home, a `blender` on PATH, and the files the commands name, in the folder they run in."""
-    from model.packaging import blender_only_venv
+    from model.packaging import tested_blender
 
     root = tmp_path_factory.mktemp("readme")
     home, cwd, bin_dir = root / "home", root / "work", root / "bin"
     for d in (home, cwd / "heads", cwd / "lines", bin_dir):
         d.mkdir(parents=True)
-    python = blender_only_venv(ROOT / "build" / "blender-only-venv")
+    python = tested_blender("4.5")  # the version the README's paths name
     env = dict(
         os.environ,
         HOME=str(home),

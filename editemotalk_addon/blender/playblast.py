@@ -70,6 +70,12 @@ class Playblast:
         scene.collection.objects.link(self.camera)
         frame_camera(self.camera, obj)
         r, shading = scene.render, scene.display.shading
+        # A movie: on Blender 5.0+ its own media type (FFMPEG then its one format), before that a file format. A
+        # format belongs to its media type, so they are set, and put back, in that order.
+        movie = {"media_type": "VIDEO", "file_format": "FFMPEG"}
+        self._format = [(a, getattr(r.image_settings, a)) for a in movie if hasattr(r.image_settings, a)]
+        for attr, _ in self._format:
+            setattr(r.image_settings, attr, movie[attr])
         for owner, attr, value in (
             (scene, "camera", self.camera),
             (scene, "frame_start", frames[0]),
@@ -85,7 +91,6 @@ class Playblast:
             (r, "use_compositing", False),
             (r, "filepath", path),
             (r, "use_file_extension", False),
-            (r.image_settings, "file_format", "FFMPEG"),
             (r.ffmpeg, "format", "MPEG4"),
             (r.ffmpeg, "codec", "H264"),
             (r.ffmpeg, "audio_codec", "AAC"),
@@ -114,6 +119,8 @@ class Playblast:
             bpy.app.handlers.render_post.remove(self._count)
         for owner, attr, value in reversed(self._saved):
             setattr(owner, attr, value)
+        for attr, value in self._format:
+            setattr(self.scene.render.image_settings, attr, value)
         self._saved.clear()
         self.scene.frame_set(self._frame)
         camera_data = self.camera.data
