@@ -76,13 +76,15 @@ def _one_frame_earlier(obj, first: int, last: int):
     """obj's shape keys play frames first..last as they play now, one frame earlier, while the block runs: every
     value sampled per frame into a temporary action that plays alone (as in `solo`); then all is put back."""
     scene, key = bpy.context.scene, obj.data.shape_keys
+    current = scene.frame_current
     values = np.empty((last - first + 1, len(key.key_blocks)), np.float32)
     for i, frame in enumerate(range(first, last + 1)):
         scene.frame_set(frame)
         key.key_blocks.foreach_get("value", values[i])
+    scene.frame_set(current)
     action, slot = nla.new_action("EET FBX export", key, "editemotalk:fbx-export", "export")
-    nla.write_action(action, slot, {kb.name: values[:, i] for i, kb in enumerate(key.key_blocks) if i}, first - 1)
     try:
+        nla.write_action(action, slot, {kb.name: values[:, i] for i, kb in enumerate(key.key_blocks) if i}, first - 1)
         with _playing_only(key.animation_data, set()):
             key.animation_data.action = action
             key.animation_data.action_slot = slot
