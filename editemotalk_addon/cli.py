@@ -1,5 +1,6 @@
 """Headless baking for pipelines.
 
+    blender -c editemotalk bake --audio line.wav --mesh demo --out line.blend
     python -m editemotalk_addon bake --audio line.wav --mesh head.blend:Face --emotion happy=0.8 \\
         --out line.blend --fbx line.fbx --abc line.abc --usd line.usdc --csv line.csv --preview line.mp4
     python -m editemotalk_addon batch jobs.jsonl --workers 2 --shard 0/4

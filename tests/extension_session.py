@@ -70,6 +70,8 @@ if runtime == ["torch"]:
     report["torch_animator"] = sys.modules[f"{module}.blender.session"].get_animator().runtime
     report["torch_vs_onnx"] = float(np.abs(curves() - onnx_curves).max())
 report["torch_loaded"] = "torch" in sys.modules
+report["clear"] = list(bpy.ops.editemotalk.clear())
+report["after_clear"] = [len(obj.data.shape_keys.animation_data.nla_tracks), len(scene.sequence_editor.strips_all)]
 
 # Where every loaded module came from: the standard library, Blender (the bpy module and the packages it carries),
 # or the extension (its own code and its installed wheels). Anything else would be a dependency users lack.

@@ -56,6 +56,7 @@ def test_install_enable_bake_remove_in_a_blender_with_nothing_extra(bpy_version,
     assert r["sound_strips"] == ["line"]
     assert r["foreign_modules"] == []
     assert r["jaw_range"] > 0.05 and r["smile_max"] > 0.1
+    assert r["clear"] == ["FINISHED"] and r["after_clear"] == [0, 0]  # its tracks and its sound strip gone
     assert r["left_behind"] == [] and not r["installed_after"]
     # no torch here: nothing imported it, Preferences offer no PyTorch, and asking for it is one line
     assert not r["torch_loaded"] and r["runtimes"] == ["auto", "onnx"]
