@@ -1,5 +1,6 @@
 """Headless baking for pipelines.
 
+    blender -c editemotalk bake --audio line.wav --mesh demo --out line.blend
     python -m editemotalk_addon bake --audio line.wav --mesh head.blend:Face --emotion happy=0.8 \\
         --out line.blend --fbx line.fbx --abc line.abc --usd line.usdc --csv line.csv --preview line.mp4
     python -m editemotalk_addon batch jobs.jsonl --workers 2 --shard 0/4
@@ -31,9 +32,9 @@ MESH_HELP = (
 )
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m editemotalk_addon",
+        prog=prog,
         description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -133,12 +134,12 @@ def _engine_args(p):
     p.add_argument("--runtime", default="auto", choices=("auto", "onnx", "torch"))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m editemotalk_addon") -> int:
     """The command line; returns the exit status. The one place an error becomes a line and a status: 2 when the
-    user's input is wrong (errors.InputError), 1 when the run failed."""
+    user's input is wrong (errors.InputError), 1 when the run failed. `prog` names the command in its help."""
     from .core.errors import UserError  # imports inside: `-P cli.py` runs this file outside its package
 
-    args = parser().parse_args(argv)
+    args = parser(prog).parse_args(argv)
     sys.stdout.reconfigure(errors="backslashreplace")  # a file name that is not UTF-8 is printed, not fatal
     try:
         if args.command == "batch":

@@ -14,11 +14,10 @@ import multiprocessing
 import os
 import sys
 import time
-from contextlib import contextmanager
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from ..core import files, manifest, processes
+from ..core import files, manifest, processes, terminal
 from ..core.errors import INPUT_STATUS, RUN_STATUS, InputError, UserError
 
 # --- worker side (one Blender per process) ----------------------------------------------------------------------
@@ -73,37 +72,19 @@ def _worker(conn, weights: str | None, runtime: str, parent: int) -> None:
         conn.send_bytes(json.dumps({"index": message["index"], "result": result}).encode())
 
 
-def _progress(total: int, enabled: bool):
-    try:
-        from tqdm import tqdm
-
-        return tqdm(total=total, desc="batch", unit="clip", disable=not enabled)
-    except ImportError:  # inside Blender
-
-        class Plain:
-            n = 0
-
-            def update(self, k=1):
-                self.n += k
-                if enabled:
-                    print(f"batch: {self.n}/{total}", flush=True)
-
-            def close(self):
-                pass
-
-        return Plain()
-
-
-@contextmanager
-def _clean_path_for_children():
-    """Spawned workers inherit sys.path; importing bpy put Blender's script folders at its front, where a child
-    would find the pure-Python `bpy` package before the bpy module itself. Hide them while workers start."""
-    saved = list(sys.path)
-    sys.path[:] = [p for p in saved if f"{os.sep}scripts{os.sep}" not in p or "bpy" not in p]
-    try:
-        yield
-    finally:
-        sys.path[:] = saved
+def _workers_here(requested: int) -> int:
+    """Worker processes this process can start. A spawned worker imports its modules along this process's
+    import path, and once bpy is imported here (inside Blender, or a script that imported it) Blender's script folders
+    lead it, where a worker would find Blender's pure-Python `bpy` package instead of the bpy module. The batch
+    command itself never imports bpy before its workers start."""
+    if requested > 1 and "bpy" in sys.modules:
+        print(
+            f"editemotalk: warning: --workers {requested} runs as 1 here: workers start only from a process that "
+            "has not imported bpy - run `python -m editemotalk_addon batch` for parallel workers",
+            file=sys.stderr,
+        )
+        return 1
+    return requested
 
 
 def run_batch(args) -> int:
@@ -143,17 +124,17 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
     workers, note = processes.worker_limit(args.workers)
     if note:
         print(f"editemotalk: warning: {note}", file=sys.stderr)
-    workers = min(workers, len(todo))
+    workers = min(_workers_here(workers), len(todo))
     start = time.perf_counter()
-    bar = _progress(len(todo), not args.no_progress)
+    bar = terminal.Progress("batch", len(mine), "jobs", enabled=not args.no_progress)
+    bar.update(len(mine) - len(todo))  # every job of the shard counts, the up-to-date and refused ones too
     if workers == 1:  # in this process (also what runs inside a real Blender)
         _init_worker(args.weights, args.runtime)
         for i, job in todo:
             results[i] = _run(job, hashes[i])
-            bar.update()
+            bar.advance()
     elif workers > 1:
         results |= _pool(args, todo, hashes, workers, bar)
-    bar.close()
     failed = {i: r for i, r in results.items() if not r["ok"]}
     done = [r["stats"] for r in results.values() if r["ok"]]
     summary = {
@@ -198,8 +179,7 @@ def _pool(args, todo: list[tuple[int, dict]], hashes: dict[int, str], size: int,
         def __init__(self):
             driver_end, worker_end = context.Pipe()
             self.process = context.Process(target=_worker, args=(worker_end, args.weights, args.runtime, os.getpid()))
-            with _clean_path_for_children():
-                self.process.start()
+            self.process.start()
             worker_end.close()
             self.held, self.ready = None, False
             workers[driver_end] = self
@@ -223,7 +203,7 @@ def _pool(args, todo: list[tuple[int, dict]], hashes: dict[int, str], size: int,
         conn.close()
         if worker.held:
             results[worker.held[0]] = _failure(DIED, RUN_STATUS)
-            bar.update()
+            bar.advance()
         deaths_before_ready = 0 if worker.ready else deaths_before_ready + 1
         if queue and deaths_before_ready <= size:
             Worker()
@@ -255,7 +235,7 @@ def _pool(args, todo: list[tuple[int, dict]], hashes: dict[int, str], size: int,
                     raise UserError(message["cannot_start"])
                 if "index" in message:
                     results[message["index"]] = message["result"]
-                    bar.update()
+                    bar.advance()
                 workers[conn].ready = True
                 hand_out(conn)
         finished = True

@@ -12,22 +12,16 @@ from .nla import TAG, clip_key, clip_name
 
 
 def all_strips(scene) -> list:
-    """Every sequencer strip (Blender 4.4 renamed `sequences_all` to `strips_all`)."""
+    """Every sequencer strip, in meta strips too."""
     se = scene.sequence_editor
-    if se is None:
-        return []
-    return list(se.strips_all if hasattr(se, "strips_all") else se.sequences_all)
-
-
-def _top_strips(se):
-    return se.strips if hasattr(se, "strips") else se.sequences
+    return list(se.strips_all) if se is not None else []
 
 
 def remove_sound_strips(scene, tag: str, keep_start: int | None = None) -> None:
     """The sound strips a bake of clip `tag` added (except one at `keep_start`); the user's own are never ours."""
     for s in all_strips(scene):
         if s.get(TAG) == tag and int(s.frame_start) != keep_start:
-            _top_strips(scene.sequence_editor).remove(s)
+            scene.sequence_editor.strips.remove(s)
 
 
 def ensure_sound_strip(scene, audio_path: str, start_frame: int):
@@ -41,7 +35,7 @@ def ensure_sound_strip(scene, audio_path: str, start_frame: int):
     se = scene.sequence_editor or scene.sequence_editor_create()
     used = {s.channel for s in all_strips(scene)}
     channel = next(c for c in range(1, 129) if c not in used)
-    strip = _new_sound(_top_strips(se), clip_name(audio_path), bpy.path.abspath(audio_path), channel, start_frame)
+    strip = _new_sound(se.strips, clip_name(audio_path), bpy.path.abspath(audio_path), channel, start_frame)
     strip[TAG] = path
     return strip
 
