@@ -1,9 +1,11 @@
 #!/usr/bin/env python
 """EditEmoTalk task runner: each task is a few lines calling the code that does it.
 
-python build.py setup                 install everything: Debian packages, and .venv built from requirements.lock
+python build.py setup                 install everything: Debian packages, .venv built from requirements.lock, and a
+                                      Blender-only venv per tested Blender (bpy 4.5 and 5.2)
 python build.py test                  the whole test suite (what CI runs)
-python build.py lock                  refresh requirements.lock from pyproject.toml (pip-tools, with hashes)
+python build.py lock                  refresh requirements.lock from pyproject.toml, and requirements-bpy52.lock
+                                      (pip-tools, with hashes)
 python build.py lint                  ruff
 python build.py demo                  the main job on a bundled default, with a picture
 python build.py head                  the bundled realistic head, from the ICT-FaceKit npz under ../shared/data
@@ -43,11 +45,14 @@ DEBIAN_PACKAGES = [
     "festvox-us-slt-hts",
     "sox",
     "libsox-fmt-all",
+    "slurm-wlm",  # the farm test runs a one-node Slurm (tests/test_slurm.py)
+    "munge",
 ]
 
 
 def lock(args) -> None:
-    """requirements.lock: every package of the development/CI environment, exact versions and hashes.
+    """requirements.lock: every package of the development/CI environment, exact versions and hashes; and the lock of
+    each other Blender the zip is tested on (requirements-bpy52.lock), by pip-compile in that Blender's Python.
 
     torch comes as the CPU build from the machine's local wheel folder (TORCH_WHEELS); everything else from PyPI.
     """
@@ -64,6 +69,9 @@ def lock(args) -> None:
         "--output-file=requirements.lock",
         "pyproject.toml",
     )
+    for version, (_, pins) in packaging.BLENDERS.items():
+        if pins != LOCK:
+            packaging.lock_blender(version)
 
 
 def _venv_is_current() -> bool:
@@ -72,7 +80,8 @@ def _venv_is_current() -> bool:
 
 
 def setup(args) -> None:
-    """Debian packages, then .venv holding exactly requirements.lock (rebuilt whenever the lock changes)."""
+    """Debian packages, then .venv holding exactly requirements.lock (rebuilt whenever the lock changes), and a
+    Blender-only venv for each Blender the zip is tested on (bpy 4.5 on Python 3.11, 5.2 on 3.13)."""
     if shutil.which("dpkg-query"):
         missing = [
             p
@@ -88,7 +97,7 @@ def setup(args) -> None:
     else:
         print(
             "No apt here: install espeak-ng, flite, festival (+ voices) and sox with your package manager "
-            "to build a corpus; inference and the Blender add-on do not need them."
+            "to build a corpus, and Slurm and munge for the farm test; inference and the Blender add-on need none."
         )
     if args.fresh or not _venv_is_current():
         shutil.rmtree(VENV, ignore_errors=True)
@@ -101,7 +110,10 @@ def setup(args) -> None:
         (VENV / "requirements.lock.sha256").write_text(packaging.sha256(LOCK) + "\n")
     packaging.extension_wheels(list(PLATFORM_MARKS))
     packaging.fetch_wheel(JUDGE_WHEEL)
-    packaging.fetch_wheel(packaging.RECOGNISER_WHEEL)
+    for wheel in (packaging.RECOGNISER_WHEEL, *packaging.VOICE_WHEELS):
+        packaging.fetch_wheel(wheel)
+    for version in packaging.BLENDERS:
+        print(f"setup: bpy {version} in {packaging.tested_blender(version).parent.parent}")
     print(f"setup: {VENV} matches {LOCK.name}")
 
 

@@ -5,23 +5,16 @@ it); the Blender layer (blender/) and Blender's own command line (`blender -c ed
 set up only when Blender registers the add-on.
 """
 
-_CLI_COMMAND = []  # the handle Blender gave for `blender -c editemotalk`
-
 
 def register():
-    import bpy
+    import functools
 
     from . import blender, cli
 
-    blender.register()
-    _CLI_COMMAND.append(bpy.utils.register_cli_command("editemotalk", cli.main))
+    blender.register(commands={"editemotalk": functools.partial(cli.main, prog="blender -c editemotalk")})
 
 
 def unregister():
-    import bpy
-
     from . import blender
 
-    while _CLI_COMMAND:
-        bpy.utils.unregister_cli_command(_CLI_COMMAND.pop())
     blender.unregister()

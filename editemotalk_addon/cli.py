@@ -1,5 +1,6 @@
 """Headless baking for pipelines.
 
+    blender -c editemotalk bake --audio line.wav --mesh demo --out line.blend
     python -m editemotalk_addon bake --audio line.wav --mesh head.blend:Face --emotion happy=0.8 \\
         --out line.blend --fbx line.fbx --abc line.abc --usd line.usdc --csv line.csv --preview line.mp4
     python -m editemotalk_addon batch jobs.jsonl --workers 2 --shard 0/4
@@ -11,9 +12,12 @@ Emotion curves (--emotion-curves curves.json), times in seconds from the start o
      "sliders": {"happy": [[0.0, 0.0], [1.5, 1.0], [3.0, 0.2]], "sad": 0.3}}
 
 A slider is a constant or a list of [seconds, value] keys (linear in between); --emotion NAME=VALUE sets a
-constant and overrides the file. Sliders run from 0 to 1.5, intensity from 0 to 2, fps from 1 to 1000. Outputs
-are written all or none, never over an input. Exit status: 0 done, 1 a job failed (one line says why), 2 bad
-arguments or values.
+constant and overrides the file. Sliders run from 0 to 1.5, intensity from 0 to 2, fps from 1 to 1000 (whole, or
+NTSC: 23.976, 29.97, 59.94). Outputs are written all or none, never over an input.
+
+Exit status: 0 done; 2 the input is wrong (a value, the audio, capture, curves, mesh or manifest: fix it, then
+run again); 1 the run failed (a full disk, an exporter, a dead worker, a busy lock). One line says why. A batch
+exits 1 when any job's run failed, else 2 when any job's input is wrong.
 """
 
 from __future__ import annotations
@@ -28,9 +32,9 @@ MESH_HELP = (
 )
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m editemotalk_addon",
+        prog=prog,
         description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -100,12 +104,15 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     m.add_argument("manifest")
-    m.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    m.add_argument(
+        "--workers", type=int, default=1, help="parallel worker processes (default 1; at most the cores and memory)"
+    )
     m.add_argument(
         "--shard",
         default="0/1",
         metavar="I/N",
-        help="run only jobs with index %% N == I (0-based), e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT",
+        help="run only jobs with index %% N == I (0-based), e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT; "
+        "runs of shards that share jobs never overlap",
     )
     m.add_argument("--force", action="store_true", help="re-bake jobs whose outputs are already up to date")
     m.add_argument("--no-progress", action="store_true")
@@ -117,8 +124,9 @@ BATCH_HELP = """One job per line (JSONL) or row (CSV with a header). Keys are th
   {"audio": "lines/0001.wav", "mesh": "heads/hero.blend:Face", "emotion": {"happy": 0.8},
    "out": "out/0001.blend", "fbx": "out/0001.fbx", "csv": "out/0001.csv"}
 In CSV, "emotion" is written happy=0.8;sad=0.2. Relative paths are relative to the manifest. A job whose outputs
-exist and were made from the same inputs (hashes in <output>.eet.json) is skipped, so a rerun resumes; one failed
-job never stops the others; the exit status is 1 if any job failed, with the failures listed."""
+are still those it wrote from the same inputs (hashes in <output>.eet.json) is skipped, so a rerun resumes; one
+failed job never stops the others, and the failures are listed. Exit status: 0 all done, 1 any job's run failed
+(a full disk, an exporter, a dead worker) or the manifest is busy, else 2 any job's input is wrong."""
 
 
 def _engine_args(p):
@@ -126,12 +134,13 @@ def _engine_args(p):
     p.add_argument("--runtime", default="auto", choices=("auto", "onnx", "torch"))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m editemotalk_addon") -> int:
     """The command line; returns the exit status. The one place an error becomes a line and a status: 2 when the
-    user's input is wrong (errors.InputError), 1 when the run failed."""
-    from .core.errors import InputError, UserError  # imports inside: `-P cli.py` runs this file outside its package
+    user's input is wrong (errors.InputError), 1 when the run failed. `prog` names the command in its help."""
+    from .core.errors import UserError  # imports inside: `-P cli.py` runs this file outside its package
 
-    args = parser().parse_args(argv)
+    args = parser(prog).parse_args(argv)
+    sys.stdout.reconfigure(errors="backslashreplace")  # a file name that is not UTF-8 is printed, not fatal
     try:
         if args.command == "batch":
             from .blender.batch import run_batch
@@ -140,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         return _bake(args)
     except UserError as exc:
         print(f"editemotalk: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, InputError) else 1
+        return exc.status
 
 
 def _bake(args) -> int:

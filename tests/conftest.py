@@ -45,6 +45,18 @@ def speech_wav(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def head(tmp_path_factory, speech_wav):
+    """A user's .blend with the demo head (made by the CLI), and a copy of the recording."""
+    from test_cli import cli
+
+    folder = tmp_path_factory.mktemp("head")
+    r = cli("bake", "--audio", speech_wav, "--out", folder / "head.blend")
+    assert r.returncode == 0, r.stderr[-2000:]
+    (folder / "line.wav").write_bytes(speech_wav.read_bytes())
+    return folder
+
+
 def mp4_tracks(path) -> list[str]:
     """The handler type of every track of an MP4 (moov/trak/mdia/hdlr): 'vide', 'soun', ..."""
     import struct

@@ -15,15 +15,12 @@ import bpy
 import numpy as np
 
 zip_path, wav, *runtime = sys.argv[sys.argv.index("--") + 1 :]
-report = {}
+report = {"blender": bpy.app.version_string}
 start = time.perf_counter()
 bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
 report["install_enable_s"] = time.perf_counter() - start
 module = "bl_ext.user_default.editemotalk"
 report["enabled"] = module in bpy.context.preferences.addons
-import onnxruntime  # noqa: E402
-
-report["onnxruntime"] = onnxruntime.__file__
 scene = bpy.context.scene
 scene.render.fps = 30
 bpy.ops.editemotalk.add_demo_head()
@@ -34,6 +31,11 @@ scene.editemotalk.happy = 1.0
 start = time.perf_counter()
 report["bake"] = list(bpy.ops.editemotalk.bake())
 report["bake_s"] = time.perf_counter() - start
+report["onnxruntime"] = sys.modules["onnxruntime"].__file__  # imported by the extension, as it imports it
+report["preview"] = list(bpy.ops.editemotalk.preview(size=64))  # an unsaved file: into the extension's own folder
+report["preview_file"] = os.path.join(bpy.utils.extension_path_user(module, path="previews"), "line_preview.mp4")
+with open(report["preview_file"], "rb") as movie:
+    report["preview_is_mp4"] = movie.read(8)[4:] == b"ftyp" and os.path.getsize(report["preview_file"]) > 10_000
 jaw, smile = [], []
 for f in range(1, 60):
     scene.frame_set(f)
@@ -68,6 +70,8 @@ if runtime == ["torch"]:
     report["torch_animator"] = sys.modules[f"{module}.blender.session"].get_animator().runtime
     report["torch_vs_onnx"] = float(np.abs(curves() - onnx_curves).max())
 report["torch_loaded"] = "torch" in sys.modules
+report["clear"] = list(bpy.ops.editemotalk.clear())
+report["after_clear"] = [len(obj.data.shape_keys.animation_data.nla_tracks), len(scene.sequence_editor.strips_all)]
 
 # Where every loaded module came from: the standard library, Blender (the bpy module and the packages it carries),
 # or the extension (its own code and its installed wheels). Anything else would be a dependency users lack.

@@ -3,7 +3,9 @@
 import bpy  # installed by `build.py setup`; a missing bpy fails the suite, never skips it
 import numpy as np
 import pytest
+from bpy_extras.object_utils import world_to_camera_view
 from conftest import mp4_tracks
+from mathutils import Vector
 
 import editemotalk_addon  # noqa: E402
 from editemotalk_addon.blender import exports, nla, preview_layer, session, shape_keys, sound  # noqa: E402
@@ -218,20 +220,6 @@ def test_bad_input_reports_clearly_and_changes_nothing(scene, tmp_path, case):
     assert (len(bpy.data.actions), len(bpy.data.objects), len(sound.all_strips(scene))) == before
 
 
-def test_legacy_fcurve_path_writes_the_same_keys(scene):
-    """Blender 4.2/4.3 have no action slots; the legacy branch must produce the same curve."""
-    obj = demo_head(scene)
-    values = np.linspace(0, 1, 25, dtype=np.float32)
-    slotted, slot = nla._new_action("slotted", obj.data.shape_keys, "t", "x")
-    nla.write_action(slotted, slot, {"jawOpen": values}, 5)
-    legacy = bpy.data.actions.new("legacy")
-    nla.write_action(legacy, None, {"jawOpen": values}, 5)
-    a = slotted.layers[0].strips[0].channelbags[0].fcurves[0]
-    b = legacy.fcurves[0]
-    assert [tuple(k.co) for k in a.keyframe_points] == [tuple(k.co) for k in b.keyframe_points]
-    assert a.evaluate(17) == pytest.approx(values[12])
-
-
 def test_unmatched_channels_are_listed_not_dropped(scene):
     bpy.ops.mesh.primitive_cube_add()
     obj = bpy.context.object
@@ -276,7 +264,8 @@ def test_blenders_own_decoder_reads_what_soundfile_reads(data_root, clip):
     from editemotalk_addon.core import audio
 
     path = data_root / clip
-    via_aud = audio.validate_audio(audio.to_mono_16k(*audio._decode_with_aud(path, audio.MAX_SECONDS)))
+    samples, rate, _ = audio._decode_with_aud(path, audio.MAX_SECONDS)
+    via_aud = audio.validate_audio(audio.to_mono_16k(samples, rate))
     via_sndfile = audio.load_audio(path)
     n = min(len(via_aud), len(via_sndfile))
     assert abs(len(via_aud) - len(via_sndfile)) < 0.01 * 16000 + 1200  # mp3 decoders differ in padding
@@ -541,6 +530,18 @@ def test_a_scripted_analyze_reports_what_it_heard(scene, capfd):
     assert f"heard {heard}" in capfd.readouterr().out  # the operator's report, as Blender prints it headless
 
 
+def test_bake_without_analyze_fills_heard_and_the_status_line_as_analyze_does(scene):
+    s = scene.editemotalk
+    demo_head(scene)
+    assert (s.heard, s.status) == ("", "")
+    assert bpy.ops.editemotalk.bake() == {"FINISHED"}
+    baked = (s.heard, s.status)
+    assert baked[0].count("%") == 3 and baked[1].endswith(f"heard {baked[0]}")
+    s.heard = s.status = ""
+    assert bpy.ops.editemotalk.analyze() == {"FINISHED"}
+    assert (s.heard, s.status) == baked
+
+
 def test_keyed_sliders_that_overshoot_are_clamped_like_the_property(scene):
     """A Bezier curve overshoots its keys; EmotionEdit refuses values past 1.5, so preview and bake clamp them
     as Blender clamps the animated property."""
@@ -555,3 +556,38 @@ def test_keyed_sliders_that_overshoot_are_clamped_like_the_property(scene):
     assert max(fc.evaluate(f) for f in np.arange(10, 25, 0.5)) > 1.51
     keys = session.emotion_edit(scene, 1.0).sliders["surprised"]
     assert keys[:, 1].max() == 1.5 and keys[:, 1].min() == 0.0
+
+
+def viewport_xy(area, point: Vector) -> tuple[float, float]:
+    """Where `point` lands in a 3D Viewport's region, 0 to 1 each way: Blender's perspective view, a 72 mm sensor
+    (36 mm at its zoom of 2) behind the viewport's lens, fitted to the region's longer side. (The region's own
+    matrices are updated only when it is drawn, never in background mode.)"""
+    rv3d, lens = area.spaces[0].region_3d, area.spaces[0].lens
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    q = rv3d.view_rotation.inverted() @ (point - rv3d.view_location)
+    q.z -= rv3d.view_distance
+    longer = max(region.width, region.height)
+    x, y = (q[k] / -q.z / (36.0 / lens) * longer / side for k, side in ((0, region.width), (1, region.height)))
+    return (x + 1) / 2, (y + 1) / 2
+
+
+def test_the_demo_head_is_in_front_of_the_default_cube_and_framed_by_camera_and_viewport(scene):
+    cube, camera = bpy.data.objects["Cube"], scene.camera
+    untouched = lambda: [tuple(cube.matrix_world.col[3]), cube.hide_get(), cube.hide_render, camera.matrix_world.copy()]
+    before = untouched()
+    assert bpy.ops.editemotalk.add_demo_head() == {"FINISHED"}
+    obj = scene.editemotalk.target
+    verts = [obj.matrix_world @ v.co for v in list(obj.data.vertices)[::7]]
+    low, high = (np.array([f(c[k] for c in cube.bound_box) for k in range(3)]) for f in (min, max))
+    assert not any(np.all((np.array(v) > low) & (np.array(v) < high)) for v in verts)  # outside the cube
+    seen = np.array([world_to_camera_view(scene, camera, v) for v in verts])
+    assert seen[:, :2].min() > 0.05 and seen[:, :2].max() < 0.95  # all of it in the camera's frame
+    assert np.ptp(seen[:, 1]) > 0.4  # and large in it
+    cube_depth = min(world_to_camera_view(scene, camera, cube.matrix_world @ Vector(c)).z for c in cube.bound_box)
+    assert 0 < seen[:, 2].max() < cube_depth  # in front of the cube
+    area = next(a for a in bpy.context.screen.areas if a.type == "VIEW_3D")
+    shown = np.array([viewport_xy(area, v) for v in verts])
+    assert shown.min() > 0.05 and shown.max() < 0.95 and np.ptp(shown[:, 1]) > 0.3  # the viewport frames it too
+    assert untouched() == before  # the cube and the camera as they were
+    assert bpy.ops.editemotalk.add_demo_head(hide_default_cube=True) == {"FINISHED"}
+    assert cube.hide_get() and cube.hide_render and bpy.data.objects.get("Cube") is cube

@@ -7,10 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import bpy  # installed by `build.py setup`; a missing bpy fails the suite, never skips it
 import numpy as np
 import pytest
+from bpy_extras import anim_utils
 from conftest import ROOT, mp4_tracks
 
 from editemotalk_addon.core.livelink import ROTATIONS, read_csv  # noqa: E402
@@ -92,7 +94,7 @@ def _import(kind, path):
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.context.scene.render.fps = 30
     {
-        "fbx": lambda: bpy.ops.import_scene.fbx(filepath=str(path), anim_offset=0.0),
+        "fbx": lambda: bpy.ops.import_scene.fbx(filepath=str(path)),  # Blender's defaults
         "abc": lambda: bpy.ops.wm.alembic_import(filepath=str(path)),
         "usd": lambda: bpy.ops.wm.usd_import(filepath=str(path)),
     }[kind]()
@@ -140,11 +142,15 @@ def test_blend_and_csv_hold_the_performance(baked):
     assert ref[-1, INDEX["mouthSmileLeft"]] > ref[0, INDEX["mouthSmileLeft"]] + 0.1
 
 
-def test_fbx_reimports_with_the_same_shape_key_animation(baked):
+def test_fbx_reimports_with_blenders_defaults_on_the_clips_own_frames(baked):
     ref = _values(_open_reference(baked), FRAMES, ["jawOpen", "mouthSmileLeft", "mouthFrownLeft", "eyeBlinkLeft"])
     obj = _import("fbx", baked / "line.fbx")
+    ad = obj.data.shape_keys.animation_data
+    keys = anim_utils.action_get_channelbag_for_slot(ad.action, ad.action_slot).fcurves[0].keyframe_points
+    frames = len(read_csv(baked / "line.csv", fps=30).weights)
+    assert (keys[0].co.x, keys[-1].co.x, len(keys)) == (10, 10 + frames - 1, frames)  # baked at --start-frame 10
     got = _values(obj, FRAMES, ["jawOpen", "mouthSmileLeft", "mouthFrownLeft", "eyeBlinkLeft"])
-    assert np.abs(got - ref).max() < 1e-3  # FBX time = frame / fps; Blender re-imports it at anim_offset 0
+    assert np.abs(got - ref).max() < 1e-3
 
 
 def test_alembic_vertices_move_at_the_scene_rate(baked):
@@ -178,7 +184,11 @@ def test_preview_is_the_clip_with_its_sound_at_the_scene_rate(baked_run):
     clip = bpy.data.movieclips.load(str(out / "line.mp4"))
     assert clip.frame_duration == frames and clip.fps == 30 and tuple(clip.size) == (480, 480)
     assert mp4_tracks(out / "line.mp4") == ["vide", "soun"]
-    assert f"preview: {frames}/{frames} frames" in r.stderr  # progress on the terminal
+    progress = [line for line in r.stderr.splitlines() if "preview:" in line]
+    assert progress[-1] == f"preview: {frames}/{frames} frames" and len(progress) == 10  # a line per tenth in a log
+    assert all(line.startswith("preview: ") for line in progress)  # nothing of Blender's glued to it
+    for blender_line in ("Append frame", "Fra:", "Time:", "EGL"):  # what Blender prints while it renders: none
+        assert blender_line not in r.stdout + r.stderr
 
 
 def test_live_link_face_capture_bakes_onto_any_mapped_mesh(baked, data_root, tmp_path):
@@ -214,10 +224,12 @@ def test_live_link_face_capture_bakes_onto_any_mapped_mesh(baked, data_root, tmp
 
 
 @pytest.mark.parametrize(
-    "case",
-    ["corrupt audio", "folder as audio", "missing mesh file", "missing object", "unwritable output", "disk full"],
+    "case, status",
+    [("corrupt audio", 2), ("folder as audio", 2), ("missing mesh file", 2), ("missing object", 2)]
+    + [("unwritable output", 1), ("disk full", 1)],
 )
-def test_failures_give_one_clear_line(case, speech_wav, baked, tmp_path):
+def test_failures_give_one_clear_line(case, status, speech_wav, baked, tmp_path):
+    """The input is wrong: exit status 2; the run failed: 1."""
     args = ["bake", "--audio", speech_wav, "--mesh", "demo", "--out", tmp_path / "out.blend"]
     kw = {}
     if case == "corrupt audio":
@@ -240,7 +252,7 @@ def test_failures_give_one_clear_line(case, speech_wav, baked, tmp_path):
 
         kw, expected = {"preexec_fn": limit}, "Cannot write"
     r = cli(*args, **kw)
-    assert r.returncode == 1, r.stdout[-1000:] + r.stderr[-1000:]
+    assert r.returncode == status, r.stdout[-1000:] + r.stderr[-1000:]
     message = [line for line in r.stderr.splitlines() if line.startswith("editemotalk:")]
     assert len(message) == 1 and expected in message[0], r.stderr[-2000:]
     assert not (tmp_path / "out.blend").exists()
@@ -273,7 +285,7 @@ def _manifest(tmp_path, speech_wav, n, broken=()):
 def test_batch_with_broken_jobs_completes_the_rest_and_resumes(tmp_path, speech_wav):
     manifest = _manifest(tmp_path, speech_wav, 20, broken=(4, 13))
     r = cli("batch", manifest, "--workers", 2, "--no-progress", timeout=900)
-    assert r.returncode == 1
+    assert r.returncode == 2  # the failed jobs' inputs are wrong
     assert "18 baked, 0 up to date, 2 failed" in r.stdout
     failed = [line for line in r.stderr.splitlines() if "FAILED" in line]
     assert len(failed) == 2 and "line04.wav" in failed[0] and "Cannot decode" in failed[0]
@@ -281,7 +293,7 @@ def test_batch_with_broken_jobs_completes_the_rest_and_resumes(tmp_path, speech_
     assert "FAILED job 5 (" in failed[0] and "FAILED job 14 (" in failed[1]  # numbered as the manifest's lines
     assert len(list((tmp_path / "out").glob("*.csv"))) == 18
     again = cli("batch", manifest, "--workers", 2, "--no-progress", timeout=900)
-    assert "0 baked, 18 up to date, 2 failed" in again.stdout and again.returncode == 1
+    assert "0 baked, 18 up to date, 2 failed" in again.stdout and again.returncode == 2
     shard = cli("batch", manifest, "--shard", "1/2", "--force", "--no-progress", timeout=900)
     assert "9 baked, 0 up to date, 1 failed" in shard.stdout  # odd jobs only: 1, 3, ..., 19 (13 is broken)
 
@@ -344,3 +356,80 @@ def test_an_export_of_one_clip_carries_that_clip_alone(speech_wav, tmp_path):
     assert len(whole) == later + len(b) - 1
     assert np.abs(whole[: len(a)] - a).max() < 1e-4 and np.abs(whole[len(a) : later - 1]).max() == 0
     assert np.abs(whole[later - 1 :] - b).max() < 1e-4
+
+
+def test_an_fbx_cannot_start_at_frame_0(speech_wav, tmp_path):
+    """Blender reads FBX time 0 as frame 1: a clip at frame 0 could not come back on its frames."""
+    r = cli("bake", "--audio", speech_wav, "--start-frame", 0, "--fbx", tmp_path / "x.fbx", "--csv", tmp_path / "x.csv")
+    assert r.returncode == 2 and [line for line in r.stderr.splitlines() if line.strip()] == [r.stderr.strip()]
+    assert "--fbx from frame 0" in r.stderr and not list(tmp_path.iterdir())
+
+
+def test_batch_progress_counts_every_job_of_the_manifest(tmp_path, speech_wav):
+    """Two jobs already baked, one malformed line and two to bake: five jobs, the first three counted at once."""
+    manifest = _manifest(tmp_path, speech_wav, 4)
+    lines = manifest.read_text().splitlines()
+    manifest.write_text("\n".join(lines[:2]) + "\n")
+    assert cli("batch", manifest, "--no-progress").returncode == 0
+    manifest.write_text("\n".join([*lines[:2], "{not json", *lines[2:]]) + "\n")
+    r = cli("batch", manifest, timeout=600)
+    assert "2 baked, 2 up to date, 1 failed" in r.stdout
+    assert [line for line in r.stderr.splitlines() if line.startswith("batch:")] == [
+        "batch: 3/5 jobs",
+        "batch: 4/5 jobs",
+        "batch: 5/5 jobs",
+    ]
+
+
+def test_on_a_terminal_the_preview_is_one_line_updated_in_place(speech_wav, tmp_path):
+    main, child = os.openpty()
+    args = ["bake", "--audio", str(speech_wav), "--fps", "10", "--preview", str(tmp_path / "p.mp4")]
+    proc = subprocess.Popen([sys.executable, "-m", "editemotalk_addon", *args], cwd=ROOT, stdin=subprocess.DEVNULL,
+                            stdout=child, stderr=child)  # fmt: skip
+    os.close(child)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the process closed its end
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert proc.wait(timeout=60) == 0, shown.decode()[-2000:]
+    (line,) = [line for line in shown.decode().split("\r\n") if "preview:" in line]  # a terminal ends lines \r\n
+    total = int(line.rsplit("/", 1)[1].split()[0])
+    assert total > 10 and line.split("\r") == ["", *(f"preview: {d}/{total} frames" for d in range(1, total + 1))]
+
+
+def test_after_import_bpy_a_batch_bakes_in_its_own_process(tmp_path, speech_wav):
+    """Inside Blender, or in a script that imported bpy, workers could not find the bpy module: one line says so
+    and the jobs bake here."""
+    manifest = _manifest(tmp_path, speech_wav, 2)
+    code = f"import bpy, sys; from editemotalk_addon.cli import main; sys.exit(main(['batch', {str(manifest)!r}, "
+    code += "'--workers', '2', '--no-progress']))"
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "2 baked, 0 up to date, 0 failed" in r.stdout, r.stderr[-2000:]
+    assert [line for line in r.stderr.splitlines() if "warning" in line] == [
+        "editemotalk: warning: --workers 2 runs as 1 here: workers start only from a process that has not imported "
+        "bpy - run `python -m editemotalk_addon batch` for parallel workers"
+    ]
+
+
+def test_a_bake_writes_its_outputs_and_the_extensions_own_folder_only(speech_wav, tmp_path):
+    """Nothing in the temporary folder, nothing elsewhere in the home: the demo head kept for the next job lives
+    in the folder Blender gives the extension (extension_path_user), which the second bake reads."""
+    home, temp, out = tmp_path / "home", tmp_path / "tmp", tmp_path / "out"
+    for folder in (home, temp, out):
+        folder.mkdir()
+    env = dict(os.environ, HOME=str(home), TMPDIR=str(temp))
+    for name in ("a", "b"):
+        r = cli("bake", "--audio", speech_wav, "--mesh", "demo", "--csv", out / f"{name}.csv", env=env)
+        assert r.returncode == 0, r.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv", "b.csv"] and list(temp.iterdir()) == []
+    written = [p.relative_to(home) for p in home.rglob("*") if p.is_file()]
+    assert len(written) == 1 and written[0].parent == Path(
+        ".config/blender/4.5/extensions/.user/user_default/editemotalk/cache"
+    ), written
+    assert "Read blend" not in r.stdout  # the second bake reopened it, quietly

@@ -108,6 +108,12 @@ def test_the_extension_imports_nothing_of_the_research_side_and_nothing_by_name(
         assert "import_module" not in text and "__import__" not in text, path
 
 
+def test_the_extension_never_edits_sys_path():
+    """Blender's extension platform: an extension imports what it bundles, never by changing the import path."""
+    for path in ADDON.rglob("*.py"):
+        assert "sys.path" not in path.read_text(), path.relative_to(ROOT)
+
+
 def test_the_core_is_bpy_free_and_torch_lives_only_in_its_optional_backend():
     for path in CORE.rglob("*.py"):
         top = {m.split(".")[0] for m in imports(path)}
@@ -118,9 +124,11 @@ def test_the_core_is_bpy_free_and_torch_lives_only_in_its_optional_backend():
 
 
 def test_importing_the_whole_core_loads_no_heavy_package():
+    """Nor bpy where a batch driver starts its workers (blender/batch.py): they start from a Python without it."""
     names = [module_name(p) for p in CORE.glob("*.py") if p.stem != "__init__"]
     code = (
         f"import sys; import {', '.join(names)}; import editemotalk_addon, editemotalk_addon.cli; "
+        "import editemotalk_addon.blender.batch; "
         "print('\\n'.join(m for m in sys.modules if m.split('.')[0] in ('torch', 'scipy', 'librosa', 'sklearn', "
         "'soundfile', 'onnx', 'bpy', 'model')))"
     )

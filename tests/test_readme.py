@@ -1,15 +1,15 @@
-"""The README's headless commands, run exactly as written, in a folder laid out as they assume.
+"""The README's headless commands and scripts, run exactly as written, in a folder laid out as they assume.
 
-`python -m editemotalk_addon ...` runs on the bpy module from this clone. `blender -b ... -P <extension>/cli.py -- ...`
-runs through a stand-in for the Blender binary (there is none here): a Python holding only the bpy module and what
-Blender carries, where the extension zip was installed into ~/.config/blender/4.5 as Blender installs it; the
-stand-in does what `blender` does with those arguments (enable the installed extension, open the file, run the
-script with sys.argv as Blender leaves it).
+`blender ...` runs through a stand-in for the Blender binary (there is none here, see blender_standin.py): a Python
+holding only the bpy module and what Blender carries, with its own home, where the README's install command puts
+the extension zip. `python -m editemotalk_addon ...` runs on the bpy module from this clone; the README's Python
+scripts run in the Blender-only Python, each in its own process.
 """
 
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -19,55 +19,39 @@ from conftest import ROOT
 
 from editemotalk_addon.core.livelink import read_csv  # noqa: E402
 
-MODULE = "bl_ext.user_default.editemotalk"
-BLENDER = '''#!{python}
-"""`blender [-b] [FILE.blend] -P SCRIPT -- ARGS` on the bpy module: extensions, then the file, then the script."""
-import atexit
-import runpy
-import sys
-
-import bpy
-
-bpy.ops.preferences.addon_enable(module="{module}")  # what the user's preferences do at startup
-atexit.register(lambda: bpy.ops.preferences.addon_disable(module="{module}"))  # else the bpy module hangs at exit
-args = sys.argv[1 : sys.argv.index("--")] if "--" in sys.argv else sys.argv[1:]
-blend = [a for a in args if a.endswith(".blend")]
-if blend:
-    bpy.ops.wm.open_mainfile(filepath=blend[0], load_ui=False)
-runpy.run_path(args[args.index("-P") + 1], run_name="__main__")
-'''
+TRACKS = ["EET line articulation", "EET line expression", "EET line life"]
 
 
-def readme_blocks(section: str) -> list[str]:
-    """The ```bash blocks of one README section (up to the next '## ' heading)."""
+def readme_blocks(heading: str, language: str = "bash") -> list[str]:
+    """The code blocks of one README section: from its heading to the next heading of the same or a higher level."""
     text = (ROOT / "README.md").read_text()
-    body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```bash\n(.*?)```", body, re.S)
+    level = heading.split(" ")[0]
+    body = text.split(f"\n{heading}\n", 1)[1]
+    body = re.split(rf"\n#{{1,{len(level)}}} ", body)[0]
+    return re.findall(rf"```{language}\n(.*?)```", body, re.S)
 
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory, speech_wav, linux_zip):
-    """A home with the extension installed, a `blender` on PATH, and the files the commands name."""
-    from model.packaging import blender_only_venv
+    """A home, a `blender` on PATH, and the files the commands name, in the folder they run in."""
+    from model.packaging import tested_blender
 
     root = tmp_path_factory.mktemp("readme")
     home, cwd, bin_dir = root / "home", root / "work", root / "bin"
     for d in (home, cwd / "heads", cwd / "lines", bin_dir):
         d.mkdir(parents=True)
-    python = blender_only_venv(ROOT / "build" / "blender-only-venv")
+    python = tested_blender("4.5")  # the version the README's paths name
     env = dict(
         os.environ,
         HOME=str(home),
-        BLENDER_USER_RESOURCES=str(home / ".config" / "blender" / "4.5"),
         PATH=f"{bin_dir}{os.pathsep}{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}",
         PYTHONPATH=str(ROOT),  # `python -m editemotalk_addon` from a clone
-        SLURM_ARRAY_TASK_ID="0",
     )
-    install = f"import bpy; bpy.ops.extensions.package_install_files(filepath={str(linux_zip)!r}, repo='user_default')"
-    subprocess.run([str(python), "-c", install], env=env, check=True, capture_output=True, timeout=600)
+    env.pop("BLENDER_USER_RESOURCES", None)
     blender = bin_dir / "blender"
-    blender.write_text(BLENDER.format(python=python, module=MODULE))
+    blender.write_text(f'#!/bin/sh\nexec {python} {ROOT / "tests" / "blender_standin.py"} "$@"\n')
     blender.chmod(0o755)
+    shutil.copy(linux_zip, cwd / linux_zip.name)
     for wav in (cwd / "line.wav", cwd / "lines" / "0001.wav"):
         wav.write_bytes(speech_wav.read_bytes())
     manifest = re.search(r"```json\n(\{\"audio\".*?)\n```", (ROOT / "README.md").read_text()).group(1)
@@ -77,36 +61,66 @@ def work(tmp_path_factory, speech_wav, linux_zip):
     bpy.ops.wm.read_factory_settings(use_empty=True)
     heads.add_demo_head(bpy.context).name = "Face"
     bpy.ops.wm.save_as_mainfile(filepath=str(cwd / "heads" / "hero.blend"))
-    return cwd, env
+    return cwd, env, python
 
 
-def run_block(block: str, work) -> subprocess.CompletedProcess:
-    cwd, env = work
-    r = subprocess.run(["bash", "-e", "-c", block], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+def run_block(block: str, work, *command) -> subprocess.CompletedProcess:
+    cwd, env, _ = work
+    env = dict(env, PWD=str(cwd))  # as a shell sets it: Blender reads relative paths against $PWD
+    r = subprocess.run([*(command or ["bash", "-e", "-c"]), block], cwd=cwd, env=env, capture_output=True,
+                       text=True, timeout=900)  # fmt: skip
     assert r.returncode == 0, f"{block}\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
     return r
 
 
-def test_every_readme_command_runs_as_written(work):
-    cwd, _ = work
-    bpy_module, in_blender = readme_blocks("Headless baking for pipelines")[:2]
-    r = run_block(bpy_module, work)
+def tracks(blend, face: str) -> list[str]:
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    return [t.name for t in bpy.data.objects[face].data.shape_keys.animation_data.nla_tracks]
+
+
+@pytest.fixture(scope="module")
+def installed(work):
+    """The README's install command for a headless Blender: the extension in the home's user repository."""
+    (install,) = readme_blocks("### Install for scripts")
+    run_block(install, work)
+    home = work[1]["HOME"]
+    assert os.path.isfile(f"{home}/.config/blender/4.5/extensions/user_default/editemotalk/blender_manifest.toml")
+    assert os.path.isfile(f"{home}/.config/blender/4.5/config/userpref.blend")  # enabled, and remembered
+    return work
+
+
+def test_the_command_line_blocks_run_as_written(installed):
+    cwd = installed[0]
+    command, module, in_place = readme_blocks("### Bake from the command line")
+    r = run_block(command, installed)
+    assert r.stdout.count("editemotalk: baked") == 2 and "usage: blender -c editemotalk bake" in r.stdout
     assert "--whole-timeline" in r.stdout  # the --help
-    assert all((cwd / f"line.{ext}").stat().st_size > 0 for ext in ("blend", "fbx", "abc", "usdc", "csv"))
+    assert all((cwd / f"line.{ext}").stat().st_size > 0 for ext in ("blend", "fbx", "abc", "usdc", "csv", "mp4"))
     weights = read_csv(cwd / "line.csv", fps=24).weights
     assert len(weights) > 30 and weights.max() > 0.1
-    (cwd / "line.blend").unlink()
-    r = run_block(in_blender, work)
-    assert r.stdout.count("editemotalk: baked") == 2, r.stdout[-2000:]
-    for blend, face in (("line.blend", "Face"), ("demo.blend", "EET Demo Head")):
-        bpy.ops.wm.open_mainfile(filepath=str(cwd / blend), load_ui=False)
-        tracks = bpy.data.objects[face].data.shape_keys.animation_data.nla_tracks
-        assert [t.name for t in tracks] == ["EET line articulation", "EET line expression", "EET line life"]
-    batch, slurm = readme_blocks("Headless baking for pipelines")[2:]
-    r = run_block(batch, work)
-    assert "1 baked, 0 up to date, 0 failed" in r.stdout
+    assert tracks(cwd / "line.blend", "Face") == TRACKS and tracks(cwd / "demo.blend", "EET Demo Head") == TRACKS
+    run_block(module, installed)
+    assert len(read_csv(cwd / "sad.csv", fps=24).weights) == len(weights)
+    run_block(in_place, installed)
+    assert tracks(cwd / "hero_line.blend", "Face") == TRACKS
+
+
+def test_the_batch_block_runs_as_written(installed):
+    cwd = installed[0]
+    batch = readme_blocks("### Thousands of lines")[0]
+    r = run_block(batch, installed)
+    assert "1 baked, 0 up to date, 0 failed" in r.stdout  # in Blender
+    assert "0 baked, 1 up to date, 0 failed" in r.stdout  # then on the bpy module: nothing left to do
     assert (cwd / "out" / "0001.blend").exists() and (cwd / "out" / "0001.fbx").exists()
-    r = run_block(slurm, work)  # task 0 of 16: the one job, already up to date
-    assert "0 baked, 1 up to date, 0 failed" in r.stdout
-    summary = json.loads((cwd / "jobs.shard0of16.summary.json").read_text())
+    summary = json.loads((cwd / "jobs.shard0of1.summary.json").read_text())
     assert summary["jobs"] == 1 and summary["failures"] == []
+
+
+def test_the_bpy_module_scripts_run_as_written(work, tmp_path):
+    """Install once, then a later script, each its own process, in a home of their own."""
+    cwd, env, python = work
+    env = dict(env, HOME=str(tmp_path))
+    install, script = readme_blocks("### Install for scripts", "python")
+    for block in (install, script):
+        run_block(block, (cwd, env, python), str(python), "-c")
+    assert tracks(cwd / "scripted.blend", "EET Demo Head") == TRACKS

@@ -3,6 +3,7 @@ keys (nla.py) and the recording as a sound strip at the same start frame (sound.
 
 from __future__ import annotations
 
+from ..core.performance import check_finite
 from . import nla, sound
 
 
@@ -11,6 +12,8 @@ def bake_clip(
 ) -> nla.BakeResult:
     """The performance on obj's shape keys, and the recording as a sound strip at the same start frame (the
     clip's previous strip moves with it). A bake ends the live preview."""
+    for layer in perf.layers(combined).values():
+        check_finite(layer, f"the performance of {nla.clip_name(source_path)}")
     if scene.editemotalk.live_preview:
         scene.editemotalk.live_preview = False  # its update removes the preview layer
     tag = nla.clip_key(source_path)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import mmap
-import os
 import stat
 import subprocess
 import sys
@@ -22,28 +21,12 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..core import files, livelink, rig
+from ..core import files, livelink, processes, rig, terminal
 from ..core.errors import UserError
+from ..core.performance import check_finite
 from . import nla, playblast
 from .alembic_child import select_only
 from .shape_keys import mapping_of
-
-
-@contextlib.contextmanager
-def _quiet():
-    """An exporter's chatter, and the report of a failing one (a whole Python traceback for FBX), kept off the
-    terminal: the caller's one-line UserError says what went wrong."""
-    sys.stdout.flush(), sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    try:
-        with open(os.devnull, "w") as sink:
-            os.dup2(sink.fileno(), 1), os.dup2(sink.fileno(), 2)
-        yield
-    finally:
-        sys.stdout.flush(), sys.stderr.flush()
-        for fd, copy in zip((1, 2), saved):
-            os.dup2(copy, fd)
-            os.close(copy)
 
 
 def save_blend(path, compress: bool = False) -> None:
@@ -52,7 +35,7 @@ def save_blend(path, compress: bool = False) -> None:
     saved_versions = filepaths.save_version
     filepaths.save_version = 0
     try:
-        with _quiet():
+        with terminal.quiet():
             bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True, check_existing=False, compress=compress)
     finally:
         filepaths.save_version = saved_versions
@@ -63,26 +46,52 @@ def _export(path, obj, frame_start: int, frame_end: int, operator, **options) ->
     scene = bpy.context.scene
     scene.frame_start, scene.frame_end = frame_start, frame_end
     select_only(obj)
-    with _quiet():
+    with terminal.quiet():
         operator(filepath=str(path), **options)
 
 
 def export_fbx(path, obj, frame_start: int, frame_end: int) -> None:
-    """Shape-key animation baked per frame (the NLA layers summed), on the mesh alone."""
-    _export(
-        path,
-        obj,
-        frame_start,
-        frame_end,
-        bpy.ops.export_scene.fbx,
-        use_selection=True,
-        object_types={"MESH"},
-        bake_anim=True,
-        bake_anim_use_all_actions=False,
-        bake_anim_use_nla_strips=False,
-        bake_anim_simplify_factor=0.0,
-        add_leaf_bones=False,
-    )
+    """Shape-key animation baked per frame (the NLA layers summed), on the mesh alone, at FBX time
+    (frame - 1) / fps: Blender's importer puts time t on frame t * fps + 1 (its Animation Offset, 1 by default),
+    so the keys go back on the frames they came from. The exporter writes frame f at time f / fps, hence the
+    frames are played one frame earlier while it runs (from frame 1: FBX time is never negative)."""
+    with _one_frame_earlier(obj, frame_start, frame_end):
+        _export(
+            path,
+            obj,
+            frame_start - 1,
+            frame_end - 1,
+            bpy.ops.export_scene.fbx,
+            use_selection=True,
+            object_types={"MESH"},
+            bake_anim=True,
+            bake_anim_use_all_actions=False,
+            bake_anim_use_nla_strips=False,
+            bake_anim_simplify_factor=0.0,
+            add_leaf_bones=False,
+        )
+
+
+@contextlib.contextmanager
+def _one_frame_earlier(obj, first: int, last: int):
+    """obj's shape keys play frames first..last as they play now, one frame earlier, while the block runs: every
+    value sampled per frame into a temporary action that plays alone (as in `solo`); then all is put back."""
+    scene, key = bpy.context.scene, obj.data.shape_keys
+    current = scene.frame_current
+    values = np.empty((last - first + 1, len(key.key_blocks)), np.float32)
+    for i, frame in enumerate(range(first, last + 1)):
+        scene.frame_set(frame)
+        key.key_blocks.foreach_get("value", values[i])
+    scene.frame_set(current)
+    action, slot = nla.new_action("EET FBX export", key, "editemotalk:fbx-export", "export")
+    try:
+        nla.write_action(action, slot, {kb.name: values[:, i] for i, kb in enumerate(key.key_blocks) if i}, first - 1)
+        with _playing_only(key.animation_data, set()):
+            key.animation_data.action = action
+            key.animation_data.action_slot = slot
+            yield
+    finally:
+        bpy.data.actions.remove(action)
 
 
 ALEMBIC_OPTIONS = {"selected": True, "visible_objects_only": False, "export_hair": False, "export_particles": False}
@@ -100,7 +109,9 @@ def export_alembic(path, obj, frame_start: int, frame_end: int) -> None:
     args = ["--", str(scratch), obj.name, str(path), options]
     blender = bpy.app.binary_path  # "" on the bpy module, whose Python imports bpy itself
     command = [blender, "-b", "--factory-startup", "--python", script] if blender else [sys.executable, script]
-    done = subprocess.run([*command, *args], capture_output=True, text=True)
+    # It dies with this process (killed on an exception by subprocess.run; by the kernel, on Linux, when this
+    # process is killed), so that no exporter outlives the bake writing into a file nobody will move.
+    done = subprocess.run([*command, *args], capture_output=True, text=True, preexec_fn=processes.lifeline())
     if done.returncode != 0:
         raise RuntimeError(f"the Alembic exporter stopped (exit status {done.returncode}), disk full?")
 
@@ -120,7 +131,7 @@ def export_usd(path, obj, frame_start: int, frame_end: int) -> None:
 
 
 def _preview(path, obj, start: int, end: int) -> None:
-    playblast.render_into(path, bpy.context.scene, obj, (start, end), progress=playblast.terminal_progress)
+    playblast.render_into(path, bpy.context.scene, obj, (start, end), progress=True)
 
 
 WRITERS = {
@@ -171,8 +182,7 @@ def _target(path) -> Path:
         raise UserError(f"Cannot write {path}: the file is read-only - make it writable or choose another path.")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        for stale in files.leftover_partials(path):
-            stale.unlink()
+        files.sweep([path])
     except OSError as exc:
         raise UserError(f"Cannot write {path}: {exc.strerror or exc} - choose a writable folder.") from None
     return path
@@ -207,7 +217,9 @@ def write_outputs(
 ) -> None:
     """Every output of a run ({"fbx": path, ...}), all or none: written beside their destinations, each checked,
     then all moved into place. The .blend is the scene as it is; the exports of frames start..end run inside
-    `isolate()` (solo: the clip alone). Raises UserError naming the first file that failed."""
+    `isolate()` (solo: the clip alone). Raises UserError naming the first file that failed, or any NaN among
+    `weights` (the CSV's) before anything is written."""
+    check_finite(weights, "the animation to export")
 
     def write(key, final, tmp):
         try:
@@ -235,24 +247,28 @@ def _last_line(exc: Exception) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
-@contextlib.contextmanager
 def solo(obj, source_path: str):
-    """Evaluate obj's shape keys with this clip's tracks alone (exports of one clip): every other track is muted
-    and the active action silenced while the block runs, then all is put back as it was."""
+    """Evaluate obj's shape keys with this clip's tracks alone (exports of one clip)."""
     ad = obj.data.shape_keys.animation_data
-    mine = set(nla.clip_tracks(ad, nla.clip_key(source_path)))
+    return _playing_only(ad, set(nla.clip_tracks(ad, nla.clip_key(source_path))))
+
+
+@contextlib.contextmanager
+def _playing_only(ad, tracks: set):
+    """While the block runs, only `tracks` of the animation data `ad` play: every other track is muted and the
+    active action set aside; then all is put back as it was."""
     saved = [(t, t.mute) for t in ad.nla_tracks]
-    action, slot = ad.action, getattr(ad, "action_slot", None)
+    action, slot = ad.action, ad.action_slot
     try:
         for track, _ in saved:
-            track.mute = track not in mine
+            track.mute = track not in tracks
         ad.action = None
         yield
     finally:
         for track, mute in saved:
             track.mute = mute
         ad.action = action
-        if slot is not None:
+        if action is not None:
             ad.action_slot = slot
 
 
@@ -268,7 +284,7 @@ def sample_weights(scene, obj, frames) -> np.ndarray:
     return out
 
 
-def write_preview(path, scene, obj, frames: tuple[int, int], size: int = playblast.SIZE, progress=None) -> None:
-    """The playblast of `frames` into the movie `path` now (blocking), all or none."""
+def write_preview(path, scene, obj, frames: tuple[int, int], size: int = playblast.SIZE, progress=False) -> None:
+    """The playblast of `frames` into the movie `path` now (blocking), all or none; `progress`: a progress line."""
     with atomic(path) as tmp:
         playblast.render_into(tmp, scene, obj, frames, size, progress)

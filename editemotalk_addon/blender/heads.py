@@ -3,8 +3,11 @@ ICT-FaceKit head from its files, with their shape keys."""
 
 from __future__ import annotations
 
+import math
+
 import bpy
 import numpy as np
+from mathutils import Euler, Vector
 
 from ..core import bundled_head, demo_head, ict
 
@@ -55,6 +58,39 @@ def add_demo_head(context, location=(0.0, 0.0, 0.0), stylised: bool = False):
     obj = mesh_object(*geometry, context.collection, materials, face_material)
     obj.location = location
     return obj
+
+
+def place_before_camera(obj, camera, scene, fill: float = 0.6) -> None:
+    """obj upright on the camera's line of sight, turned to face it (its front is -Y, Blender's front view), at the
+    distance where its height (or width) fills `fill` of the frame. In the default scene that is well in front of
+    the cube at the origin, and the camera is left as it was."""
+    corners = [Vector(c) for c in obj.bound_box]
+    low, high = Vector(map(min, zip(*corners))), Vector(map(max, zip(*corners)))
+    centre, size = (low + high) / 2, high - low
+    frame = camera.data.view_frame(scene=scene)  # the frame's corners in camera space, at depth -frame[0].z
+    per_metre = [(max(c[k] for c in frame) - min(c[k] for c in frame)) / -frame[0].z for k in (0, 1)]
+    distance = max(size.x / per_metre[0], size.z / per_metre[1]) / fill
+    eye = camera.matrix_world.translation
+    target = eye + camera.matrix_world.to_3x3() @ Vector((0.0, 0.0, -distance))
+    yaw = math.atan2(eye.x - target.x, target.y - eye.y)  # turns the front (-Y) towards the camera
+    obj.rotation_euler = (0.0, 0.0, yaw)
+    obj.location = target - Euler((0.0, 0.0, yaw)).to_matrix() @ centre
+
+
+def frame_in_viewports(context, obj) -> int:
+    """Select obj alone, make it active, and frame it in every 3D Viewport of the window (View Selected);
+    returns how many viewports were framed."""
+    for other in context.view_layer.objects:
+        other.select_set(False)
+    obj.select_set(True)
+    context.view_layer.objects.active = obj
+    framed = 0
+    for area in context.screen.areas if context.screen else ():
+        region = next((r for r in area.regions if r.type == "WINDOW"), None)
+        if area.type == "VIEW_3D" and region is not None:
+            with context.temp_override(area=area, region=region):
+                framed += bpy.ops.view3d.view_selected() == {"FINISHED"}
+    return framed
 
 
 def import_ict_head(context, path: str, head_only: bool = True):

@@ -7,38 +7,46 @@ bake, exports.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import shutil
-import tempfile
+import functools
 import time
 from pathlib import Path
 
 import bpy
 
-from ..core import audio, files, livelink, performance, validate
+from ..core import audio, bundled_head, files, livelink, performance, terminal, timebase, validate
 from ..core.errors import InputError, UserError
 from ..core.job import checked
 from . import bake, exports, heads
+from .preferences import own_folder
 from .shape_keys import check_target, update_mapping
 
-_DEMO_TEMPLATE: list[Path] = []  # the demo head, built once per process, saved, and reopened for every later job
+
+@functools.cache
+def _demo_template() -> Path:
+    """Where the demo head is kept, saved in a file of its own: in the extension's own folder, named after the
+    head's asset and Blender's version, which are what it is made from."""
+    made_from = f"{files.sha256(bundled_head.ASSET)[:16]}-{'.'.join(map(str, bpy.app.version))}"
+    return own_folder("cache") / f"demo_head-{made_from}.blend"
 
 
 def _demo_head():
-    """The demo head in a new file: reopening the saved head takes ~0.01 s, building it ~0.2 s (the most of a
+    """The demo head in a new file: reopening the saved head takes ~0.03 s, building it ~1 s (the most of a
     short job in a batch)."""
-    if _DEMO_TEMPLATE and _DEMO_TEMPLATE[0].is_file():
-        bpy.ops.wm.open_mainfile(filepath=str(_DEMO_TEMPLATE[0]), load_ui=False)
-        return bpy.data.objects[heads.DEMO_NAME]
+    template = _demo_template()
+    if template.is_file():
+        try:
+            with terminal.quiet():  # Blender's "Read blend" line: the user asked for no file of this name
+                bpy.ops.wm.open_mainfile(filepath=str(template), load_ui=False)
+            return bpy.data.objects[heads.DEMO_NAME]
+        except (RuntimeError, KeyError):  # not a file this makes: built again below, and saved over
+            pass
     _new_file()
     obj = heads.add_demo_head(bpy.context)
-    folder = Path(tempfile.mkdtemp(prefix="editemotalk-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     try:
-        exports.save_blend(folder / "demo_head.blend")
-        _DEMO_TEMPLATE[:] = [folder / "demo_head.blend"]
-    except RuntimeError:  # no room for the copy: the next job builds the head again
+        with files.atomic(template) as tmp:  # whole or absent, also when workers save it at the same time
+            exports.save_blend(tmp)
+    except (OSError, RuntimeError):  # no room for the copy: the next job builds the head again
         pass
     return obj
 
@@ -50,31 +58,31 @@ def _new_file() -> None:
 
 
 def load_mesh(spec: str):
-    """Open or build the target mesh; returns the object."""
+    """Open or build the target mesh; returns the object. Raises InputError naming what is wrong with it."""
     if spec == "demo":
         return _demo_head()
     path, name = files.split_mesh_spec(spec)
+    if path and not Path(path).exists():
+        raise InputError(f"mesh file not found: {path} - check the path")
+    if path and Path(path).is_file():
+        files.check_readable(path, "mesh file")
     if path.endswith(".blend"):
-        if not Path(path).is_file():
-            raise UserError(f"mesh file not found: {path}")
         try:
             bpy.ops.wm.open_mainfile(filepath=str(Path(path).resolve()), load_ui=False)
         except RuntimeError:
-            raise UserError(f"cannot open {path}: not a readable .blend file - re-save it from Blender") from None
+            raise InputError(f"cannot open {path}: not a readable .blend file - re-save it from Blender") from None
     elif path:
-        if not Path(path).exists():
-            raise UserError(f"mesh file not found: {path}")
         _new_file()
         try:
             return heads.import_ict_head(bpy.context, path)
         except (OSError, ValueError, KeyError) as exc:
-            raise UserError(f"cannot read an ICT-FaceKit head from {path}: {exc}") from None
+            raise InputError(f"cannot read an ICT-FaceKit head from {path}: {exc}") from None
     if not name:
-        raise UserError(f"which object? write --mesh {path or 'FILE.blend'}:OBJECT")
+        raise InputError(f"which object? write --mesh {path or 'FILE.blend'}:OBJECT")
     obj = bpy.data.objects.get(name)
     if obj is None:
         meshes = ", ".join(o.name for o in bpy.data.objects if o.type == "MESH") or "none"
-        raise UserError(f"no object {name!r} in {path or 'the open file'} (meshes: {meshes})")
+        raise InputError(f"no object {name!r} in {path or 'the open file'} (meshes: {meshes}) - name a mesh it holds")
     check_target(obj)
     return obj
 
@@ -82,35 +90,39 @@ def load_mesh(spec: str):
 def run_job(job: dict, animator) -> dict:
     """Bake one job (a dict of bake flags) in this process's Blender; returns per-stage seconds and warnings.
 
-    Raises InputError for a bad flag or value (exit status 2), UserError when the job cannot be done."""
+    Raises InputError when the job's input is wrong (exit status 2): a flag or value, its audio, capture, curves
+    or mesh; UserError when it cannot be done (exit status 1)."""
     t = {"start": time.perf_counter()}
     mark = lambda name: t.__setitem__(name, time.perf_counter())
     job, edit = checked(job)
+    targets = {k: job[k] for k in validate.OUTPUT_SUFFIXES if job.get(k)}
+    try:
+        files.sweep(list(targets.values()))  # finish or remove what a killed run of these outputs left
+    except OSError as exc:
+        raise UserError(f"Cannot clean up what a killed run left ({exc}) - check the output folders") from None
     source = job.get("audio") or job.get("csv_in")
     if job.get("audio"):
-        audio.check_file(source)
-    elif not source or not Path(source).is_file():
-        raise UserError(f"capture file not found: {source}")
-    warnings = [w for w in [audio.truncation(source) if job.get("audio") else None] if w]
+        clip = audio.decode(source)
+        warnings = [clip.warning] if clip.warning else []
+    else:
+        capture = livelink.read_csv(source, job.get("capture_fps", 60.0))
+        warnings = []
     obj = load_mesh(job.get("mesh") or "demo")
     scene = bpy.context.scene
     if job.get("fps"):
-        scene.render.fps, scene.render.fps_base = round(job["fps"]), 1.0
+        scene.render.fps, scene.render.fps_base = timebase.blender_rate(job["fps"])
     fps = scene.render.fps / scene.render.fps_base
     update_mapping(obj, job.get("names") or "auto")
     start = job.get("start_frame", 1)
     mark("load")
     missing = []  # capture columns
     if job.get("audio"):
-        analysis = animator.analyze(job["audio"])
+        analysis = animator.analyze(clip.samples)
+        del clip  # a long recording's samples are not kept through the bake
         mark("analyze")
         perf = animator.generate(analysis, edit, fps, job.get("seed", 0))
         combined = job.get("layers") == "combined"
     else:
-        try:
-            capture = livelink.read_csv(job["csv_in"], job.get("capture_fps", 60.0))
-        except (ValueError, IndexError) as exc:
-            raise UserError(str(exc)) from None
         mark("analyze")
         perf = performance.captured(capture.times, capture.weights, fps)
         missing = capture.missing
@@ -128,7 +140,11 @@ def run_job(job: dict, animator) -> dict:
     # whole timeline: the scene's frames as they play, the clip among the user's animation and other clips.
     whole = bool(job.get("whole_timeline"))
     first, last = timeline if whole else (start, end)
-    targets = {k: job[k] for k in validate.OUTPUT_SUFFIXES if job.get(k)}
+    if job.get("fbx") and first < 1:
+        raise InputError(
+            f"--fbx from frame {first}: Blender reads FBX time 0 as frame 1, so an FBX starts at frame 1 or later "
+            "- bake from --start-frame 1 (and a timeline that starts at 1)"
+        )
     weights = exports.sample_weights(scene, obj, range(first, last + 1)) if whole and job.get("csv") else perf.weights
     isolate = contextlib.nullcontext if whole else lambda: exports.solo(obj, source)
     exports.write_outputs(targets, obj, first, last, weights, fps, isolate)
@@ -144,9 +160,8 @@ def run_job(job: dict, animator) -> dict:
 
 
 def ensure_registered() -> None:
+    """The Blender layer, where no add-on manager registered it (`python -m editemotalk_addon`, batch workers)."""
     if not hasattr(bpy.types.Scene, "editemotalk"):
-        from . import register, unregister
+        from . import register
 
         register()
-        # The bpy module waits forever at interpreter exit while Python classes are still registered.
-        atexit.register(unregister)

@@ -4,8 +4,7 @@ tracks, each clip in its own time.
 Nothing of the user's is touched: our actions carry an `editemotalk_clip` tag, removing a clip's bake removes only
 what that bake made, and the user's active action and their own tracks stay as they were. A clip's strips
 extrapolate NOTHING (HOLD_FORWARD only when asked), and baking a clip over frames another clip covers mutes that
-clip's tracks (removing the new clip unmutes them). Slotted actions are used where Blender has them (4.4+), the
-legacy F-curve API on 4.2/4.3.
+clip's tracks (removing the new clip unmutes them). Actions are slotted (Blender 4.4+).
 """
 
 from __future__ import annotations
@@ -36,29 +35,28 @@ class BakeResult:
 
 
 def clip_key(path: str) -> str:
-    return os.path.normcase(os.path.abspath(bpy.path.abspath(path)))
+    """The clip's tag: its absolute path, as text Blender stores (bytes of a name that is not UTF-8 as \\xNN)."""
+    full = os.path.normcase(os.path.abspath(bpy.path.abspath(path)))
+    return os.fsencode(full).decode("utf-8", "backslashreplace")
 
 
 def clip_name(path: str) -> str:
-    return os.path.splitext(os.path.basename(path))[0]
+    """The clip's name in track and action names (a byte that is not UTF-8 shown as U+FFFD)."""
+    return os.fsencode(os.path.splitext(os.path.basename(path))[0]).decode("utf-8", "replace")
 
 
 def _new_fcurve(action, slot, data_path: str):
-    if slot is None:  # Blender 4.2 / 4.3
-        return action.fcurves.new(data_path)
     layer = action.layers[0] if action.layers else action.layers.new("Layer")
     strip = layer.strips[0] if layer.strips else layer.strips.new(type="KEYFRAME")
     return strip.channelbag(slot, ensure=True).fcurves.new(data_path)
 
 
-def _new_action(name: str, key, tag: str, layer: str):
+def new_action(name: str, key, tag: str, layer: str):
+    """An action for the shape-key datablock `key`, tagged with its clip and layer, and its slot."""
     action = bpy.data.actions.new(name)
     action[TAG] = tag
     action[LAYER] = layer
-    slot = action.slots.new(id_type="KEY", name=key.name) if hasattr(action, "slots") else None
-    if slot is None:
-        action.id_root = "KEY"
-    return action, slot
+    return action, action.slots.new(id_type="KEY", name=key.name)
 
 
 def data_path(shape_key: str) -> str:
@@ -85,11 +83,8 @@ def write_action(action, slot, columns: dict[str, np.ndarray], start_frame: int)
 
 
 def strip_fcurves(strip) -> list:
-    """The F-curves an NLA strip plays (through its action slot on Blender 4.4+)."""
-    slot = getattr(strip, "action_slot", None)
-    if slot is None:
-        return list(strip.action.fcurves)
-    return list(strip.action.layers[0].strips[0].channelbag(slot).fcurves)
+    """The F-curves an NLA strip plays, through its action slot."""
+    return list(strip.action.layers[0].strips[0].channelbag(strip.action_slot).fcurves)
 
 
 def clip_tracks(ad, tag: str | None = None) -> list:
@@ -139,13 +134,12 @@ def bake_layers(obj, perf, tag: str, name: str, start_frame: int, combined=False
             for s in track.strips:
                 s.action[MUTED_BY] = tag
     for layer, columns in layers.items():
-        action, slot = _new_action(f"EET {name} {layer}", key, tag, layer)
+        action, slot = new_action(f"EET {name} {layer}", key, tag, layer)
         write_action(action, slot, columns, start_frame)
         track = ad.nla_tracks.new()
         track.name = f"EET {name} {layer}"
         strip = track.strips.new(action.name, start_frame, action)
-        if slot is not None:
-            strip.action_slot = slot
+        strip.action_slot = slot
         strip.blend_type = "ADD"  # layers sum on top of whatever the user has below
         strip.extrapolation = "HOLD_FORWARD" if hold else "NOTHING"
         result.actions.append(action)

@@ -34,7 +34,8 @@ def reporting(method):
 
 
 def _heard(context, path: str, analysis) -> str:
-    """What Analyze reports, also kept in scene.editemotalk.heard for scripts."""
+    """What Analyze reports (and Bake, which analyzes a clip first when needed), also kept in
+    scene.editemotalk.heard for scripts and on the panel's status line."""
     s = context.scene.editemotalk
     s.heard = analysis.heard()
     s.status = f"Analyzed {bpy.path.basename(path)}: heard {s.heard}"
@@ -127,13 +128,15 @@ class EET_OT_bake(bpy.types.Operator):
         s = scene.editemotalk
         check_target(s.target)
         path = session.audio_path(scene)
-        perf = session.performance(context, scene)
+        analysis = session.analyze(context, path)
+        heard = _heard(context, path, analysis)
+        perf = session.performance(context, scene, analysis)
         result = bake.bake_clip(scene, s.target, perf, path, s.start_frame, s.layers == "COMBINED", hold=s.hold_last)
         end = s.start_frame + result.frames - 1
         if scene.frame_end < end:
             scene.frame_end = end
         note = f"; unmatched: {', '.join(result.unmatched)}" if result.unmatched else ""
-        self.report({"INFO"}, f"Baked {result.frames} frames into {len(result.tracks)} NLA track(s){note}")
+        self.report({"INFO"}, f"{heard}; baked {result.frames} frames into {len(result.tracks)} NLA track(s){note}")
         return {"FINISHED"}
 
 
@@ -184,11 +187,39 @@ class EET_OT_add_demo_head(bpy.types.Operator):
             ("STYLISED", "Stylised", "Our stylised head with all 52 ARKit shape keys"),
         ),
     )
+    place: bpy.props.EnumProperty(
+        name="Place",
+        items=(
+            ("CAMERA", "Before the Camera", "Facing the scene's camera, filling its frame; the camera stays put"),
+            ("CURSOR", "At the 3D Cursor", "At the 3D cursor, facing front"),
+        ),
+    )
+    hide_default_cube: bpy.props.BoolProperty(
+        name="Hide Default Cube",
+        description="Hide the startup file's cube (named Cube, 8 vertices) in the viewport and in renders; it is "
+        "not deleted",
+    )
 
     def execute(self, context):
-        obj = heads.add_demo_head(context, context.scene.cursor.location, stylised=self.kind == "STYLISED")
-        context.scene.editemotalk.target = obj
+        scene = context.scene
+        obj = heads.add_demo_head(context, scene.cursor.location, stylised=self.kind == "STYLISED")
+        scene.editemotalk.target = obj
         update_mapping(obj, "arkit")
+        done = [f"Added {obj.name}"]
+        camera = scene.camera
+        if self.place == "CAMERA" and camera is not None and camera.data.type == "PERSP":
+            heads.place_before_camera(obj, camera, scene)
+            done[0] += f" before {camera.name}"
+        else:
+            done[0] += " at the 3D cursor"
+        if heads.frame_in_viewports(context, obj):
+            done.append("framed in the viewport")
+        cube = bpy.data.objects.get("Cube")
+        if self.hide_default_cube and cube is not None and cube.type == "MESH" and len(cube.data.vertices) == 8:
+            cube.hide_set(True)
+            cube.hide_render = True
+            done.append("Cube hidden")
+        self.report({"INFO"}, ", ".join(done))
         return {"FINISHED"}
 
 

@@ -7,15 +7,17 @@ destination under a temporary name and moved into place when complete.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-import sys
 
 import bpy
 import numpy as np
 
+from ..core import terminal
 from ..core.errors import UserError
 from . import nla
+from .preferences import own_folder
 
 SIZE = 480  # pixels, square: small enough to render fast on a laptop CPU
 LENS = 85.0  # mm, a portrait lens
@@ -58,7 +60,7 @@ def frame_camera(cam, obj, margin: float = 1.3) -> None:
 
 class Playblast:
     """The scene set up to render frames `frames` of obj into the movie `path`; restore() puts everything back.
-    progress(rendered, total) is called after each frame."""
+    progress(rendered) is called after each frame."""
 
     def __init__(self, scene, obj, frames: tuple[int, int], path: str, size: int = SIZE, progress=None):
         self.scene, self.frames, self.rendered, self.progress = scene, frames, 0, progress
@@ -68,6 +70,12 @@ class Playblast:
         scene.collection.objects.link(self.camera)
         frame_camera(self.camera, obj)
         r, shading = scene.render, scene.display.shading
+        # A movie: on Blender 5.0+ its own media type (FFMPEG then its one format), before that a file format. A
+        # format belongs to its media type, so they are set, and put back, in that order.
+        movie = {"media_type": "VIDEO", "file_format": "FFMPEG"}
+        self._format = [(a, getattr(r.image_settings, a)) for a in movie if hasattr(r.image_settings, a)]
+        for attr, _ in self._format:
+            setattr(r.image_settings, attr, movie[attr])
         for owner, attr, value in (
             (scene, "camera", self.camera),
             (scene, "frame_start", frames[0]),
@@ -83,7 +91,6 @@ class Playblast:
             (r, "use_compositing", False),
             (r, "filepath", path),
             (r, "use_file_extension", False),
-            (r.image_settings, "file_format", "FFMPEG"),
             (r.ffmpeg, "format", "MPEG4"),
             (r.ffmpeg, "codec", "H264"),
             (r.ffmpeg, "audio_codec", "AAC"),
@@ -105,13 +112,15 @@ class Playblast:
         if scene == self.scene:
             self.rendered += 1
             if self.progress is not None:
-                self.progress(self.rendered, self.total)
+                self.progress(self.rendered)
 
     def restore(self) -> None:
         if self._count in bpy.app.handlers.render_post:
             bpy.app.handlers.render_post.remove(self._count)
         for owner, attr, value in reversed(self._saved):
             setattr(owner, attr, value)
+        for attr, value in self._format:
+            setattr(self.scene.render.image_settings, attr, value)
         self._saved.clear()
         self.scene.frame_set(self._frame)
         camera_data = self.camera.data
@@ -119,22 +128,21 @@ class Playblast:
         bpy.data.cameras.remove(camera_data)
 
 
-def render_into(path, scene, obj, frames: tuple[int, int], size: int = SIZE, progress=None) -> None:
-    """The playblast written straight into `path` (a temporary file of exports.write_preview or write_outputs)."""
-    blast = Playblast(scene, obj, frames, str(path), size, progress)
-    try:
-        bpy.ops.render.render(animation=True, scene=scene.name)
-    finally:
-        blast.restore()
-
-
-def terminal_progress(done: int, total: int) -> None:
-    end = "\n" if done >= total else ""
-    print(f"\rpreview: {done}/{total} frames", end=end, file=sys.stderr, flush=True)
+def render_into(path, scene, obj, frames: tuple[int, int], size: int = SIZE, progress: bool = False) -> None:
+    """The playblast written straight into `path` (a temporary file of exports.write_preview or write_outputs).
+    With `progress`, a progress line stands for what Blender prints while it renders (lines per frame, GPU
+    warnings), which goes nowhere meanwhile."""
+    total = frames[1] - frames[0] + 1
+    with terminal.progress_alone("preview", total, "frames") if progress else contextlib.nullcontext() as line:
+        blast = Playblast(scene, obj, frames, str(path), size, line.update if line else None)
+        try:
+            bpy.ops.render.render(animation=True, scene=scene.name)
+        finally:
+            blast.restore()
 
 
 def default_path(audio_path: str) -> str:
-    """Beside the .blend file when it is saved, else in Blender's temporary folder."""
+    """Beside the .blend file when it is saved, else in the extension's own folder."""
     name = f"{nla.clip_name(audio_path)}_preview.mp4"
-    folder = os.path.dirname(bpy.data.filepath) if bpy.data.filepath else bpy.app.tempdir
+    folder = os.path.dirname(bpy.data.filepath) if bpy.data.filepath else own_folder("previews")
     return os.path.join(folder, name)

@@ -1,11 +1,26 @@
-"""Add-on preferences: runtime, device, weights; versions shown."""
+"""Add-on preferences: runtime, device, weights; versions shown. And the extension's own folder."""
+
+from pathlib import Path
 
 import bpy
 
 from ..core import weights
-from ..core.animator import torch_backend
+from ..core.animator import onnx_runtime, torch_backend
+from ..core.errors import UserError
 
 ADDON = __package__.rpartition(".")[0]  # the add-on's module: this layer is its `blender` subpackage
+EXTENSION_ID = "editemotalk"  # blender_manifest.toml's id
+
+
+def own_folder(name: str) -> Path:
+    """A folder of the extension's own: Blender's per-extension user folder (bpy.utils.extension_path_user), the
+    one place it writes besides the files asked of it. Run from a clone (not installed as an extension), the
+    folder it would have in Blender's default user repository."""
+    package = ADDON if ADDON.startswith("bl_ext.") else f"bl_ext.user_default.{EXTENSION_ID}"
+    folder = bpy.utils.extension_path_user(package, path=name, create=True)
+    if not folder:  # Blender printed why
+        raise UserError(f"cannot create the extension's folder {name!r} - check your Blender user folder")
+    return Path(folder)
 
 
 def runtime_items(self, context):
@@ -31,9 +46,7 @@ def _torch_version() -> str | None:
 
 def _ort_version() -> str | None:
     try:
-        import onnxruntime
-
-        return onnxruntime.__version__
+        return onnx_runtime().__version__
     except ImportError:
         return None
 

@@ -87,16 +87,14 @@ def analyze(context, path: str):
 
 
 def _fcurves(idblock) -> list:
-    """F-curves animating an ID, through its action slot on Blender 4.4+."""
+    """F-curves animating an ID, through its action slot."""
+    from bpy_extras import anim_utils
+
     ad = idblock.animation_data
     if ad is None or ad.action is None:
         return []
-    if getattr(ad, "action_slot", None) is not None:
-        from bpy_extras import anim_utils
-
-        bag = anim_utils.action_get_channelbag_for_slot(ad.action, ad.action_slot)
-        return list(bag.fcurves) if bag else []
-    return list(ad.action.fcurves)
+    bag = anim_utils.action_get_channelbag_for_slot(ad.action, ad.action_slot)
+    return list(bag.fcurves) if bag else []
 
 
 def slider_curves(scene) -> dict:

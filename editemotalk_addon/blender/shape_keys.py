@@ -6,17 +6,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import name_mapping, performance, rig
-from ..core.errors import UserError
+from ..core.errors import InputError
 
 
 def check_target(obj) -> None:
+    """The target is a mesh with shape keys; raises InputError (the user's choice is wrong) naming the fix."""
     if obj is None:
-        raise UserError("No face selected - pick a mesh with shape keys as the target.")
+        raise InputError("No face selected - pick a mesh with shape keys as the target.")
     if obj.type != "MESH":
-        raise UserError(f"'{obj.name}' is a {obj.type.lower()}, not a mesh - pick a mesh with shape keys.")
+        raise InputError(f"'{obj.name}' is a {obj.type.lower()}, not a mesh - pick a mesh with shape keys.")
     keys = obj.data.shape_keys
     if keys is None or len(keys.key_blocks) < 2:
-        raise UserError(f"'{obj.name}' has no shape keys - add ARKit shape keys (or use 'Add demo head').")
+        raise InputError(f"'{obj.name}' has no shape keys - add ARKit shape keys (or use 'Add demo head').")
 
 
 def shape_key_names(obj) -> list[str]:
@@ -56,7 +57,7 @@ def layer_columns(obj, perf, combined: bool = False) -> dict[str, dict[str, np.n
     """{layer: {shape key: values}}: what each NLA track of a bake of `perf` writes on obj's mapped keys."""
     mapping = mapping_of(obj)
     if not mapping.pairs:
-        raise UserError(
+        raise InputError(
             f"None of '{obj.name}''s shape keys match ARKit names - pick a name preset or edit the mapping table."
         )
     out = {}

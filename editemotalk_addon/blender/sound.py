@@ -3,28 +3,25 @@ removed with it. The user's own strips are never ours."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import bpy
 
 from .nla import TAG, clip_key, clip_name
 
 
 def all_strips(scene) -> list:
-    """Every sequencer strip (Blender 4.4 renamed `sequences_all` to `strips_all`)."""
+    """Every sequencer strip, in meta strips too."""
     se = scene.sequence_editor
-    if se is None:
-        return []
-    return list(se.strips_all if hasattr(se, "strips_all") else se.sequences_all)
-
-
-def _top_strips(se):
-    return se.strips if hasattr(se, "strips") else se.sequences
+    return list(se.strips_all) if se is not None else []
 
 
 def remove_sound_strips(scene, tag: str, keep_start: int | None = None) -> None:
     """The sound strips a bake of clip `tag` added (except one at `keep_start`); the user's own are never ours."""
     for s in all_strips(scene):
         if s.get(TAG) == tag and int(s.frame_start) != keep_start:
-            _top_strips(scene.sequence_editor).remove(s)
+            scene.sequence_editor.strips.remove(s)
 
 
 def ensure_sound_strip(scene, audio_path: str, start_frame: int):
@@ -38,6 +35,21 @@ def ensure_sound_strip(scene, audio_path: str, start_frame: int):
     se = scene.sequence_editor or scene.sequence_editor_create()
     used = {s.channel for s in all_strips(scene)}
     channel = next(c for c in range(1, 129) if c not in used)
-    strip = _top_strips(se).new_sound(clip_name(audio_path), bpy.path.abspath(audio_path), channel, start_frame)
+    strip = _new_sound(se.strips, clip_name(audio_path), bpy.path.abspath(audio_path), channel, start_frame)
     strip[TAG] = path
     return strip
+
+
+def _new_sound(strips, name: str, filepath: str, channel: int, start_frame: int):
+    """A sound strip of `filepath`. Blender's function arguments are UTF-8 text while its file paths hold any
+    bytes: a file whose name is not UTF-8 is opened through a UTF-8 link, then the strip's sound points at it."""
+    try:
+        filepath.encode("utf-8")
+    except UnicodeEncodeError:
+        with tempfile.TemporaryDirectory(prefix="editemotalk-") as folder:
+            link = os.path.join(folder, "clip")
+            os.symlink(filepath, link)
+            strip = strips.new_sound(name, link, channel, start_frame)
+        strip.sound.filepath = filepath
+        return strip
+    return strips.new_sound(name, filepath, channel, start_frame)

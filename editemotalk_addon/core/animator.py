@@ -11,6 +11,7 @@ Only numpy is needed with ONNX Runtime; torch is imported only by the optional t
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,10 +230,19 @@ def torch_backend():
     return backend
 
 
+def onnx_runtime():
+    """The onnxruntime module, imported with its telemetry off: importing it otherwise writes a device id and a
+    database under ~/.cache/Microsoft and a session file in the temporary folder (ONNX Runtime 1.23), and the
+    extension writes nothing beyond what it is asked to and its own folder."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+
+    return onnxruntime
+
+
 class OnnxBackend:
     def __init__(self, folder: Path):
-        import onnxruntime as ort
-
+        ort = onnx_runtime()
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.enable_cpu_mem_arena = False  # the arena keeps every block a long clip needed: 30 min peaked at 2.2 GB

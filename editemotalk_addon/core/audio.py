@@ -2,44 +2,75 @@
 
 Decoding uses libsndfile (soundfile) when it is importable and Blender's own `aud` module otherwise, so the same
 function serves the CLI, the tests and the add-on inside Blender (which ships `aud` but not soundfile). Every bad
-input raises AudioError with a one-line message that names the problem and the fix.
+input raises AudioError (an InputError: exit status 2) with a one-line message that names the problem and the fix.
+A file that holds less than its header announces (a cut-off copy: WAV, FLAC, MP3, Ogg) decodes to what it holds,
+and `decode` says so in a warning. File names are whatever bytes the file system holds (not necessarily UTF-8).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from .errors import UserError
+from .errors import InputError
+from .files import check_readable
 
 SAMPLE_RATE = 16_000
 MAX_SECONDS = 30 * 60  # longer than any dialogue line; beyond this a file is almost surely a mistake
 SILENCE_PEAK = 10 ** (-60 / 20)  # -60 dBFS
+CUT_TOLERANCE = 0.1  # seconds a decoder may drop (MP3 encoder delay and padding) before a file counts as cut short
+BLOCK = 4096  # frames decoded at a time: a cut-off FLAC or MP3 yields every block before its damage
 
 
-class AudioError(UserError, ValueError):
+class AudioError(InputError):
     """A one-line, user-facing description of what is wrong with an audio input and how to fix it."""
 
 
 def check_file(path: str | os.PathLike) -> None:
-    """An audio path that can be opened: not missing, not a folder, not empty."""
+    """An audio path that can be opened and read: not missing, not a folder, not empty, not unreadable."""
     path = Path(path)
     if not path.exists():
         raise AudioError(f"Audio file not found: {path} - check the path.")
     if path.is_dir():
         raise AudioError(f"Audio path is a folder, not a file: {path} - pick a wav/flac/ogg/mp3 file.")
+    check_readable(path, "Audio file")
     if path.stat().st_size == 0:
         raise AudioError(f"Audio file is empty (0 bytes): {path} - re-export the recording.")
 
 
-def load_audio(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> np.ndarray:
-    """Decode `path` to mono float32 at 16 kHz, shape (samples,)."""
+class Decoded(NamedTuple):
+    samples: np.ndarray  # (samples,) float32 at 16 kHz, checked
+    claimed: float  # seconds the file's header announces
+    name: str
+
+    @property
+    def warning(self) -> str | None:
+        """A cut-off copy: what it announces and what it holds, or None for a whole file."""
+        held = len(self.samples) / SAMPLE_RATE
+        if held >= self.claimed - CUT_TOLERANCE:
+            return None
+        return (
+            f"{self.name} is cut short: its header says {self.claimed:.1f} s but it holds {held:.1f} s - "
+            f"re-export or re-copy it (baking the {held:.1f} s it holds)"
+        )
+
+
+def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> Decoded:
+    """Decode `path` to mono float32 at 16 kHz, with the length its header announces."""
     path = Path(path)
     check_file(path)
-    samples, rate = _decode(path, max_seconds)
-    return validate_audio(to_mono_16k(samples, rate), str(path), max_seconds)
+    samples, rate, claimed = _decode(path, max_seconds)
+    x = validate_audio(to_mono_16k(samples, rate), str(path), max_seconds)
+    return Decoded(x, _wav_header_seconds(path) or claimed, path.name)
+
+
+def load_audio(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> np.ndarray:
+    """Decode `path` to mono float32 at 16 kHz, shape (samples,)."""
+    return decode(path, max_seconds).samples
 
 
 def to_mono_16k(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -86,11 +117,10 @@ def validate_audio(x: np.ndarray, name: str = "audio", max_seconds: float = MAX_
     return x
 
 
-def truncation(path: str | os.PathLike) -> str | None:
-    """A warning when a WAV file holds less audio than its header announces (a cut-off copy), else None."""
+def _wav_header_seconds(path: Path) -> float | None:
+    """The length a WAV header announces (libsndfile reports what a cut-off WAV holds instead), else None."""
     with open(path, "rb") as f:
         head = f.read(1 << 16)
-        size = f.seek(0, os.SEEK_END)
     if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         return None
     pos, rate, align = 12, 0, 0
@@ -102,56 +132,57 @@ def truncation(path: str | os.PathLike) -> str | None:
         if chunk == b"data":
             if not rate or not align or length in (0, 0xFFFFFFFF):  # streamed WAVs leave the size open
                 return None
-            said, held = length / align / rate, (size - pos - 8) / align / rate
-            if held >= said:
-                return None
-            return (
-                f"{Path(path).name} is cut short: its header says {said:.1f} s but it holds {held:.1f} s - "
-                f"re-export or re-copy it (baking the {held:.1f} s it holds)"
-            )
+            return length / align / rate
         pos += 8 + length + (length & 1)
     return None
 
 
-def _decode(path: Path, max_seconds: float) -> tuple[np.ndarray, int]:
+def _too_long(seconds: float, path: Path, max_seconds: float) -> AudioError:
+    return AudioError(
+        f"Audio is too long ({seconds / 60:.1f} min > {max_seconds / 60:.0f} min): {path} - split it into lines."
+    )
+
+
+def _decode(path: Path, max_seconds: float) -> tuple[np.ndarray, int, float]:
+    """(samples, rate, the seconds the file announces)."""
     try:
         import soundfile
     except ImportError:
         return _decode_with_aud(path, max_seconds)
+    name = str(path) if sys.platform == "win32" else os.fsencode(path)  # any bytes, not only UTF-8 names
     try:
-        info = soundfile.info(str(path))
+        f = soundfile.SoundFile(name)
     except Exception as exc:  # libsndfile's messages are multi-line and vary; ours names the file and the fix
         raise AudioError(
             f"Cannot decode audio {path.name}: not a readable wav/flac/ogg/mp3 ({_first_line(exc)}) - "
             "re-export it as WAV or FLAC."
         ) from None
-    if info.frames == 0 or info.samplerate <= 0:
-        raise AudioError(f"Audio holds no samples: {path} - re-export the recording.")
-    if info.frames / info.samplerate > max_seconds:
-        raise AudioError(
-            f"Audio is too long ({info.frames / info.samplerate / 60:.1f} min > {max_seconds / 60:.0f} min): "
-            f"{path} - split it into lines."
-        )
-    try:
-        samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except Exception as exc:
-        raise AudioError(
-            f"Cannot decode audio {path.name}: the file is damaged ({_first_line(exc)}) - re-export it."
-        ) from None
-    return samples, rate
+    with f:
+        if f.frames == 0 or f.samplerate <= 0:
+            raise AudioError(f"Audio holds no samples: {path} - re-export the recording.")
+        if f.frames / f.samplerate > max_seconds:
+            raise _too_long(f.frames / f.samplerate, path, max_seconds)
+        samples, held = np.empty((f.frames, f.channels), np.float32), 0
+        try:
+            while held < len(samples) and (got := len(f.read(out=samples[held : held + BLOCK]))):
+                held += got
+        except Exception as exc:  # damage: a cut-off FLAC or MP3 ends in a broken frame
+            if not held:
+                raise AudioError(
+                    f"Cannot decode audio {path.name}: the file is damaged ({_first_line(exc)}) - re-export it."
+                ) from None
+        samples = samples[:held]
+        return samples, f.samplerate, f.frames / f.samplerate
 
 
-def _decode_with_aud(path: Path, max_seconds: float) -> tuple[np.ndarray, int]:
+def _decode_with_aud(path: Path, max_seconds: float) -> tuple[np.ndarray, int, float]:
     import aud  # Blender's audio library (ffmpeg inside)
 
     try:
         sound = aud.Sound(str(path))
-        specs = sound.specs  # (rate, channels); raises on undecodable files
-        if sound.length / specs[0] > max_seconds:
-            raise AudioError(
-                f"Audio is too long ({sound.length / specs[0] / 60:.1f} min > {max_seconds / 60:.0f} min): "
-                f"{path} - split it into lines."
-            )
+        rate = sound.specs[0]  # (rate, channels); raises on undecodable files
+        if sound.length / rate > max_seconds:
+            raise _too_long(sound.length / rate, path, max_seconds)
         samples = sound.rechannel(1).resample(SAMPLE_RATE, 3).data()  # 3: aud's best resampler
     except AudioError:
         raise
@@ -160,7 +191,7 @@ def _decode_with_aud(path: Path, max_seconds: float) -> tuple[np.ndarray, int]:
             f"Cannot decode audio {path.name}: not a readable wav/flac/ogg/mp3 ({_first_line(exc)}) - "
             "re-export it as WAV or FLAC."
         ) from None
-    return samples, SAMPLE_RATE
+    return samples, SAMPLE_RATE, sound.length / rate
 
 
 def _first_line(exc: Exception) -> str:

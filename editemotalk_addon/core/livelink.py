@@ -8,12 +8,19 @@ and eye rotations. We have no head motion; eye yaw and pitch come from the gaze 
 from __future__ import annotations
 
 import csv
+import io
+import math
+import re
+from array import array
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from .audio import MAX_SECONDS
+from .errors import InputError
 from .rig import INDEX
+from .validate import short
 
 LLF_ORDER = (
     "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft", "eyeSquintLeft",
@@ -39,13 +46,17 @@ ROTATIONS = (
 )
 HEADER = ("Timecode", "BlendShapeCount", *(n[0].upper() + n[1:] for n in LLF_ORDER), *ROTATIONS)
 EYE_DEGREES = 30.0  # a gaze channel at 1 turns the eye this far
+MAX_CAPTURE_BYTES = 128 << 20
 
 
 def timecode(frame: int, fps: float) -> str:
-    seconds, sub = divmod(frame, fps)
-    h, rest = divmod(int(seconds), 3600)
+    """Frame `frame` at `fps` (29.97 too) as HH:MM:SS:FF.mmm: the second it falls in, then the frames into that
+    second, to a thousandth of a frame."""
+    seconds = math.floor(frame / fps)
+    ff, milli = divmod(round((frame - seconds * fps) * 1000), 1000)
+    h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
-    return f"{h:02d}:{m:02d}:{s:02d}:{int(sub):02d}.{int(round((sub % 1) * 1000)):03d}"
+    return f"{h:02d}:{m:02d}:{s:02d}:{ff:02d}.{milli:03d}"
 
 
 def _eye_angles(w: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray]:
@@ -70,11 +81,6 @@ def write_csv(path: str | Path, weights: np.ndarray, fps: float) -> None:
             )
 
 
-def _seconds(tc: str, fps: float) -> float:
-    h, m, s, ff = tc.split(":")
-    return int(h) * 3600 + int(m) * 60 + int(s) + float(ff) / fps
-
-
 class Capture(NamedTuple):
     times: np.ndarray  # seconds from the first row
     weights: np.ndarray  # (F, 52) in rig order, 0..1
@@ -87,19 +93,99 @@ def read_csv(path: str | Path, fps: float = 60.0) -> Capture:
     columns (which we do not read).
 
     `fps` is the app's capture rate (60 by default, 30 when set so), which the FF field of the timecode counts in.
+    Checked as it is read, before anything larger than the file is allocated: at most 128 MB, UTF-8 text, a number
+    in every cell read, timecodes rising and spanning at most 30 minutes (what a recording may hold). Anything else
+    raises InputError naming the file, the row, the column and the fix.
     """
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = [r for r in csv.reader(f) if r]
-    header = {name.strip().lower(): i for i, name in enumerate(rows[0])} if rows else {}
-    columns = {name: header.get(name.lower()) for name in LLF_ORDER}
-    if "timecode" not in header or not any(c is not None for c in columns.values()):
-        raise ValueError(f"{path} is not a Live Link Face CSV (it needs a Timecode column and blendshape columns)")
-    if len(rows) < 2:
-        raise ValueError(f"{path} has a Live Link Face header but no frames")
-    weights = np.zeros((len(rows) - 1, len(INDEX)), np.float32)
-    for name, col in columns.items():
-        if col is not None:
-            weights[:, INDEX[name]] = [float(r[col]) for r in rows[1:]]
-    times = np.array([_seconds(r[header["timecode"]], fps) for r in rows[1:]])
-    missing = [name for name, col in columns.items() if col is None]
-    return Capture(times - times[0], np.clip(weights, 0.0, 1.0), missing)
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_CAPTURE_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(f"capture file not found: {path} - check the path") from None
+    except OSError as exc:
+        raise InputError(f"capture {path} cannot be read ({exc.strerror or exc}) - check its permissions") from None
+    name = path.name
+    if len(data) > MAX_CAPTURE_BYTES:
+        raise InputError(
+            f"capture {name} is larger than {MAX_CAPTURE_BYTES >> 20} MB (a 30-minute take at 60 frames/s is "
+            "about 70 MB) - split the take"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        row = data[: exc.start].count(b"\n") + 1
+        what = "UTF-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "UTF-8"
+        raise InputError(f"capture {name} row {row} is not UTF-8 text ({what} file?) - save it as UTF-8") from None
+    del data
+    return _parse(csv.reader(io.StringIO(text)), name, fps)
+
+
+def _parse(reader, name: str, fps: float) -> Capture:
+    def refuse(row, problem: str, fix: str = "fix that cell, or export the take again from Live Link Face"):
+        raise InputError(f"capture {name} row {row}{problem} - {fix}")
+
+    try:
+        header = next((r for r in reader if r), [])
+        columns = {name: i for i, name in enumerate(header)}  # as the file spells them (for messages)
+        lower = {name.strip().lower(): i for i, name in enumerate(header)}
+        used = {arkit: lower.get(arkit.lower()) for arkit in LLF_ORDER}
+        if "timecode" not in lower or all(c is None for c in used.values()):
+            raise InputError(
+                f"{name} is not a Live Link Face CSV (it needs a Timecode column and blendshape columns) - "
+                "export the take from Live Link Face"
+            )
+        tc = lower["timecode"]
+        read = [(INDEX[arkit], col) for arkit, col in used.items() if col is not None]
+        width = 1 + max(tc, *(col for _, col in read))
+        title = {i: n for n, i in columns.items()}
+        times, weights, first = array("d"), array("f"), None
+        for row in reader:
+            if not row:
+                continue
+            n = reader.line_num
+            if len(row) < width:
+                refuse(n, f" has {len(row)} cells where the header has {len(header)} (no {title[len(row)]})")
+            t = _seconds(row[tc].strip(), fps)
+            if t is None:
+                refuse(n, f", column {title[tc]}: {short(row[tc])} is not a timecode HH:MM:SS:FF.mmm at {fps:g} fps",
+                       "fix the timecode, or set --capture-fps to the take's rate")  # fmt: skip
+            if first is None:
+                first = t
+            elif t <= times[-1] + first:
+                refuse(n, f", column {title[tc]}: {row[tc].strip()} does not come after the row before it",
+                       "rows must be in time order, one timecode each (is --capture-fps the take's rate?)")  # fmt: skip
+            if t - first > MAX_SECONDS:
+                refuse(n, f": the take spans more than {MAX_SECONDS // 60} minutes", "split it into shorter takes")
+            frame = [0.0] * len(INDEX)
+            for channel, col in read:
+                cell = row[col].strip()
+                try:
+                    value = float(cell)
+                except ValueError:
+                    refuse(n, f", column {title[col]}: {short(cell) if cell else 'an empty cell'} is not a number")
+                if not math.isfinite(value):
+                    refuse(n, f", column {title[col]}: {cell} is not a finite number")
+                frame[channel] = min(max(value, 0.0), 1.0)
+            times.append(t - first)
+            weights.extend(frame)
+    except csv.Error as exc:  # a cell beyond the csv module's size limit, a stray quote
+        refuse(reader.line_num, f": {exc}")
+    if not times:
+        raise InputError(f"{name} has a Live Link Face header but no frames - export the take again")
+    missing = [arkit for arkit, col in used.items() if col is None]
+    grid = np.frombuffer(weights, np.float32).reshape(len(times), len(INDEX)).copy()
+    return Capture(np.frombuffer(times, np.float64).copy(), grid, missing)
+
+
+TIMECODE = re.compile(r"(\d{1,9}):(\d{1,2}):(\d{1,2}):(\d{1,4}(?:\.\d{1,9})?)")
+
+
+def _seconds(tc: str, fps: float) -> float | None:
+    """HH:MM:SS:FF.mmm -> seconds, or None when it is no timecode at `fps` (minutes or seconds past 59, FF past
+    the frames of a second)."""
+    match = TIMECODE.fullmatch(tc)
+    if match is None:
+        return None
+    h, m, s, ff = int(match[1]), int(match[2]), int(match[3]), float(match[4])
+    return h * 3600 + m * 60 + s + ff / fps if m < 60 and s < 60 and ff < fps else None

@@ -1,69 +1,101 @@
-"""A batch manifest, bpy-free: its lines read and checked, its jobs' inputs hashed, what is already done, and the
-lock that lets one batch run a manifest's shard at a time.
+"""A batch manifest, bpy-free: its lines read and checked one by one, then as a whole; its jobs' inputs hashed;
+what is already done, verified; and the locks that keep two runs off the same jobs.
 
-A job is up to date when all its outputs exist and its record (<first output>.eet.json) holds the same input
-hash (job settings, the bytes of its audio, mesh and curves files, and the weights' manifest). A malformed line
-fails its own job only.
+A job is up to date when its record (<first output>.eet.json) holds the same input hash (job settings, the bytes
+of its audio, capture, mesh and curves files, and the weights' manifest) and every output still has the size and
+SHA-256 recorded when it was written. A malformed line fails its own job only, and so does a job whose output is
+another job's input or output.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import glob
 import hashlib
 import json
+import math
 import os
+import re
 import socket
+import tempfile
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 from . import files, validate
 from .errors import InputError, UserError
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
+
 OUTPUT_KEYS = tuple(validate.OUTPUT_SUFFIXES)
-
-
 SIDECAR = ".eet.json"
-
-
 OUTSIDE = "# editemotalk: allow-outside-paths"  # a manifest line that lets its jobs use paths outside its folder
+SHARD = re.compile(r"\s*([0-9]{1,9})\s*/\s*([0-9]{1,9})\s*")
+MAX_SHARDS = 1_000_000
+LOCK_NAME = re.compile(r"\.shard([0-9]+)of([0-9]+)\.lock")
+FRESH_LOCK_SECONDS = 5  # a lock this young may still be being written by its new holder
 
 
 def read_manifest(path: str | Path) -> list[dict | str]:
-    """JSONL or CSV -> per job, the checked job with absolute paths, or the one-line reason its line is refused.
+    """JSONL or CSV -> per job, the checked job with absolute paths, or the one-line reason it is refused.
 
     Paths are relative to the manifest's folder and must stay inside it, unless the manifest holds the line
-    `# editemotalk: allow-outside-paths`."""
+    `# editemotalk: allow-outside-paths`. Each line is read on its own: one that is not UTF-8 keeps its bytes as
+    they are (a file name may be any bytes), one that is not JSON, nested too deep, or holds a number too large
+    fails alone. Raises InputError only when the manifest itself cannot be read."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"manifest not found: {path} - check the path")
     try:
-        lines = path.read_bytes().decode("utf-8-sig").splitlines()
-    except UnicodeDecodeError:
-        raise InputError(f"manifest {path} is not UTF-8 text (UTF-16?) - save it as UTF-8") from None
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"manifest {path} cannot be read ({exc.strerror or exc}) - check its permissions") from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or data[:4096].count(0) > len(data[:4096]) // 4:
+        raise InputError(f"manifest {path} is not UTF-8 text (UTF-16?) - save it as UTF-8")
+    raw_lines = data.removeprefix(codecs.BOM_UTF8).split(b"\n")
+    lines = [line.rstrip(b"\r").decode("utf-8", "surrogateescape") for line in raw_lines]
     outside = any(line.strip() == OUTSIDE for line in lines)
     body = [(n, line) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
+    raws = _csv_rows(path, body) if path.suffix.lower() == ".csv" else [(n, _json_line(line)) for n, line in body]
     base = path.parent.resolve()
-    if path.suffix.lower() == ".csv":
-        header = [k.strip() for k in next(csv.reader([body[0][1]]))] if body else []
-        rows = [(n, next(csv.reader([line]))) for n, line in body[1:]]
-        raws = [
-            (n, dict(zip(header, (v.strip() for v in values))))
-            if len(values) == len(header)
-            else (n, f"{len(values)} values for {len(header)} columns - give every row the header's columns")
-            for n, values in rows
-        ]
-    else:
-        raws = [(n, _json_line(line)) for n, line in body]
-    entries = []
+    entries: list[tuple[int, dict | str]] = []
     for n, raw in raws:
         try:
             if isinstance(raw, str):
                 raise InputError(raw)
-            entries.append(_resolve(validate.job(raw), base, outside))
+            job = _resolve(validate.job(raw), base, outside)
+            validate.separate_paths(job)
+            entries.append((n, job))
         except InputError as exc:
-            entries.append(f"{path.name} line {n}: {exc}")
-    return entries
+            entries.append((n, str(exc)))
+    return [job if isinstance(job, dict) else f"{path.name} line {n}: {job}" for n, job in _collisions(entries)]
+
+
+def _csv_rows(path: Path, body: list[tuple[int, str]]) -> list[tuple[int, dict | str]]:
+    if not body:
+        return []
+    try:
+        header = [k.strip() for k in next(csv.reader([body[0][1]]))]
+    except csv.Error as exc:
+        raise InputError(f"manifest {path} line {body[0][0]}: the header is not CSV ({exc}) - fix it") from None
+    rows = []
+    for n, line in body[1:]:
+        try:
+            values = next(csv.reader([line]))
+        except csv.Error as exc:  # a cell beyond the csv module's size limit
+            rows.append((n, f"not a CSV row ({exc}) - write one job per row"))
+            continue
+        if len(values) != len(header):
+            rows.append((n, f"{len(values)} values for {len(header)} columns - give every row the header's columns"))
+        else:
+            rows.append((n, dict(zip(header, (v.strip() for v in values)))))
+    return rows
 
 
 def _json_line(line: str) -> dict | str:
@@ -71,6 +103,10 @@ def _json_line(line: str) -> dict | str:
         return json.loads(line)
     except json.JSONDecodeError as exc:
         return f"not JSON ({exc.msg}) - write one JSON object per line"
+    except RecursionError:
+        return "not JSON this program reads (nested too deep) - write one flat JSON object per line"
+    except ValueError as exc:  # an integer of thousands of digits
+        return f"not JSON this program reads ({str(exc).split(':')[0]}) - write numbers as decimals"
 
 
 def _resolve(job: dict, base: Path, outside: bool) -> dict:
@@ -95,13 +131,48 @@ def _resolve(job: dict, base: Path, outside: bool) -> dict:
     return job
 
 
-def _file_digest(path: str | None) -> str:
-    return files.sha256(path) if path and Path(path).is_file() else "-"
+def _collisions(entries: list[tuple[int, dict | str]]) -> list[tuple[int, dict | str]]:
+    """The manifest as a whole: a job whose output (or record) is another job's input or output fails, naming the
+    other job, so that a manifest never overwrites its own inputs and two jobs never fight over one file."""
+    paths = {}  # job index -> ({input key: real path}, {output key: real path})
+    for i, (_, job) in enumerate(entries):
+        if isinstance(job, dict):
+            inputs, outs = validate.job_paths(job)
+            paths[i] = inputs, outs | {"record": os.path.realpath(sidecar(job))}
+    readers: dict[str, list[tuple[int, str]]] = {}
+    writers: dict[str, list[tuple[int, str]]] = {}
+    for i, (inputs, outs) in paths.items():
+        for key, real in inputs.items():
+            readers.setdefault(real, []).append((i, key))
+        for key, real in outs.items():
+            writers.setdefault(real, []).append((i, key))
+    checked = list(entries)
+    for i, (_, outs) in paths.items():
+        for key, real in outs.items():
+            writer = next(((j, k) for j, k in writers[real] if j != i), None)
+            reader = next(((j, k) for j, k in readers.get(real, []) if j != i), None)
+            if writer:
+                problem = f"is also written by job {writer[0] + 1} (its {writer[1]})"
+            elif reader:
+                problem = f"is an input of job {reader[0] + 1} (its {reader[1]}), which it would overwrite"
+            else:
+                continue
+            checked[i] = (entries[i][0], f"{key} {real} {problem} - give each job outputs of its own")
+            break
+    return checked
+
+
+def _file_digest(key: str, path: str | None) -> str:
+    try:
+        return files.sha256(path) if path and Path(path).is_file() else "-"
+    except OSError as exc:
+        raise InputError(f"{key} {path} cannot be read ({exc.strerror or exc}) - check its permissions") from None
 
 
 def job_hash(job: dict, weights_digest: str) -> str:
+    """The hash of everything a job's outputs come from. Raises InputError naming an input that cannot be read."""
     mesh_file = files.split_mesh_spec(job.get("mesh") or "")[0]
-    inputs = [_file_digest(job.get(k)) for k in ("audio", "csv_in", "emotion_curves")] + [_file_digest(mesh_file)]
+    inputs = [_file_digest(k, job.get(k)) for k in validate.INPUT_KEYS] + [_file_digest("mesh", mesh_file)]
     blob = json.dumps({"job": job, "inputs": inputs, "weights": weights_digest}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -115,55 +186,165 @@ def sidecar(job: dict) -> Path | None:
     return outs[0].with_name(outs[0].name + SIDECAR) if outs else None
 
 
+def write_record(job: dict, digest: str, stats: dict) -> None:
+    """After all of a job's outputs are in place: its input hash, and each output's size and SHA-256."""
+    made = [{"path": str(p), "bytes": p.stat().st_size, "sha256": files.sha256(p)} for p in outputs(job)]
+    files.write_text_atomic(sidecar(job), json.dumps({"hash": digest, "outputs": made, "stats": stats}))
+
+
 def up_to_date(job: dict, digest: str) -> bool:
+    """The job's record holds this input hash, and every output is still what was written (size and SHA-256)."""
     side = sidecar(job)
-    if side is None or not side.exists() or not all(p.exists() for p in outputs(job)):
-        return False
     try:
-        return json.loads(side.read_text()).get("hash") == digest
-    except json.JSONDecodeError:
+        record = json.loads(side.read_text(encoding="utf-8")) if side else None
+        made = record["outputs"]
+        if record["hash"] != digest or [m["path"] for m in made] != [str(p) for p in outputs(job)]:
+            return False
+        pairs = zip(outputs(job), made)
+        return all(p.stat().st_size == m["bytes"] and files.sha256(p) == m["sha256"] for p, m in pairs)
+    except (OSError, ValueError, KeyError, TypeError):  # no record, a broken one, a missing output
         return False
 
 
-def clean_record_partials(job: dict) -> None:
-    """A killed record write's leftovers (the outputs' own are swept by exports.write_outputs)."""
-    for stale in files.leftover_partials(sidecar(job)):
-        stale.unlink(missing_ok=True)
+def sweep(job: dict) -> None:
+    """What a killed run of this job left: moves it began are finished, its temporary files removed."""
+    files.sweep([*outputs(job), sidecar(job)])
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'I/N' -> (I, N), whatever the spelling ('00/4' is 0/4; a plain run is 0/1)."""
+    match = SHARD.fullmatch(text)
+    index, count = (int(match[1]), int(match[2])) if match else (-1, 0)
+    if not 0 <= index < count <= MAX_SHARDS:
+        raise InputError(
+            f"--shard must be I/N with 0 <= I < N <= {MAX_SHARDS}, not {validate.short(text)} - e.g. --shard 0/4"
+        )
+    return index, count
 
 
 class Busy(UserError):
-    """Another batch holds this manifest's lock."""
+    """Another batch holds this manifest's lock, or one of a shard that shares jobs with this one."""
 
 
 @contextmanager
-def lock(path: Path):
-    """One batch per manifest and shard: a lock file naming its holder (pid and host). A lock whose holder died on
-    this host is stale and taken over."""
-    me = json.dumps({"pid": os.getpid(), "host": socket.gethostname()})
-    while True:
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            break
-        except FileExistsError:
-            try:
-                holder = json.loads(path.read_text())
-                pid, host = int(holder["pid"]), str(holder["host"])
-            except (OSError, ValueError, KeyError, TypeError):
-                if time.time() - path.stat().st_mtime < 5:  # being written by its new holder
-                    raise Busy(f"{path} is being taken by another batch - wait for it to finish") from None
-                pid, host = 0, socket.gethostname()  # unreadable and old: left by a batch that died
-            if host != socket.gethostname() or _alive(pid):
-                raise Busy(
-                    f"another batch (pid {pid} on {host}) is running this manifest - wait for it to finish, or "
-                    f"delete {path} if that process is gone"
-                ) from None
-            path.unlink(missing_ok=True)  # stale: its holder died
-    with os.fdopen(fd, "w") as f:
-        f.write(me)
+def lock(manifest: str | Path, index: int, count: int):
+    """One run per set of jobs. A run holds `<manifest>.shard<I>of<N>.lock` (I/N as numbers; a plain run is 0/1,
+    the manifest by its real path), naming its holder (pid, host). The lock is created whole in one step, so two
+    runs never both create it; a lock whose holder died on this host is taken over under a host-wide guard, so two
+    runs never both take it over. Holding its own, a run refuses to go on while another run holds a lock of a shard
+    that shares jobs with it (I/N and J/M do when I = J modulo gcd(N, M): a plain run shares all).
+
+    Raises Busy, or UserError when the lock cannot be written (a read-only folder)."""
+    manifest = Path(os.path.realpath(manifest))
+    path = manifest.with_name(f"{manifest.stem}.shard{index}of{count}.lock")
+    token = _acquire(path)
     try:
+        for other in sorted(manifest.parent.glob(f"{glob.escape(manifest.stem)}.shard*of*.lock")):
+            shard = LOCK_NAME.fullmatch(other.name[len(manifest.stem) :])
+            if other == path or not shard:
+                continue
+            j, m = int(shard[1]), int(shard[2])
+            state, holder = _state(other)
+            if state == "held" and (index - j) % math.gcd(count, m) == 0:
+                raise Busy(
+                    f"another batch ({_who(holder)}) is running shard {j}/{m} of this manifest, which shares jobs "
+                    f"with shard {index}/{count} - wait for it to finish, or delete {other} if that process is gone"
+                )
         yield
     finally:
-        path.unlink(missing_ok=True)
+        _release(path, token)
+
+
+def _acquire(path: Path) -> str:
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "token": uuid.uuid4().hex}
+    try:
+        while not _create(path, json.dumps(me)):
+            with _host_guard(path):
+                state, holder = _state(path)
+                if state == "held":
+                    raise Busy(
+                        f"another batch ({_who(holder)}) is running this manifest - wait for it to finish, or "
+                        f"delete {path} if that process is gone"
+                    )
+                if state == "stale":  # its holder died on this host; no other takeover can run while we hold the guard
+                    path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"Cannot create the lock {path}: {exc.strerror or exc} - make the manifest's folder writable (a batch "
+            "writes its lock and summary there)"
+        ) from None
+    return me["token"]
+
+
+def _create(path: Path, text: str) -> bool:
+    """`path` holding `text`, created in one step (a hard link to a finished file) unless it exists."""
+    tmp = files.partial_path(path)
+    try:
+        tmp.write_text(text)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        except OSError:  # no hard links here (FAT, some network shares): create exclusively, then write
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                return False
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _state(path: Path) -> tuple[str, dict]:
+    """("gone", {}), ("stale", holder): its holder died on this host, or ("held", holder): alive, or on another
+    host (which this one cannot check)."""
+    try:
+        text, age = path.read_text(), time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return "gone", {}
+    except OSError:
+        return "held", {}
+    try:
+        holder = json.loads(text)
+        pid, host = int(holder["pid"]), str(holder["host"])
+    except (ValueError, KeyError, TypeError):  # empty for an instant after an exclusive create, else left broken
+        return ("held", {}) if age < FRESH_LOCK_SECONDS else ("stale", {})
+    if host != socket.gethostname() or _alive(pid):
+        return "held", holder
+    return "stale", holder
+
+
+def _who(holder: dict) -> str:
+    return f"pid {holder['pid']} on {holder['host']}" if holder else "a process being started"
+
+
+def _release(path: Path, token: str) -> None:
+    try:
+        if json.loads(path.read_text()).get("token") == token:
+            path.unlink()
+    except (OSError, ValueError, AttributeError):  # gone, or not ours
+        pass
+
+
+@contextmanager
+def _host_guard(path: Path):
+    """Serialises stale-lock takeovers on this host: an exclusive lock on a file in the temporary folder named
+    after the lock, which the system releases when its holder dies (so it is never stale itself)."""
+    guard = Path(tempfile.gettempdir()) / f"editemotalk-{hashlib.sha256(os.fsencode(path)).hexdigest()[:16]}.guard"
+    try:
+        fd = os.open(guard, os.O_RDONLY)
+    except FileNotFoundError:
+        fd = os.open(guard, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        if fcntl:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        else:
+            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _alive(pid: int) -> bool:
@@ -186,4 +367,7 @@ def weights_digest(weights: str | None) -> str:
     from . import weights as W
 
     folder = Path(weights) if weights else W.DEFAULT
-    return _file_digest(str(folder / W.MANIFEST))
+    try:
+        return files.sha256(folder / W.MANIFEST) if (folder / W.MANIFEST).is_file() else "-"
+    except OSError as exc:
+        raise UserError(f"Cannot read the weights' manifest in {folder}: {exc.strerror or exc} - check it") from None

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import UserError
 from .rig import ARKIT_NAMES, GROUPS, LIFE_CHANNELS, NUM_CHANNELS
 from .timebase import frame_count
 
@@ -44,6 +45,13 @@ class Performance:
         if combined:
             return {"combined": self.weights}
         return {"articulation": self.articulation, "expression": self.expression, "life": self.life}
+
+
+def check_finite(weights: np.ndarray, what: str) -> None:
+    """The last check before weights reach a shape key or a file: NaN or infinity never does, whatever made it
+    (inputs are checked where they are read; this catches what got past them)."""
+    if not np.all(np.isfinite(weights)):
+        raise UserError(f"{what} holds NaN or infinite weights - nothing was written; check its inputs")
 
 
 def captured(times: np.ndarray, weights: np.ndarray, fps: float) -> Performance:

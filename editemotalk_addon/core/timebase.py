@@ -6,6 +6,17 @@ import numpy as np
 
 FPS_CHOICES = (24, 25, 30, 50, 60)
 TRAIN_FPS = 50  # the corpus and the network work at 50 frames/s (20 ms, twice the speed of the fastest lips)
+NTSC_BASE = 1.001  # 29.97 frames/s is 30 / 1.001: Blender's fps = 30, fps_base = 1.001
+NTSC_SLACK = 5e-4  # frames/s: 29.97 as typed is 30 / 1.001 = 29.97003 to within this
+
+
+def blender_rate(fps: float) -> tuple[int, float] | None:
+    """A frame rate as Blender holds it exactly, (fps, fps_base): (30, 1.0) for 30, (30, 1.001) for 29.97 (also
+    23.976, 59.94 and any n / 1.001), or None when neither a whole rate nor an NTSC one is meant."""
+    if abs(fps - round(fps)) < 1e-9:
+        return round(fps), 1.0
+    whole = round(fps * NTSC_BASE)
+    return (whole, NTSC_BASE) if whole >= 1 and abs(whole / NTSC_BASE - fps) < NTSC_SLACK else None
 
 
 def frame_count(duration: float, fps: float) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 from editemotalk_addon.core import weights as W
 from editemotalk_addon.core.manifest import OUTSIDE
 
-from ..packaging import PLATFORM_MARKS, ROOT, blender_only_venv, build_extension
+from ..packaging import PLATFORM_MARKS, ROOT, build_extension, tested_blender
 
 
 def _median_time(fn, repeats: int = 5) -> float:
@@ -69,7 +69,7 @@ def extension_figures(out: Path, speech_wav: Path) -> dict:
     zips = build_extension(out, W.DEFAULT, list(PLATFORM_MARKS))
     sizes = {z.name: round(z.stat().st_size / 1e6, 1) for z in zips}
     linux = next(out.glob("*linux_x64.zip"))
-    python = blender_only_venv(ROOT / "build" / "blender-only-venv")
+    python = tested_blender("4.5")
     with tempfile.TemporaryDirectory() as home:
         env = {**__import__("os").environ, "BLENDER_USER_RESOURCES": home}
         res = subprocess.run(

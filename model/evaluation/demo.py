@@ -157,7 +157,7 @@ def run_demo(out_dir: Path, docs: Path, data: Path, frames_in_strip: int = 8) ->
     strip.save(png, optimize=True)
 
     movie = docs / "demo_preview.mp4"
-    exports.write_preview(movie, scene, obj, (first, last), progress=playblast.terminal_progress)
+    exports.write_preview(movie, scene, obj, (first, last), progress=True)
 
     gif_frames = list(range(first, last + 1, 2))  # 15 frames a second
     images = _stills(scene, obj, gif_frames, 240, out_dir)
