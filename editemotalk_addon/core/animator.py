@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ import numpy as np
 from . import lips, validate
 from . import weights as W
 from .audio import SAMPLE_RATE, load_audio, validate_audio
-from .emotion_space import EmotionSpace, calibrated, voice_alphas
+from .emotion_space import EmotionSpace, calibrated, speaker_baseline, voice_alphas
 from .errors import InputError, UserError
 from .life import live
 from .performance import Performance
@@ -138,6 +138,15 @@ class Animator:
             fit_frames(speech[None], frames)[0],
             self.model_fps,
         )
+
+    def against_speaker(self, analysis: Analysis, speaker_clips: list[np.ndarray]) -> Analysis:
+        """The analysis with the voice's emotion read against its speaker's own baseline: `speaker_clips` holds the
+        scores (T, 8) of every clip of that voice, this one included. With fewer than two, it is as it was."""
+        if len(speaker_clips) < 2:
+            return analysis
+        baseline = speaker_baseline(speaker_clips, np.asarray(self.config.get("voice_reference", np.zeros(8))))
+        temperature = self.config.get("voice_temperature", 1.0)
+        return replace(analysis, probabilities=calibrated(analysis.logits, temperature, baseline))
 
     def slider_values(self, analysis: Analysis, edit: EmotionEdit, times: np.ndarray) -> np.ndarray:
         """(T, 7) what the face shows at `times`: the sliders, plus in "voice" mode the emotion heard in the voice

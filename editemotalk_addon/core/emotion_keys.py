@@ -32,14 +32,13 @@ def phrases(speech: np.ndarray, fps: float) -> list[tuple[int, int]]:
     return [(a, b) for a, b in out]
 
 
-def heard_keys(
-    probabilities: np.ndarray, speech: np.ndarray, fps: float
-) -> dict[str, list[tuple[float, float, float]]]:
-    """(T, 8) probabilities and (T,) speech at `fps` -> {slider: [(seconds, value, confidence)]}, every slider
-    that some phrase keys, with a key at 0 before and after each of its phrases so that it returns to neutral."""
+def heard_keys(analysis) -> dict[str, list[tuple[float, float, float]]]:
+    """An Analysis -> {slider: [(seconds, value, confidence)]}: every slider some phrase keys, with a key at 0
+    before and after each of its phrases so that it returns to neutral between them."""
+    fps = analysis.fps
     keys: dict[str, list[tuple[float, float, float]]] = {}
-    for first, end in phrases(speech, fps):
-        mean = probabilities[first:end].mean(0)
+    for first, end in phrases(analysis.speech, fps):
+        mean = analysis.probabilities[first:end].mean(0)
         alphas = voice_alphas(mean[None])[0]
         k = int(alphas.argmax())
         if alphas[k] < MIN_ALPHA:
