@@ -433,9 +433,9 @@ def test_f13_ntsc_rates_are_exact_in_the_scene_and_every_export(head, tmp_path):
     assert np.abs(blend - weights[[f - 1 for f in frames]][:, [INDEX[n] for n in names]]).max() < 1e-4
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.context.scene.render.fps, bpy.context.scene.render.fps_base = 30, 1.001
-    bpy.ops.import_scene.fbx(filepath=str(outs["fbx"]), anim_offset=0.0)
+    bpy.ops.import_scene.fbx(filepath=str(outs["fbx"]))  # Blender's defaults: FBX time 0 on frame 1
     fbx = _values(next(o for o in bpy.data.objects if o.type == "MESH"), frames, names)
-    assert np.abs(fbx - blend).max() < 1e-3  # FBX time = frame * 1.001 / 30
+    assert np.abs(fbx - blend).max() < 1e-3  # FBX time = (frame - 1) * 1.001 / 30
 
 
 # --- F15: resume verifies ----------------------------------------------------------------------------------------
