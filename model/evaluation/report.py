@@ -186,10 +186,15 @@ def speed_table(res: dict) -> str:
         s = res["speed"]
         for rt in ("onnx", "torch"):
             name = "ONNX Runtime" if rt == "onnx" else "PyTorch"
-            lines.append(f"| analyze a {s['clip_seconds']:.0f} s clip, {name} | {s[rt]['analyze_s']} s | <= 0.5 s |")
+            parts = [f"{k[:-2]} {v} s" for k, v in s[rt].items() if k in ("recogniser_s", "voice_s")]
+            inside = f" (of which {', '.join(parts)})" if parts else ""
+            lines.append(
+                f"| analyze a {s['clip_seconds']:.0f} s clip, {name}, both pretrained networks included{inside} | "
+                f"{s[rt]['analyze_s']} s | <= 2.0 s |"
+            )
             lines.append(
                 f"| re-generate after a slider change, {s['clip_seconds']:.0f} s clip, {name} | "
-                f"{s[rt]['generate_s']} s | <= 0.1 s |"
+                f"{s[rt]['generate_s']} s | <= 0.02 s |"
             )
             lines.append(f"| peak memory, {name} | {s[rt]['peak_rss_mb']} MB | <= 1536 MB |")
         if "onnx_10x" in s:
@@ -420,23 +425,60 @@ HIT_TARGET = 95.0  # closure hit, %, every test set
 FALSE_CLOSURE_TARGET = 3.0  # %, every real test set
 TARGETS = {  # key: (label, op, target, unit)
     "closure_change": ("closure hit change across single-slider edits up to alpha 1.5", "<=", 3.0, " points"),
+    "false_change": ("false-closure change across single-slider edits up to alpha 1.5", "<=", 1.0, " points"),
+    "rest": ("lips at rest in silence (within 1 mm of the rest face), worst set and mode", ">=", 100.0, " %"),
     "uar": ("speech-emotion UAR on Emo-DB 15/16", ">=", 70.0, " %"),
     "jaw_corr": ("jawOpen correlation with real capture", ">=", 0.6, ""),
     "judge": ("independent judge top-1 at alpha 1, worst of happy/sad/angry/fearful/surprised", ">=", 80.0, " %"),
+    "fear_surprise": ("judge: fearful and surprised read as themselves at alpha 1, the worse", ">=", 60.0, " %"),
+    "neutral": ("judge: the neutral face reads neutral", ">=", 80.0, " %"),
+    "geometry": ("FACS geometry targets met at alpha 1", ">=", 7, " of 7"),
+    "unheard_voice": (
+        "keep-voice faces agree with the acted emotion on a corpus the head never heard",
+        ">=",
+        30.0,
+        " %",
+    ),
+    "loco": ("leave-one-corpus-out UAR per clip, mean of the leave-out folds (test)", ">=", 35.0, " %"),
+    "loco_relative": (
+        "leave-one-corpus-out UAR speaker-relative, mean of the leave-out folds (test)",
+        ">=",
+        50.0,
+        " %",
+    ),
+    "analyze": ("analyze a 60 s clip, both pretrained networks included", "<=", 2.0, " s"),
+    "generate": ("re-generate a 60 s clip after a slider change", "<=", 0.02, " s"),
 }
 
 
 def _figures(res: dict) -> dict:
     ev = res["evaluation"]
+    rests = [r[row]["rest_in_silence"] for r in ev["sets"].values() for row in ("model", "model_voice") if row in r]
     out = {
         "closure_change": max(ev["emotion"]["closure_change_points"].values()),
+        "false_change": max(ev["emotion"].get("false_closure_change_points", {"-": None}).values() or [None]),
+        "rest": min((r for r in rests if r is not None), default=None),
         "uar": ev["speech_emotion"]["uar"],
         "jaw_corr": ev["real_capture"]["jaw_corr"],
     }
     if "judge" in res:
-        out["judge"] = min(
-            res["judge"]["model"][k]["1.0"]["top1"] for k in ("happy", "sad", "angry", "fearful", "surprised")
-        )
+        j = res["judge"]
+        out["judge"] = min(j["model"][k]["1.0"]["top1"] for k in ("happy", "sad", "angry", "fearful", "surprised"))
+        out["fear_surprise"] = min(j["model"][k]["1.0"]["top1"] for k in ("fearful", "surprised"))
+        out["neutral"] = j["neutral"]["top1"]
+        out["geometry"] = sum(v == "yes" for v in j["geometry"]["met"].values())
+        unheard = j.get("voice_mode", {}).get("voice, corpus never heard")
+        if unheard:
+            out["unheard_voice"] = unheard["mean of the emotions"]
+    loco = res.get("loco")
+    if loco:
+        leave_out = [
+            r for r in loco["runs"] if r["variant"] == loco["chosen"] and not r["fold"].startswith("in-domain")
+        ]
+        out["loco"] = round(sum(r["test"]["uar"] for r in leave_out) / len(leave_out), 1)
+        out["loco_relative"] = round(sum(r["test"]["speaker_relative_uar"] for r in leave_out) / len(leave_out), 1)
+    if "speed" in res:
+        out["analyze"], out["generate"] = res["speed"]["onnx"]["analyze_s"], res["speed"]["onnx"]["generate_s"]
     return out
 
 
@@ -455,6 +497,12 @@ def missed_targets(res: dict) -> list[str]:
         if name != "synthetic" and m["false_closure"] > FALSE_CLOSURE_TARGET:
             missed.append(
                 f"false closures on {SET_LABELS[name]}: {m['false_closure']} % (target <= {FALSE_CLOSURE_TARGET:g} %)"
+            )
+        base = rows.get("phones")
+        if name != "synthetic" and base and m["lve_mm"] >= base["lve_mm"]:
+            missed.append(
+                f"lip vertex error on {SET_LABELS[name]}: {m['lve_mm']} mm, not below the phones + teacher baseline's "
+                f"{base['lve_mm']} mm"
             )
     for key, value in _figures(res).items():
         label, op, target, unit = TARGETS[key]
@@ -525,7 +573,7 @@ def summary(res: dict) -> str:
     if sp:
         rows.append(
             f"| analyze / re-generate a {sp['clip_seconds']:.0f} s clip, ONNX Runtime, CPU | "
-            f"{sp['onnx']['analyze_s']} s / {sp['onnx']['generate_s']} s | - | <= 0.5 s / <= 0.1 s |"
+            f"{sp['onnx']['analyze_s']} s / {sp['onnx']['generate_s']} s | - | <= 2.0 s / <= 0.02 s |"
         )
     bl = res.get("blender")
     if bl:
