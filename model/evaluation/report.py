@@ -16,7 +16,8 @@ from ..training.corpus.splits import SET_LABELS
 
 ROW_NAMES = {
     "teacher": "teacher (oracle: phones from the transcript)",
-    "model": "**model (audio only)**",
+    "model": "**model (audio, the acted emotion on the sliders)**",
+    "model_voice": "model, keep-voice-emotion mode (audio only)",
     "phones": "baseline: pocketsphinx recognition + teacher (no learning)",
     "mean_pose": "mean training pose",
     "control": "control: mean pose + prototype (no model, no audio)",
@@ -30,17 +31,20 @@ def _fmt(v, unit: str = "") -> str:
 
 def lips_table(ev: dict) -> str:
     lines = [
-        f"Held-out test sets, 30 fps; {CLOSED_RULE}; lip vertex error on the ICT head.",
+        f"Held-out test sets, 30 fps; {CLOSED_RULE}; lip vertex error on the ICT head against the teacher on the "
+        "aligned phones with the clip's acted emotion, which the baseline and the first model row are given too; "
+        "rest: silent frames (over 150 ms from any spoken phone) whose lip gap is within 1 mm of the rest face's.",
         "",
-        "| test set (what it holds out) | method | closure hit | false closures | lip vertex error | jawOpen corr. |",
-        "|---|---|---|---|---|---|",
+        "| test set (what it holds out) | method | closure hit | false closures | lip vertex error | jawOpen corr. "
+        "| rest in silence |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, rows in ev["sets"].items():
         for row, r in rows.items():
             lines.append(
                 f"| {SET_LABELS.get(name, name)} ({r['clips']} clips, {r['bilabials']} p/b/m) | "
                 f"{ROW_NAMES.get(row, row)} | {_fmt(r['closure_hit'], ' %')} | {_fmt(r['false_closure'], ' %')} | "
-                f"{_fmt(r['lve_mm'], ' mm')} | {_fmt(r['jaw_corr'])} |"
+                f"{_fmt(r['lve_mm'], ' mm')} | {_fmt(r['jaw_corr'])} | {_fmt(r.get('rest_in_silence'), ' %')} |"
             )
     return "\n".join(lines)
 
@@ -94,9 +98,19 @@ def emotion_tables(ev: dict) -> str:
         ]
         for alpha in table[SLIDERS[0]]:
             lines.append(f"| alpha = {alpha} | " + " | ".join(f"{table[k][alpha]} %" for k in SLIDERS) + " |")
+    for mode, table in e.get("false_closure_by_alpha", {}).items():
+        lines += [
+            "",
+            f"| false closures under edits, {mode} mode | " + " | ".join(SLIDERS) + " |",
+            "|---|" + "---|" * len(SLIDERS),
+        ]
+        for alpha in table[SLIDERS[0]]:
+            lines.append(f"| alpha = {alpha} | " + " | ".join(f"{table[k][alpha]} %" for k in SLIDERS) + " |")
     lines.append(
-        "\nLargest change of the closure hit across alpha 0 to 1.5 and sliders: "
+        "\nLargest change across alpha 0 to 1.5 and sliders: closure hit "
         + ", ".join(f"{m} mode {v} points" for m, v in e["closure_change_points"].items())
+        + "; false closures "
+        + ", ".join(f"{m} mode {v} points" for m, v in e.get("false_closure_change_points", {}).items())
         + f" ({e['clips']} held-out clips)."
     )
     se = ev["speech_emotion"]
@@ -134,6 +148,17 @@ def judge_tables(judge: dict) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {t['top1']} % / {t['prob']} |")
     n = judge["neutral"]
     lines.append(f"| neutral face (alpha 0) | reads neutral {n['top1']} % / {n['prob']} | | | |")
+    confusion = judge.get("confusion_at_alpha_1")
+    if confusion:
+        classes = list(next(iter(confusion.values())))
+        lines += [
+            "",
+            "The judge's confusion at alpha 1 (share of renders put in each class; rows: the slider):",
+            "",
+            "| slider | " + " | ".join(classes) + " |",
+            "|---|" + "---|" * len(classes),
+            *[f"| {k} | " + " | ".join(f"{v[c]} %" for c in classes) + " |" for k, v in confusion.items()],
+        ]
     geo = judge.get("geometry")
     if geo:
         lines += [
