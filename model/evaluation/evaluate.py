@@ -355,13 +355,20 @@ def emotion(animator, chosen, analyses, classifier, mean_pose, head, lips_idx, p
 
 
 def speech_emotion(animator: Animator, examples: list[Example], analyses: dict) -> dict:
-    guesses = []
-    for ex in examples:
-        if ex.meta.emotion not in EMOTIONS:
-            continue  # boredom has no slider
-        analysis = analyses.get(ex.meta.id) or animator.analyze(ex.audio)
-        guesses.append((ex.meta.emotion, EMOTIONS[int(np.argmax(analysis.probabilities.mean(0)))]))
-    return unweighted_recall(guesses)
+    """UAR per clip, and speaker-relative (each clip read against its speaker's other test clips, as a batch
+    manifest's speaker field does: Animator.against_speaker)."""
+    labelled = [ex for ex in examples if ex.meta.emotion in EMOTIONS]  # boredom has no slider
+    found = {ex.meta.id: analyses.get(ex.meta.id) or animator.analyze(ex.audio) for ex in labelled}
+    by_speaker: dict[str, list[np.ndarray]] = {}
+    for ex in labelled:
+        by_speaker.setdefault(ex.meta.speaker, []).append(found[ex.meta.id].logits)
+    guesses, relative = [], []
+    for ex in labelled:
+        a = found[ex.meta.id]
+        guesses.append((ex.meta.emotion, EMOTIONS[int(np.argmax(a.probabilities.mean(0)))]))
+        r = animator.against_speaker(a, by_speaker[ex.meta.speaker])
+        relative.append((ex.meta.emotion, EMOTIONS[int(np.argmax(r.probabilities.mean(0)))]))
+    return unweighted_recall(guesses) | {"speaker_relative_uar": unweighted_recall(relative)["uar"]}
 
 
 def unweighted_recall(guesses: list[tuple[str, str]]) -> dict:

@@ -119,7 +119,8 @@ def emotion_tables(ev: dict) -> str:
         f"Speech-emotion recognition on {SET_LABELS['emodb']}: unweighted average recall **{se['uar']} %** over "
         f"{len(se['recall'])} classes (chance {se['chance']} %; {se['clips']} clips; recall "
         + ", ".join(f"{k} {v} %" for k, v in se["recall"].items())
-        + ").",
+        + "); read against each speaker's own baseline (its other test clips): "
+        + f"{se.get('speaker_relative_uar', '-')} %.",
     ]
     rc = ev["real_capture"]
     lines += [
