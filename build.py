@@ -194,7 +194,9 @@ def loco(args) -> None:
     from model.evaluation.loco import main as leave_one_corpus_out
 
     weights = Path(args.weights) if args.weights else None
-    path = leave_one_corpus_out(Path(args.corpus), Path(args.run), ROOT / "bench", args.steps, args.threads, weights)
+    path = leave_one_corpus_out(
+        Path(args.corpus), Path(args.run), ROOT / "bench", args.steps, args.threads, weights, tuple(args.variants)
+    )
     print((path.with_suffix(".md")).read_text())
     print(f"loco: wrote {path} and {path.with_suffix('.md')}")
 
@@ -258,6 +260,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=1200, help="emotion-encoder steps per run")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per run")
     p.add_argument("--weights", help="write the fitted voice temperature into this weights folder's config")
+    p.add_argument("--variants", nargs="+", default=["spectra", "voice"], help="emotion-encoder inputs to compare")
     p.set_defaults(fn=loco)
     p = sub.add_parser("extension", help="the Blender extension zips, one per platform")
     p.add_argument("--out", default=str(ROOT / "dist"))

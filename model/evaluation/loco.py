@@ -175,14 +175,14 @@ def run_fold(corpus_root: Path, out: Path, fold: Fold, variant: str, steps: int,
     return result
 
 
-def select(runs: list[dict]) -> dict:
+def select(runs: list[dict], variants: tuple[str, ...] = VARIANTS) -> dict:
     """The variant with the best mean VALIDATION UAR over the leave-out folds (the in-domain fold excluded)."""
     means = {
         v: round(
             float(np.mean([r["validation"]["uar"] for r in runs if r["variant"] == v and r["fold"] != FOLDS[0].name])),
             1,
         )
-        for v in VARIANTS
+        for v in variants
     }
     return {"mean_leave_out_validation_uar": means, "chosen": max(means, key=means.get)}
 
@@ -208,9 +208,17 @@ def calibrate(out: Path, runs: list[dict], variant: str) -> dict:
     return {"temperature": temperature, "folds": folds}
 
 
-def main(corpus_root: Path, out: Path, bench: Path, steps: int, threads: int, weights: Path | None = None) -> Path:
-    runs = [run_fold(corpus_root, out, fold, v, steps, threads) for fold in FOLDS for v in VARIANTS]
-    loco = {"steps": steps, "folds": [asdict(f) for f in FOLDS], "runs": runs, **select(runs)}
+def main(
+    corpus_root: Path,
+    out: Path,
+    bench: Path,
+    steps: int,
+    threads: int,
+    weights: Path | None = None,
+    variants: tuple[str, ...] = VARIANTS,
+) -> Path:
+    runs = [run_fold(corpus_root, out, fold, v, steps, threads) for v in variants for fold in FOLDS]
+    loco = {"steps": steps, "folds": [asdict(f) for f in FOLDS], "runs": runs, **select(runs, variants)}
     loco["calibration"] = calibrate(out, runs, loco["chosen"])
     (bench / "loco.json").write_text(json.dumps(loco, indent=1) + "\n")
     (bench / "loco.md").write_text(loco_table(loco) + "\n")
