@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import SAMPLE_RATE
+from .windows import stitched
 
 HOP = 320  # samples per output frame: 50 frames/s, the model's own grid
 MIN_SAMPLES = 201  # the graph reflect-pads by 200 samples
@@ -62,18 +63,9 @@ class Recogniser:
         total = frame_count(len(wave))
         if len(wave) <= window * HOP:
             return self._run(wave)
-        parts, first = [], 0  # first: the first frame this window contributes
-        while first < total:
-            start = max(0, first - context)
-            stop = min(total, start + window)
-            if stop == total:  # the last window: full length, ending with the audio
-                start, last = max(0, total - window), total
-            else:
-                last = stop - context
-            log_probs, hidden = self._run(wave[start * HOP : (stop - 1) * HOP + 1 if stop < total else None])
-            parts.append((log_probs[first - start : last - start], hidden[first - start : last - start]))
-            first = last
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        # a window of frames [start, stop) is the audio that gives exactly those frames (N // 320 + 1 of them)
+        run = lambda start, stop: self._run(wave[start * HOP : (stop - 1) * HOP + 1 if stop < total else None])
+        return stitched(total, window, context, run)
 
 
 def speech_frames(log_probs: np.ndarray, threshold: float = 0.5) -> np.ndarray:

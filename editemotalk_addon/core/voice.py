@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import SAMPLE_RATE
+from .windows import stitched
 
 HOP = 320  # samples per frame
 WIDTH = 512
@@ -49,15 +50,4 @@ class VoiceEncoder:
         window, context = int(WINDOW_S * SAMPLE_RATE / HOP), int(CONTEXT_S * SAMPLE_RATE / HOP)
         if total <= window:
             return self._run(wave)
-        parts, first = [], 0
-        while first < total:
-            start = max(0, first - context)
-            stop = min(total, start + window)
-            if stop == total:  # the last window: full length, ending with the audio
-                start, last = max(0, total - window), total
-            else:
-                last = stop - context
-            states = self._run(wave[start * HOP : stop * HOP])
-            parts.append(states[first - start : last - start])
-            first = last
-        return np.concatenate(parts)
+        return stitched(total, window, context, lambda start, stop: (self._run(wave[start * HOP : stop * HOP]),))[0]
