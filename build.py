@@ -257,7 +257,7 @@ def main() -> None:
     p = sub.add_parser("loco", help="leave-one-corpus-out for the voice's emotion: bench/loco.json")
     p.add_argument("--corpus", default=str(CORPUS))
     p.add_argument("--run", default=str(ROOT / "runs" / "loco"), help="one resumable run folder per fold and variant")
-    p.add_argument("--steps", type=int, default=800, help="emotion-encoder steps per run (the voice features converge by then)")
+    p.add_argument("--steps", type=int, default=800, help="emotion-encoder steps per run")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per run")
     p.add_argument("--weights", help="write the fitted voice temperature into this weights folder's config")
     p.add_argument("--variants", nargs="+", default=["spectra", "voice"], help="emotion-encoder inputs to compare")
