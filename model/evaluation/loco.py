@@ -157,7 +157,8 @@ def run_fold(corpus_root: Path, out: Path, fold: Fold, variant: str, steps: int,
     voice = VoiceEncoder(W.DEFAULT / "voice.onnx", cfg.model.voice_layer) if variant == "voice" else None
     for split in ("validation", "test"):
         examples = held_out(corpus_root, fold, split)
-        classes = sorted(set(trained) & {label_of(ex) for ex in examples}) if fold.shared_only else sorted(set(trained))
+        shared = set(trained) & {label_of(ex) for ex in examples} if fold.shared_only else set(trained)
+        classes = [int(c) for c in sorted(shared)]
         clips = predictions(model, examples, voice)
         result[split] = score(clips, classes)
         result[split]["classes"] = classes
