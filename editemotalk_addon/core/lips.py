@@ -128,7 +128,7 @@ def rest_in_silence(layer: np.ndarray, below: np.ndarray, speech: np.ndarray) ->
     base = pair_gaps_mm(fixed)  # (F, P) without what this layer opens
     opened = (layer * OPENING) @ GAP_COEF_MM.T  # (F, P)
     limit = REST_MM + REST_MARGIN_MM
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         scale = np.where(opened > 1e-6, (limit - base) / opened, np.inf)
     keep = np.clip(scale.min(1), 0.0, 1.0)
     keep = 1.0 - (1.0 - speech) * (1.0 - keep)

@@ -106,11 +106,15 @@ def inference_speed(weights: Path, seconds: float = CLIP_SECONDS) -> dict:
     return out
 
 
+# 14 MB of our own networks, and what the issues allow the pretrained ones: 8 MB (recogniser), 40 MB (voice)
+WEIGHTS_TARGET_MB = 14 + 8 + 40
+
+
 def weights_size(weights: Path) -> dict:
     files = {p.name: p.stat().st_size for p in Path(weights).iterdir() if p.is_file()}
     return {
         "total_mb": round(sum(files.values()) / 1e6, 2),
-        "target_mb": 30,
+        "target_mb": WEIGHTS_TARGET_MB,
         "files_mb": {k: round(v / 1e6, 2) for k, v in sorted(files.items())},
     }
 
