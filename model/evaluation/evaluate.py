@@ -45,6 +45,9 @@ def set_of(ex: Example) -> str:
     return ex.meta.source
 
 
+VALIDATION_PER_SET = 50  # validation clips per set: calibrate chooses the operating point on them, bench prints it
+
+
 def examples_by_set(corpus_root: Path, split: str, per_set: int, seed: int = 0) -> dict[str, list[Example]]:
     """A fixed, reproducible subset of each evaluation set of one split."""
     rng = np.random.default_rng(seed)
@@ -192,7 +195,7 @@ def choose_operating_point(curve: dict) -> str:
     return max(curve, key=lambda k: curve[k]["hit"] or 0)
 
 
-def calibrate(weights: Path, corpus_root: Path, per_set: int = 40, log: str | None = None) -> dict:
+def calibrate(weights: Path, corpus_root: Path, per_set: int = VALIDATION_PER_SET, log: str | None = None) -> dict:
     """Choose the seal's operating point on the validation voices and store it in the weights' config.json.
     `log`: the name of a model choice's candidate; its validation curve goes on the record the model card quotes
     (bench/experiments.jsonl)."""
@@ -402,7 +405,7 @@ def evaluate(
     train = Corpus(corpus_root, "train")
     mean_pose = np.concatenate([ex.targets for ex in train.examples if ex.phones]).mean(0)
     test = examples_by_set(corpus_root, "test", per_set, seed)
-    validation = examples_by_set(corpus_root, "validation", per_set // 3, seed)
+    validation = examples_by_set(corpus_root, "validation", VALIDATION_PER_SET, seed)  # the clips calibrate chose on
     results: dict = {
         "counts": {k: len(v) for k, v in test.items()},
         "gate_threshold": animator.config.get("gate_threshold"),
