@@ -639,10 +639,9 @@ def test_a_character_reads_each_clip_against_its_own_voice(scene, data_root):
         bpy.ops.editemotalk.analyze()
         plain.append(session.cached_analysis(str(clip)).probabilities.mean(0))
     s.character = "Ada"
-    heard = []
-    for clip in clips:
+    for clip in clips:  # both clips heard under the name first: then each is read against the pair
         s.audio_path = str(clip)
         bpy.ops.editemotalk.analyze()
-        heard.append(session.analyze(bpy.context, str(clip)).probabilities.mean(0))
+    heard = [session.analyze(bpy.context, str(clip)).probabilities.mean(0) for clip in clips]
     assert all(not np.allclose(a, b) for a, b in zip(plain, heard))
     assert s.heard == session.analyze(bpy.context, str(clips[1])).heard()

@@ -210,15 +210,16 @@ def key_heard(scene, analysis) -> dict[str, tuple[int, float]]:
         for point in [p for p in fc.keyframe_points if first <= p.co[0] <= last]:
             fc.keyframe_points.remove(point, fast=True)
         fc.update()
-    keyed = {}
+    keyed, keyed_last = {}, last  # a phrase's ramp out may end after the clip's last frame
     for name, track in heard_keys(analysis).items():
         for seconds, value, _ in track:
             setattr(s, name, value)
             s.keyframe_insert(name, frame=first + seconds * fps)
+            keyed_last = max(keyed_last, first + seconds * fps)
         keyed[name] = (sum(1 for _, v, _ in track if v > 0) // 2, float(np.mean([c for _, v, c in track if v > 0])))
     for fc in slider_curves(scene).values():
         for point in fc.keyframe_points:
-            if first <= point.co[0] <= last:
+            if first <= point.co[0] <= keyed_last + 0.5:  # co is float32
                 point.interpolation = "LINEAR"
     for name in rig.SLIDERS:  # between keys the curves decide; a slider nobody keyed goes back to 0
         if name not in keyed and name not in slider_curves(scene):
