@@ -70,7 +70,9 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         "mode (what Blender's Key Heard Emotion button does; --heard FILE.json keeps them for editing)",
     )
     b.add_argument(
-        "--mode", choices=("voice", "absolute"), help="keep the voice's emotion (default) or start from a neutral face"
+        "--mode",
+        choices=("voice", "absolute"),
+        help="absolute (the default): start from a neutral face; voice: add the sliders to the voice's emotion",
     )
     b.add_argument("--intensity", type=float, help="scales every slider (default 1)")
     b.add_argument("--fps", type=float, help="frame rate (default: the scene's)")

@@ -2,7 +2,7 @@
 
 import bpy
 
-from ..core import name_mapping, rig
+from ..core import name_mapping, rig, validate
 from . import session, sound
 
 
@@ -66,6 +66,7 @@ class EETSceneSettings(bpy.types.PropertyGroup):
         "start_frame": bpy.props.IntProperty(name="Start frame", default=1, update=_refresh_preview),
         "mode": bpy.props.EnumProperty(
             name="Mode",
+            default=validate.DEFAULT_MODE,
             update=_refresh_preview,
             items=[
                 ("voice", "Keep voice emotion", "Sliders add to the emotion heard in the voice"),

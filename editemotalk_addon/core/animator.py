@@ -44,7 +44,7 @@ class EmotionEdit:
     """
 
     sliders: dict[str, Curve] = field(default_factory=dict)
-    mode: str = "voice"
+    mode: str = validate.DEFAULT_MODE
     intensity: float = 1.0
 
     def __post_init__(self):  # raises validate.InputError (a ValueError) naming the field, the value and the fix

@@ -13,7 +13,7 @@ def emotion_edit(job: dict) -> EmotionEdit:
     spec = validate.curves_file(job["emotion_curves"]) if job.get("emotion_curves") else {}
     return EmotionEdit(
         {**spec.get("sliders", {}), **job.get("emotion", {})},
-        mode=job.get("mode") or spec.get("mode", "voice"),
+        mode=job.get("mode") or spec.get("mode", validate.DEFAULT_MODE),
         intensity=job["intensity"] if "intensity" in job else spec.get("intensity", 1.0),
     )
 

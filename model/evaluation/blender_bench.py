@@ -238,10 +238,11 @@ def _judge_voice_mode(animator, judge, renderer, examples, at_frames, unheard: d
         label = ex.meta.emotion
         target = CLASSES.index("neutral" if label == "neutral" else SLIDER_CLASS[label])
         slider = {} if label == "neutral" else {label: 1.0}
-        runs = [("voice", analysis, EmotionEdit()), ("absolute", analysis, EmotionEdit(slider, mode="absolute"))]
+        keep_voice = EmotionEdit(mode="voice")
+        runs = [("voice", analysis, keep_voice), ("absolute", analysis, EmotionEdit(slider, mode="absolute"))]
         if unheard and ex.meta.id in unheard:
             heard = unheard[ex.meta.id][: len(analysis.probabilities)]
-            runs.append(("voice, corpus never heard", replace(analysis, probabilities=heard), EmotionEdit()))
+            runs.append(("voice, corpus never heard", replace(analysis, probabilities=heard), keep_voice))
         for mode, a, edit in runs:
             w = at_frames(animator.generate(a, edit, fps=30, life=False).weights)
             p = judge.probabilities(renderer.render(w).reshape(-1, renderer.size, renderer.size))

@@ -164,7 +164,7 @@ def generate_with_gate(animator: Animator, analysis: Analysis, threshold: float 
     saved = animator.config.get("gate_threshold")
     animator.config["gate_threshold"] = threshold
     try:
-        return animator.generate(analysis, EmotionEdit(), fps=FPS, seed=seed).weights
+        return animator.generate(analysis, EmotionEdit(mode="voice"), fps=FPS, seed=seed).weights
     finally:
         animator.config["gate_threshold"] = saved
 
@@ -219,7 +219,8 @@ def real_capture(animator: Animator, examples: list[Example]) -> dict:
     """FACEGOOD (Mandarin capture, no phones, so no teacher): correlation with the captured mouth channels."""
     jaw, mouth = [], []
     for ex in examples:
-        pred = animator.generate(animator.analyze(ex.audio), EmotionEdit(), fps=TRAIN_FPS, life=False).weights
+        analysis = animator.analyze(ex.audio)
+        pred = animator.generate(analysis, EmotionEdit(mode="voice"), fps=TRAIN_FPS, life=False).weights
         n = min(len(pred), len(ex.targets))
         jaw.append(pearson(pred[:n, INDEX["jawOpen"]], ex.targets[:n, INDEX["jawOpen"]]))
         chans = [c for c in GROUPS["mouth"] if ex.mask[c] and ex.targets[:n, c].std() > 0.01]
