@@ -15,6 +15,7 @@ from editemotalk_addon.core.network.config import ModelConfig
 from editemotalk_addon.core.network.model import EditEmoTalk, pad_audio
 from editemotalk_addon.core.rig import SLIDERS
 from editemotalk_addon.core.timebase import FPS_CHOICES, frame_count
+from model.evaluation.speed import WEIGHTS_TARGET_MB
 from model.training import emotion_fit
 from model.training.config import TrainConfig
 
@@ -28,7 +29,9 @@ def test_every_part_keeps_time_at_50_frames_per_second():
     model = EditEmoTalk(ModelConfig()).eval()
     audio = pad_audio(torch.randn(2, 16000 * 3) * 0.1)
     with torch.no_grad():
-        content, articulation, gate, emotion, _, _ = model.analyze(audio, torch.randn(2, 447, 151))
+        content, articulation, gate, emotion, _, _ = model.analyze(
+            audio, torch.randn(2, 447, 151), torch.randn(2, 512, 151)
+        )
         weights, expression = model.generate(content, articulation, gate, emotion)
     frames = 150
     assert content.shape == (2, 128, frames) and emotion.shape == (2, 64, frames)
@@ -46,8 +49,9 @@ def test_the_content_encoder_reads_the_streams_it_is_given():
     for streams in ("spectra", "hidden", "log_probs", "hidden+log_probs", "hidden+log_probs+spectra"):
         model = EditEmoTalk(ModelConfig(content_input=streams)).eval()
         with torch.no_grad():
-            content, *_ = model.analyze(audio, recogniser)
-            moved = (model.analyze(audio, other)[0] - content).abs().max()
+            voice = torch.randn(1, 512, 101)
+            content, *_ = model.analyze(audio, recogniser, voice)
+            moved = (model.analyze(audio, other, voice)[0] - content).abs().max()
         assert content.shape == (1, 128, 100) and torch.isfinite(content).all()
         assert (moved > 1e-3) == ("log_probs" in streams), streams
     with pytest.raises(ValueError, match="content_input"):
@@ -155,7 +159,7 @@ def test_tampered_missing_and_pickled_weights_are_refused(tmp_path):
 
 def test_default_weights_are_small_and_verified():
     W.verify(W.DEFAULT)
-    assert sum(p.stat().st_size for p in W.DEFAULT.iterdir()) < 30e6
+    assert sum(p.stat().st_size for p in W.DEFAULT.iterdir()) < WEIGHTS_TARGET_MB * 1e6
     assert (W.DEFAULT / "model_card.md").exists()
 
 
