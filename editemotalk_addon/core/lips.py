@@ -100,6 +100,7 @@ def seal(weights: np.ndarray, gate: np.ndarray, target_mm: float = SEAL_TARGET_M
 REST_MM = float(GAP0_MM.max())  # the rest face's gap: 0.76 mm
 REST_MARGIN_MM = 0.9  # in silence the lips stay within 1 mm of the rest face (0.1 mm to spare)
 OPEN_MARGIN_MM = 0.3  # outside a closure, emotion narrows a speaking mouth by at most this
+OPEN_GATE = 0.1  # a gate below this counts as open: the rule holds in full there, and fades as the gate closes
 OPENING = GAP_COEF_MM.max(0) > 0  # (52,) channels that open some central pair
 
 
@@ -110,12 +111,13 @@ def keep_open(articulation: np.ndarray, expression: np.ndarray, gate: np.ndarray
     articulation (F, 52), gate and speech (F,) in [0, 1]."""
     gaps = pair_gaps_mm(articulation)  # (F, P)
     widest = gaps.argmax(1)
-    effect = GAP_COEF_MM[widest] * expression  # (F, 52): mm each expression channel adds at that pair
+    applied = np.clip(articulation + expression, 0.0, 1.0) - articulation  # what composing shows (weights clip)
+    effect = GAP_COEF_MM[widest] * applied  # (F, 52): mm each expression channel adds at that pair
     closing = effect < 0
     narrowed = -(effect * closing).sum(1)  # mm the closing channels take away
     allowed = (effect * ~closing).sum(1) + OPEN_MARGIN_MM  # what they may: what the rest opens, and the margin
     keep = np.where(narrowed > 1e-6, np.clip(allowed / np.maximum(narrowed, 1e-6), 0.0, 1.0), 1.0)
-    strength = (1.0 - np.asarray(gate, np.float32)) * speech
+    strength = np.clip((1.0 - np.asarray(gate, np.float32)) / (1.0 - OPEN_GATE), 0.0, 1.0) * speech
     keep = 1.0 - strength * (1.0 - keep)
     return np.where(closing, expression * keep[:, None], expression).astype(np.float32)
 
