@@ -11,7 +11,6 @@ Only numpy is needed with ONNX Runtime; torch is imported only by the optional t
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,6 +23,7 @@ from .audio import SAMPLE_RATE, load_audio, validate_audio
 from .emotion_space import EmotionSpace, calibrated, speaker_baseline, voice_alphas
 from .errors import InputError, UserError
 from .life import live
+from .onnx_sessions import cpu_session
 from .performance import Performance
 from .recogniser import HOP, Recogniser, speech_activity
 from .rig import SLIDERS
@@ -239,25 +239,10 @@ def torch_backend():
     return backend
 
 
-def onnx_runtime():
-    """The onnxruntime module, imported with its telemetry off: importing it otherwise writes a device id and a
-    database under ~/.cache/Microsoft and a session file in the temporary folder (ONNX Runtime 1.23), and the
-    extension writes nothing beyond what it is asked to and its own folder."""
-    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-    import onnxruntime
-
-    return onnxruntime
-
-
 class OnnxBackend:
     def __init__(self, folder: Path):
-        ort = onnx_runtime()
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.enable_cpu_mem_arena = False  # the arena keeps every block a long clip needed: 30 min peaked at 2.2 GB
-        providers = ["CPUExecutionProvider"]
-        self.analyze_session = ort.InferenceSession(str(folder / "analyze.onnx"), opts, providers=providers)
-        self.generate_session = ort.InferenceSession(str(folder / "generate.onnx"), opts, providers=providers)
+        self.analyze_session = cpu_session(folder / "analyze.onnx", spinning=False)
+        self.generate_session = cpu_session(folder / "generate.onnx")
 
     def analyze(self, audio: np.ndarray, recogniser: np.ndarray, voice: np.ndarray):
         feed = {"audio": audio, "recogniser": recogniser, "voice": voice}

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import SAMPLE_RATE
+from .onnx_sessions import cpu_session
 from .windows import stitched
 
 HOP = 320  # samples per output frame: 50 frames/s, the model's own grid
@@ -40,12 +41,7 @@ def frame_count(samples: int) -> int:
 
 class Recogniser:
     def __init__(self, path: Path):
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.enable_cpu_mem_arena = False
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.session = cpu_session(path, spinning=False)
 
     def _run(self, wave: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = len(wave)

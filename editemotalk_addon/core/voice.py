@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import SAMPLE_RATE
+from .onnx_sessions import cpu_session
 from .windows import stitched
 
 HOP = 320  # samples per frame
@@ -28,14 +29,9 @@ LAYERS = ("layer2", "layer3")
 
 class VoiceEncoder:
     def __init__(self, path: Path, layer: str = "layer3"):
-        import onnxruntime as ort
-
         if layer not in LAYERS:
             raise ValueError(f"layer={layer!r}: one of {', '.join(LAYERS)}")
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.enable_cpu_mem_arena = False
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.session = cpu_session(path, spinning=False)
         self.layer = layer
 
     def _run(self, wave: np.ndarray) -> np.ndarray:
