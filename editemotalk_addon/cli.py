@@ -64,7 +64,15 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
     )
     b.add_argument("--emotion-curves", help="JSON file of slider curves (format above)")
     b.add_argument(
-        "--mode", choices=("voice", "absolute"), help="keep the voice's emotion (default) or start from a neutral face"
+        "--emotion-from-voice",
+        choices=("keys",),
+        help="keys: key the sliders with the emotion heard in the voice, phrase by phrase, and bake them in absolute "
+        "mode (what Blender's Key Heard Emotion button does; --heard FILE.json keeps them for editing)",
+    )
+    b.add_argument(
+        "--mode",
+        choices=("voice", "absolute"),
+        help="absolute (the default): start from a neutral face; voice: add the sliders to the voice's emotion",
     )
     b.add_argument("--intensity", type=float, help="scales every slider (default 1)")
     b.add_argument("--fps", type=float, help="frame rate (default: the scene's)")
@@ -94,6 +102,7 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         ("--usd", "USD (.usd/.usdc/.usda)"),
         ("--csv", "Live Link Face CSV"),
         ("--preview", "preview video (.mp4: a Workbench playblast with the sound, H.264/AAC)"),
+        ("--heard", "curves JSON of the emotion heard in the voice, phrase by phrase (the --emotion-curves format)"),
     ):
         b.add_argument(flag, help=f"write a {what} file")
     _engine_args(b)

@@ -591,3 +591,57 @@ def test_the_demo_head_is_in_front_of_the_default_cube_and_framed_by_camera_and_
     assert untouched() == before  # the cube and the camera as they were
     assert bpy.ops.editemotalk.add_demo_head(hide_default_cube=True) == {"FINISHED"}
     assert cube.hide_get() and cube.hide_render and bpy.data.objects.get("Cube") is cube
+
+
+def test_key_heard_emotion_keys_the_sliders_phrase_by_phrase_in_one_undo_step(scene):
+    """What the voice sounds like, as keys an animator can keep or correct: the analysis (here heard as happy in
+    every phrase) keys the happy slider over the clip's frames only, linear, in absolute mode; one undo takes it
+    back; a key of the user's outside the clip stays."""
+    from dataclasses import replace
+
+    from editemotalk_addon.core.emotion_keys import heard_keys
+    from editemotalk_addon.core.rig import EMOTIONS
+
+    demo_head(scene)
+    s = scene.editemotalk
+    s.sad = 0.4
+    s.keyframe_insert("sad", frame=500)  # the user's own key, far past the clip
+    bpy.ops.editemotalk.analyze()
+    path = session.audio_path(scene)
+    analysis = session.cached_analysis(path)
+    happy = np.full_like(analysis.probabilities, 0.02)
+    happy[:, EMOTIONS.index("happy")] = 1 - 7 * 0.02
+    session.store_analysis(path, replace(analysis, probabilities=happy))
+    expected = heard_keys(replace(analysis, probabilities=happy))["happy"]
+    bpy.ops.ed.undo_push(message="before keying")
+    assert bpy.ops.editemotalk.key_heard() == {"FINISHED"}
+    bpy.ops.ed.undo_push(message="Key Heard Emotion")
+    curves = session.slider_curves(scene)
+    keys = [(p.co[0], p.co[1], p.interpolation) for p in curves["happy"].keyframe_points]
+    assert [round(f, 3) for f, _, _ in keys] == [round(s.start_frame + t * 30, 3) for t, _, _ in expected]
+    assert [v for _, v, _ in keys] == pytest.approx([v for _, v, _ in expected], abs=1e-4)
+    assert {i for _, _, i in keys} == {"LINEAR"} and max(v for _, v, _ in keys) > 0.5
+    assert s.mode == "absolute"
+    assert [p.co[0] for p in curves["sad"].keyframe_points] == [500.0]  # outside the clip: the user's key stays
+    bpy.ops.ed.undo()
+    assert "happy" not in session.slider_curves(bpy.context.scene)
+
+
+def test_a_character_reads_each_clip_against_its_own_voice(scene, data_root):
+    """Two clips analysed under one character's name: each clip's heard emotion is read against the pair's
+    baseline (Animator.against_speaker); without a name, as it is."""
+    demo_head(scene)
+    s = scene.editemotalk
+    clips = [data_root / "emodb" / "audio" / f"{n}.flac" for n in ("03a01Wa", "03a01Nc")]
+    plain = []
+    for clip in clips:
+        s.audio_path = str(clip)
+        bpy.ops.editemotalk.analyze()
+        plain.append(session.cached_analysis(str(clip)).probabilities.mean(0))
+    s.character = "Ada"
+    for clip in clips:  # both clips heard under the name first: then each is read against the pair
+        s.audio_path = str(clip)
+        bpy.ops.editemotalk.analyze()
+    heard = [session.analyze(bpy.context, str(clip)).probabilities.mean(0) for clip in clips]
+    assert all(not np.allclose(a, b) for a, b in zip(plain, heard))
+    assert s.heard == session.analyze(bpy.context, str(clips[1])).heard()

@@ -18,6 +18,8 @@ def test_zip_is_self_contained_and_small(linux_zip):
     head = zipfile.ZipFile(linux_zip).getinfo("core/assets/ict_head.npz")  # the realistic demo head
     assert head.compress_size < 8e6 and "core/assets/ICT-FaceKit-LICENSE.txt" in names
     assert {"weights/analyze.onnx", "weights/generate.onnx", "weights/manifest.json"} <= set(names)
+    # the two pretrained networks, with their notices
+    assert {"weights/recogniser.onnx", "weights/voice.onnx", "weights/RECOGNISER-NOTICE.txt"} <= set(names)
     # the optional torch backend: the network definition and its safetensors
     assert {"core/network/model.py", "core/network/backend.py", "weights/model.safetensors"} <= set(names)
     wheels = [n for n in names if n.endswith(".whl")]
@@ -87,11 +89,16 @@ def test_blenders_own_validator_accepts_the_package_and_its_licences_are_declare
     manifest = tomllib.loads(package.read("blender_manifest.toml").decode())
     assert manifest["id"] == EXTENSION_ID and manifest["blender_version_min"] == "4.5.0"
     assert manifest["permissions"].keys() == {"files"}  # no network, no other permission
-    # GPL for our code, MIT for the two parts that are not ours, each with its text in the zip
-    assert manifest["license"] == ["SPDX:GPL-3.0-or-later", "SPDX:MIT"]
+    # GPL for our code; MIT and Apache-2.0 for the parts that are not ours, each with its text in the zip
+    assert manifest["license"] == ["SPDX:GPL-3.0-or-later", "SPDX:MIT", "SPDX:Apache-2.0"]
     holders = " | ".join(manifest["copyright"])
-    assert "EditEmoTalk" in holders and "ICT-FaceKit" in holders and "ONNX Runtime" in holders
+    for holder in ("EditEmoTalk", "ICT-FaceKit", "ONNX Runtime", "OpenAI", "hama"):
+        assert holder in holders
     assert package.read("core/assets/ICT-FaceKit-LICENSE.txt").startswith(b"MIT License")
+    assert b"Apache License" in package.read("weights/RECOGNISER-LICENSE.txt")
+    assert b"Copyright (c) 2022 OpenAI" in package.read("weights/VOICE-NOTICE.txt")
+    notice = package.read("weights/RECOGNISER-NOTICE.txt").decode()
+    assert "hama 1.3.13" in notice and "not disclosed" in notice
     wheels = [n for n in package.namelist() if n.endswith(".whl")]
     for wheel in wheels:
         assert zipfile.ZipFile(io.BytesIO(package.read(wheel))).read("onnxruntime/LICENSE").startswith(b"MIT License")

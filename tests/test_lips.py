@@ -123,3 +123,39 @@ def test_held_out_speech_closes_on_its_bilabials_and_little_elsewhere(animator, 
         shut, eligible = shut + s, eligible + e
     assert len(hits) >= 8 and np.mean(hits) >= 0.75, hits
     assert shut / eligible < 0.15
+
+
+def test_no_emotion_closes_a_speaking_mouth_outside_a_closure(animator, held_out):
+    """The emotion-press case (a sad press at 1.5 sealed lips mid-word): every slider at 1.5 and every pair at 1.0,
+    in both modes, where the gate is open and someone speaks, never narrows the lips below the articulation's own
+    gap minus the margin."""
+    analysis = held_out[0][0]
+    open_ = (analysis.gate[0] < 0.1) & (analysis.speech == 1.0)
+    assert open_.sum() > 50
+    articulation = lips.pair_gaps_mm(analysis.articulation.T).max(1)
+    worst = np.inf
+    for combo in [(s,) for s in SLIDERS] + list(itertools.combinations(SLIDERS, 2)):
+        for mode in ("absolute", "voice"):
+            edit = EmotionEdit(dict.fromkeys(combo, 1.5 if len(combo) == 1 else 1.0), mode=mode)
+            weights = animator.generate(analysis, edit, fps=analysis.fps, life=False).weights
+            narrowed = (articulation - lips.pair_gaps_mm(weights).max(1))[open_]
+            worst = min(worst, float((lips.OPEN_MARGIN_MM - narrowed).min()))
+    assert worst >= -1e-3, worst
+
+
+def test_the_mouth_rests_in_silence_whatever_the_emotion(animator, data_root):
+    """A second of silence before and after a line: more than 150 ms from speech, the lip gap stays within 1 mm of
+    the rest face's in both modes, with any slider at 1.5 (fear and surprise drop the jaw while speaking)."""
+    audio = load_audio(data_root / "english_read" / "cmu_arctic" / "slt" / "arctic_b0450.flac")
+    silence = np.zeros(16000, np.float32)
+    analysis = animator.analyze(np.concatenate([silence, audio, silence]))
+    t = np.arange(len(analysis.speech)) / analysis.fps
+    speech = align(audio, "To my dearest and always appreciated friend, I submit myself.")
+    spoken = [(s.start + 1.0, s.end + 1.0) for s in speech if s.phone != "SIL"]
+    far = np.array([all(x < a - 0.15 or x > b + 0.15 for a, b in spoken) for x in t])
+    assert far.sum() > 60
+    for name in (None, *SLIDERS):
+        for mode in ("absolute", "voice"):
+            edit = EmotionEdit({name: 1.5} if name else {}, mode=mode)
+            gap = lips.lip_gap_mm(animator.generate(analysis, edit, fps=analysis.fps).weights)
+            assert np.abs(gap[far] - lips.REST_MM).max() <= 1.0, (name, mode)

@@ -41,12 +41,12 @@ def _failure(error: str, status: int) -> dict:
     return {"ok": False, "error": error, "status": status}
 
 
-def _run(job: dict, digest: str) -> dict:
+def _run(job: dict, digest: str, speaker_clips: list[str] = ()) -> dict:
     """Bake one job; its record is written only after all its outputs were written and checked."""
     from .jobs import run_job
 
     try:
-        stats = run_job(job, _ANIMATOR)
+        stats = run_job(job, _ANIMATOR, speaker_clips)
     except UserError as exc:
         return _failure(str(exc), exc.status)
     except Exception as exc:  # a bug or a Blender error: report it for this job, keep the batch going
@@ -68,7 +68,7 @@ def _worker(conn, weights: str | None, runtime: str, parent: int) -> None:
         return
     conn.send_bytes(json.dumps({"ready": True}).encode())
     while "job" in (message := json.loads(conn.recv_bytes())):
-        result = _run(message["job"], message["digest"])
+        result = _run(message["job"], message["digest"], message["speaker_clips"])
         conn.send_bytes(json.dumps({"index": message["index"], "result": result}).encode())
 
 
@@ -103,6 +103,7 @@ def run_batch(args) -> int:
 
 def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
     results: dict[int, dict] = {}
+    voices = speakers(jobs)
     mine = [(i, job) for i, job in enumerate(jobs) if i % count == index]
     digest = manifest.weights_digest(args.weights)
     hashes, todo = {}, []
@@ -111,7 +112,7 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
             if isinstance(job, str):
                 raise InputError(job)
             manifest.sweep(job)
-            hashes[i] = manifest.job_hash(job, digest)
+            hashes[i] = manifest.job_hash(job, digest, voices.get(job.get("speaker"), []))
         except UserError as exc:
             results[i] = _failure(str(exc), exc.status)
             continue
@@ -131,10 +132,10 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
     if workers == 1:  # in this process (also what runs inside a real Blender)
         _init_worker(args.weights, args.runtime)
         for i, job in todo:
-            results[i] = _run(job, hashes[i])
+            results[i] = _run(job, hashes[i], voices.get(job.get("speaker"), []))
             bar.advance()
     elif workers > 1:
-        results |= _pool(args, todo, hashes, workers, bar)
+        results |= _pool(args, todo, hashes, workers, bar, voices)
     failed = {i: r for i, r in results.items() if not r["ok"]}
     done = [r["stats"] for r in results.values() if r["ok"]]
     summary = {
@@ -167,7 +168,19 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
     return RUN_STATUS if RUN_STATUS in statuses else INPUT_STATUS if statuses else 0
 
 
-def _pool(args, todo: list[tuple[int, dict]], hashes: dict[int, str], size: int, bar) -> dict[int, dict]:
+def speakers(jobs: list[dict | str]) -> dict[str, list[str]]:
+    """{speaker: the audio of every job of the manifest (all shards) with that speaker}: each of them is read
+    against that voice's own baseline, the same whichever shard or worker bakes it."""
+    voices: dict[str, list[str]] = {}
+    for job in jobs:
+        if isinstance(job, dict) and job.get("speaker") and job.get("audio"):
+            voices.setdefault(job["speaker"], []).append(job["audio"])
+    return voices
+
+
+def _pool(
+    args, todo: list[tuple[int, dict]], hashes: dict[int, str], size: int, bar, voices: dict[str, list[str]]
+) -> dict[int, dict]:
     """Bake `todo` on `size` worker processes, one job each at a time. A worker that dies fails the job it held
     and is replaced while jobs remain; when workers keep dying before they take a job, the rest fail."""
     context = multiprocessing.get_context("spawn")
@@ -189,7 +202,7 @@ def _pool(args, todo: list[tuple[int, dict]], hashes: dict[int, str], size: int,
         worker.held, message = (queue.pop(), None) if queue else (None, {"stop": True})
         if worker.held:
             i, job = worker.held
-            message = {"index": i, "job": job, "digest": hashes[i]}
+            message = {"index": i, "job": job, "digest": hashes[i], "speaker_clips": voices.get(job.get("speaker"), [])}
         try:
             conn.send_bytes(json.dumps(message).encode())
         except OSError:  # it died meanwhile: the job goes back, the death is seen next

@@ -148,6 +148,11 @@ def problem(key: str, path: Path, obj_name: str, frames: int, fps: float) -> str
     """What is wrong with a freshly written output, or None when it holds the object and its animation."""
     if not path.is_file() or path.stat().st_size == 0:
         return "nothing was written (disk full?)"
+    if key == "heard":
+        try:
+            return None if "sliders" in json.loads(path.read_text(encoding="utf-8")) else "the curves lack sliders"
+        except (ValueError, UnicodeDecodeError):
+            return "the curves are not complete JSON"
     if key == "out":
         with bpy.data.libraries.load(str(path)) as (source, _):
             names = list(source.objects)
@@ -213,17 +218,28 @@ def atomic(path) -> Iterator[Path]:
 
 
 def write_outputs(
-    targets: dict[str, str], obj, start: int, end: int, weights, fps: float, isolate=contextlib.nullcontext
+    targets: dict[str, str],
+    obj,
+    start: int,
+    end: int,
+    weights,
+    fps: float,
+    isolate=contextlib.nullcontext,
+    texts: dict[str, str] | None = None,
 ) -> None:
     """Every output of a run ({"fbx": path, ...}), all or none: written beside their destinations, each checked,
     then all moved into place. The .blend is the scene as it is; the exports of frames start..end run inside
-    `isolate()` (solo: the clip alone). Raises UserError naming the first file that failed, or any NaN among
-    `weights` (the CSV's) before anything is written."""
+    `isolate()` (solo: the clip alone); `texts` holds the text outputs ({"heard": JSON}). Raises UserError naming
+    the first file that failed, or any NaN among `weights` (the CSV's) before anything is written."""
     check_finite(weights, "the animation to export")
+    texts = texts or {}
 
     def write(key, final, tmp):
         try:
-            WRITERS[key](tmp, obj, start, end, weights, fps)
+            if key in texts:
+                Path(tmp).write_text(texts[key], encoding="utf-8")
+            else:
+                WRITERS[key](tmp, obj, start, end, weights, fps)
             trouble = problem(key, tmp, obj.name, end - start + 1, fps)
         except Exception as exc:  # exporters raise OSError, RuntimeError and their readers' own errors
             trouble = _last_line(exc)

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
+import os
 import time
 from pathlib import Path
 
 import bpy
 
 from ..core import audio, bundled_head, files, livelink, performance, terminal, timebase, validate
+from ..core.emotion_keys import curves_json, heard_keys
 from ..core.errors import InputError, UserError
-from ..core.job import checked
+from ..core.job import checked, keyed_from_voice
 from . import bake, exports, heads
 from .preferences import own_folder
 from .shape_keys import check_target, update_mapping
@@ -87,8 +90,21 @@ def load_mesh(spec: str):
     return obj
 
 
-def run_job(job: dict, animator) -> dict:
+@functools.lru_cache(maxsize=4096)
+def _scores(animator, path: str, size: int, mtime: float):
+    return animator.analyze(path).logits
+
+
+def _clip_scores(animator, path: str) -> object:
+    """A clip's emotion scores (T, 8), analysed once per worker while the file stays the same."""
+    st = os.stat(path)
+    return _scores(animator, path, st.st_size, st.st_mtime)
+
+
+def run_job(job: dict, animator, speaker_clips: list[str] = ()) -> dict:
     """Bake one job (a dict of bake flags) in this process's Blender; returns per-stage seconds and warnings.
+    `speaker_clips`: the audio of every job of the manifest with the same speaker (this one's included): the voice's
+    emotion is then read against that speaker's own baseline.
 
     Raises InputError when the job's input is wrong (exit status 2): a flag or value, its audio, capture, curves
     or mesh; UserError when it cannot be done (exit status 1)."""
@@ -119,10 +135,18 @@ def run_job(job: dict, animator) -> dict:
     if job.get("audio"):
         analysis = animator.analyze(clip.samples)
         del clip  # a long recording's samples are not kept through the bake
+        if len(speaker_clips) > 1:
+            analysis = animator.against_speaker(analysis, [_clip_scores(animator, p) for p in speaker_clips])
         mark("analyze")
+        if job.get("emotion_from_voice") == "keys":
+            edit = keyed_from_voice(edit, analysis)
+        texts = {"heard": json.dumps(curves_json(heard_keys(analysis)), indent=1)} if job.get("heard") else {}
         perf = animator.generate(analysis, edit, fps, job.get("seed", 0))
         combined = job.get("layers") == "combined"
     else:
+        if job.get("heard") or job.get("emotion_from_voice"):
+            raise InputError("a capture has no voice to hear - heard and emotion_from_voice go with audio")
+        texts = {}
         mark("analyze")
         perf = performance.captured(capture.times, capture.weights, fps)
         missing = capture.missing
@@ -147,7 +171,7 @@ def run_job(job: dict, animator) -> dict:
         )
     weights = exports.sample_weights(scene, obj, range(first, last + 1)) if whole and job.get("csv") else perf.weights
     isolate = contextlib.nullcontext if whole else lambda: exports.solo(obj, source)
-    exports.write_outputs(targets, obj, first, last, weights, fps, isolate)
+    exports.write_outputs(targets, obj, first, last, weights, fps, isolate, texts)
     mark("export")
     order = ["start", "load", "analyze", "generate", "bake", "export"]
     return {

@@ -35,9 +35,12 @@ def reporting(method):
 
 def _heard(context, path: str, analysis) -> str:
     """What Analyze reports (and Bake, which analyzes a clip first when needed), also kept in
-    scene.editemotalk.heard for scripts and on the panel's status line."""
+    scene.editemotalk.heard for scripts and on the panel's status line. With Key what is heard on, the sliders
+    are keyed with it (Key Heard Emotion, its own undo step)."""
     s = context.scene.editemotalk
-    s.heard = analysis.heard()
+    s.heard = session.as_heard(context, analysis).heard()
+    if s.key_heard and bpy.ops.editemotalk.key_heard.poll():
+        bpy.ops.editemotalk.key_heard()
     s.status = f"Analyzed {bpy.path.basename(path)}: heard {s.heard}"
     return s.status
 
@@ -99,7 +102,7 @@ class EET_OT_analyze(bpy.types.Operator):
         if "error" in self._result:
             self.report({"ERROR"}, str(self._result["error"]).splitlines()[0])
             return self._finish(context, None, cancelled=True)
-        session.store_analysis(self._path, self._result["analysis"])
+        session.store_analysis(self._path, self._result["analysis"], context.scene.editemotalk.character)
         session.request_refresh(context.scene)
         return self._finish(context, _heard(context, self._path, self._result["analysis"]))
 
@@ -113,6 +116,29 @@ class EET_OT_analyze(bpy.types.Operator):
             self.report({"INFO"}, message)
             context.scene.editemotalk.status = message
         return {"CANCELLED"} if cancelled or self._cancelled else {"FINISHED"}
+
+
+class EET_OT_key_heard(bpy.types.Operator):
+    """Key the sliders with the emotion heard in the voice, phrase by phrase (absolute mode): keep, move or delete
+    the keys like any others. Replaces the sliders' keys over the clip's frames only (one undo step)"""
+
+    bl_idname = "editemotalk.key_heard"
+    bl_label = "Key Heard Emotion"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @reporting
+    def execute(self, context):
+        scene = context.scene
+        s = scene.editemotalk
+        analysis = session.analyze(context, session.audio_path(scene))
+        keyed = session.key_heard(scene, analysis)
+        if not keyed:
+            self.report({"INFO"}, "Nothing keyed: no phrase sounds more than neutral")
+            return {"FINISHED"}
+        s.mode = "absolute"
+        summary = ", ".join(f"{name} ({n} phrase{'s' * (n > 1)}, {c:.0%} sure)" for name, (n, c) in keyed.items())
+        self.report({"INFO"}, f"Keyed {summary}")
+        return {"FINISHED"}
 
 
 class EET_OT_bake(bpy.types.Operator):
@@ -340,6 +366,7 @@ class EET_OT_preview(bpy.types.Operator):
 
 CLASSES = (
     EET_OT_analyze,
+    EET_OT_key_heard,
     EET_OT_bake,
     EET_OT_clear,
     EET_OT_update_mapping,

@@ -54,7 +54,10 @@ class EET_PT_emotion(_Panel, bpy.types.Panel):
         except (UserError, OSError):  # no clip chosen yet, or it vanished: nothing heard to show
             analysis = None
         if analysis is not None:
-            col.label(text="Heard: " + analysis.heard(), icon="INFO")
+            col.label(text="Heard: " + session.as_heard(context, analysis).heard(), icon="INFO")
+            col.operator("editemotalk.key_heard", icon="KEYINGSET")
+        col.prop(s, "key_heard")
+        col.prop(s, "character")
         col.prop(s, "live_preview", toggle=True, icon="PLAY")
 
 

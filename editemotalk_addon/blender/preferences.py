@@ -5,8 +5,9 @@ from pathlib import Path
 import bpy
 
 from ..core import weights
-from ..core.animator import onnx_runtime, torch_backend
+from ..core.animator import torch_backend
 from ..core.errors import UserError
+from ..core.onnx_sessions import onnx_runtime
 
 ADDON = __package__.rpartition(".")[0]  # the add-on's module: this layer is its `blender` subpackage
 EXTENSION_ID = "editemotalk"  # blender_manifest.toml's id

@@ -2,7 +2,7 @@
 
 import bpy
 
-from ..core import name_mapping, rig
+from ..core import name_mapping, rig, validate
 from . import session, sound
 
 
@@ -66,6 +66,7 @@ class EETSceneSettings(bpy.types.PropertyGroup):
         "start_frame": bpy.props.IntProperty(name="Start frame", default=1, update=_refresh_preview),
         "mode": bpy.props.EnumProperty(
             name="Mode",
+            default=validate.DEFAULT_MODE,
             update=_refresh_preview,
             items=[
                 ("voice", "Keep voice emotion", "Sliders add to the emotion heard in the voice"),
@@ -96,6 +97,17 @@ class EETSceneSettings(bpy.types.PropertyGroup):
             "earlier bake muted meanwhile); off, or after Bake, the scene plays exactly as without it",
         ),
         "heard": bpy.props.StringProperty(name="Heard", description="The emotions Analyze heard in the voice"),
+        "key_heard": bpy.props.BoolProperty(
+            name="Key what is heard",
+            description="After Analyze, key the sliders with the emotion heard in the voice, phrase by phrase "
+            "(absolute mode); one undo step takes the keys back",
+        ),
+        "character": bpy.props.StringProperty(
+            name="Character",
+            update=_refresh_preview,
+            description="Clips analysed under one character's name are read against that voice's own baseline "
+            "(from two clips on): a voice that always sounds tense shows its calm lines as calm",
+        ),
         "status": bpy.props.StringProperty(name="Status"),
     }
 

@@ -17,6 +17,7 @@ from bpy.app.handlers import persistent
 
 from ..core import audio, rig, validate
 from ..core.animator import Animator, EmotionEdit
+from ..core.emotion_keys import heard_keys
 from ..core.errors import UserError
 from . import preferences, preview_layer, sound
 
@@ -24,6 +25,8 @@ _STATE: dict = {
     "animator": None,
     "animator_key": None,
     "analyses": {},
+    "characters": {},  # character name -> {clip: its emotion scores}: the clips analysed as that voice
+    "as_heard": {},  # (clip analysis, character, its clips) -> the analysis read against the character
     "perf": None,
     "perf_key": None,
     "curves_key": None,
@@ -42,7 +45,7 @@ def get_animator(context=None) -> Animator:
     key = (runtime, device, folder)
     if _STATE["animator"] is None or _STATE["animator_key"] != key:
         _STATE["animator"] = Animator.load(bpy.path.abspath(folder) if folder else None, runtime, device)
-        _STATE["animator_key"], _STATE["analyses"] = key, {}
+        _STATE.update(animator_key=key, analyses={}, characters={}, as_heard={})
     return _STATE["animator"]
 
 
@@ -72,18 +75,36 @@ def cached_analysis(path: str):
     return _STATE["analyses"].get(_cache_key(path))
 
 
-def store_analysis(path: str, analysis) -> None:
+def store_analysis(path: str, analysis, character: str = "") -> None:
     _STATE["analyses"][_cache_key(path)] = analysis
+    if character.strip():
+        _STATE["characters"].setdefault(character.strip(), {})[_cache_key(path)] = analysis.logits
     _STATE["perf_key"] = None
 
 
 def analyze(context, path: str):
-    """Synchronous analysis (scripts, background mode); the Analyze button runs this in a thread."""
+    """Synchronous analysis (scripts, background mode); the Analyze button runs this in a thread. The clip joins
+    the scene's character (if one is named), whose voice it is read against."""
     analysis = cached_analysis(path)
+    character = context.scene.editemotalk.character
     if analysis is None:
         analysis = get_animator(context).analyze(path)
-        store_analysis(path, analysis)
-    return analysis
+        store_analysis(path, analysis, character)
+    elif character.strip() and _cache_key(path) not in _STATE["characters"].get(character.strip(), {}):
+        store_analysis(path, analysis, character)
+    return as_heard(context, analysis)
+
+
+def as_heard(context, analysis):
+    """The analysis as the scene's character reads it: with two or more clips analysed under that character's
+    name, the voice's emotion against the character's own baseline (Animator.against_speaker); else as it is."""
+    clips = _STATE["characters"].get(context.scene.editemotalk.character.strip(), {})
+    key = (id(analysis), tuple(clips))
+    if len(clips) < 2:
+        return analysis
+    if key not in _STATE["as_heard"]:
+        _STATE["as_heard"][key] = get_animator(context).against_speaker(analysis, list(clips.values()))
+    return _STATE["as_heard"][key]
 
 
 def _fcurves(idblock) -> list:
@@ -135,8 +156,7 @@ def _curves_signature(scene) -> int:
 def performance(context, scene=None, analysis=None):
     """The performance for the scene's clip and sliders at the scene's frame rate (cached per edit)."""
     scene = scene or context.scene
-    if analysis is None:
-        analysis = analyze(context, audio_path(scene))
+    analysis = analyze(context, audio_path(scene)) if analysis is None else as_heard(context, analysis)
     edit = emotion_edit(scene, analysis.duration)
     arrays = tuple((k, np.asarray(v).tobytes()) for k, v in sorted(edit.sliders.items()))
     key = (id(analysis), arrays, edit.mode, edit.intensity, scene.editemotalk.seed, scene_fps(scene))
@@ -179,6 +199,34 @@ def _on_depsgraph_update(scene, depsgraph=None):
         refresh(scene)
 
 
+def key_heard(scene, analysis) -> dict[str, tuple[int, float]]:
+    """Key the sliders with what the voice sounds like (core.emotion_keys), replacing their keys over the clip's
+    frames; linear keys, so the face moves between phrases as the ramps say. Returns {slider: (phrases, mean
+    confidence)} of what was keyed."""
+    s = scene.editemotalk
+    fps, first = scene_fps(scene), s.start_frame
+    last = first + int(np.ceil(analysis.duration * fps))
+    for fc in slider_curves(scene).values():
+        for point in [p for p in fc.keyframe_points if first <= p.co[0] <= last]:
+            fc.keyframe_points.remove(point, fast=True)
+        fc.update()
+    keyed, keyed_last = {}, last  # a phrase's ramp out may end after the clip's last frame
+    for name, track in heard_keys(analysis).items():
+        for seconds, value, _ in track:
+            setattr(s, name, value)
+            s.keyframe_insert(name, frame=first + seconds * fps)
+            keyed_last = max(keyed_last, first + seconds * fps)
+        keyed[name] = (sum(1 for _, v, _ in track if v > 0) // 2, float(np.mean([c for _, v, c in track if v > 0])))
+    for fc in slider_curves(scene).values():
+        for point in fc.keyframe_points:
+            if first <= point.co[0] <= keyed_last + 0.5:  # co is float32
+                point.interpolation = "LINEAR"
+    for name in rig.SLIDERS:  # between keys the curves decide; a slider nobody keyed goes back to 0
+        if name not in keyed and name not in slider_curves(scene):
+            setattr(s, name, 0.0)
+    return keyed
+
+
 def register():
     bpy.app.handlers.depsgraph_update_post.append(_on_depsgraph_update)
 
@@ -186,4 +234,5 @@ def register():
 def unregister():
     while _on_depsgraph_update in bpy.app.handlers.depsgraph_update_post:
         bpy.app.handlers.depsgraph_update_post.remove(_on_depsgraph_update)
-    _STATE.update(animator=None, animator_key=None, analyses={}, perf=None, perf_key=None, curves_key=None)
+    _STATE.update(animator=None, animator_key=None, analyses={}, characters={}, as_heard={}, perf=None, perf_key=None)
+    _STATE["curves_key"] = None

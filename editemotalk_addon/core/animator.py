@@ -11,22 +11,25 @@ Only numpy is needed with ONNX Runtime; torch is imported only by the optional t
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from . import validate
+from . import lips, validate
 from . import weights as W
 from .audio import SAMPLE_RATE, load_audio, validate_audio
-from .emotion_space import EmotionSpace, voice_alphas
+from .emotion_space import EmotionSpace, calibrated, speaker_baseline, voice_alphas
 from .errors import InputError, UserError
 from .life import live
+from .onnx_sessions import cpu_session
 from .performance import Performance
+from .recogniser import HOP, Recogniser, speech_activity
 from .rig import SLIDERS
 from .timebase import frame_count, frame_times, resample_frames
+from .voice import WIDTH as VOICE_WIDTH
+from .voice import VoiceEncoder
 
 GENERATE_CHUNK = 3000  # frames at 50 frames/s: a minute of clip per generator run
 Curve = float | Sequence[tuple[float, float]] | np.ndarray  # a constant, or keyframes (seconds, value)
@@ -41,7 +44,7 @@ class EmotionEdit:
     """
 
     sliders: dict[str, Curve] = field(default_factory=dict)
-    mode: str = "voice"
+    mode: str = validate.DEFAULT_MODE
     intensity: float = 1.0
 
     def __post_init__(self):  # raises validate.InputError (a ValueError) naming the field, the value and the fix
@@ -72,7 +75,9 @@ class Analysis:
     gate: np.ndarray  # (1, T)
     emotion: np.ndarray  # (E, T)
     clip: np.ndarray  # (E,)
-    probabilities: np.ndarray  # (T, 8) emotion detected in the voice over time
+    logits: np.ndarray  # (T, 8) the emotion head's scores over time, before calibration
+    probabilities: np.ndarray  # (T, 8) emotion detected in the voice over time: calibrated (emotion_space.calibrated)
+    speech: np.ndarray  # (T,) 1 where someone speaks (or will within 50 ms), 0 in silence (recogniser.py)
     fps: int = 50
 
     @property
@@ -92,6 +97,10 @@ class Animator:
     def __init__(self, folder: Path, runtime: str, space: EmotionSpace, backend):
         self.folder, self.runtime, self.space, self._backend = folder, runtime, space, backend
         self.config = json.loads((folder / "config.json").read_text())
+        self.recogniser = Recogniser(folder / "recogniser.onnx")
+        model = self.config["model"]
+        voice = model.get("emotion_features") == "voice"
+        self.voice = VoiceEncoder(folder / "voice.onnx", model.get("voice_layer", "layer3")) if voice else None
         self.model_fps = self.config["fps"]
         self.block = self.config["block"]
 
@@ -109,10 +118,14 @@ class Animator:
         x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
         duration = len(x) / SAMPLE_RATE
         frames = frame_count(duration, self.model_fps)
+        log_probs, hidden = self.recogniser(x)
+        speech = speech_activity(x, log_probs)
+        voice = self.voice(x).T if self.voice is not None else np.zeros((VOICE_WIDTH, 1), np.float32)
         x = np.pad(x, (0, (-len(x)) % self.block))[None]  # one copy of a long clip alive, not two
-        content, articulation, gate, emotion, clip, logits = self._backend.analyze(x)
+        recognised = fit_frames(np.concatenate([hidden, log_probs], 1).T, x.shape[1] // HOP)
+        voice = fit_frames(voice, x.shape[1] // HOP)
+        content, articulation, gate, emotion, clip, logits = self._backend.analyze(x, recognised[None], voice[None])
         logits = logits[0, :, :frames].T
-        p = np.exp(logits - logits.max(1, keepdims=True))
         return Analysis(
             duration,
             content[0, :, :frames],
@@ -120,9 +133,20 @@ class Animator:
             gate[0, :, :frames],
             emotion[0, :, :frames],
             clip[0],
-            p / p.sum(1, keepdims=True),
+            logits,
+            calibrated(logits, self.config.get("voice_temperature", 1.0)),
+            fit_frames(speech[None], frames)[0],
             self.model_fps,
         )
+
+    def against_speaker(self, analysis: Analysis, speaker_clips: list[np.ndarray]) -> Analysis:
+        """The analysis with the voice's emotion read against its speaker's own baseline: `speaker_clips` holds the
+        scores (T, 8) of every clip of that voice, this one included. With fewer than two, it is as it was."""
+        if len(speaker_clips) < 2:
+            return analysis
+        baseline = speaker_baseline(speaker_clips, np.asarray(self.config.get("voice_reference", np.zeros(8))))
+        temperature = self.config.get("voice_temperature", 1.0)
+        return replace(analysis, probabilities=calibrated(analysis.logits, temperature, baseline))
 
     def slider_values(self, analysis: Analysis, edit: EmotionEdit, times: np.ndarray) -> np.ndarray:
         """(T, 7) what the face shows at `times`: the sliders, plus in "voice" mode the emotion heard in the voice
@@ -144,10 +168,12 @@ class Animator:
         edit = edit or EmotionEdit()
         edited = self.edited_emotion(analysis, edit)
         gate = operating_gate(analysis.gate, self.config.get("gate_threshold"))
-        expression = self.expression(analysis.content, analysis.articulation, gate, edited)
+        expression = self.expression(analysis.content, analysis.articulation, gate, edited).T  # (T, 52)
+        # on top of the seal: rest in silence, a bounded jaw, and no emotion closing the lips mid-word
+        articulation, expression = lips.on_lips(analysis.articulation.T, expression, gate[0], analysis.speech)
         frames = frame_count(analysis.duration, fps)
-        resample = lambda x: resample_frames(np.ascontiguousarray(x.T), analysis.fps, fps, frames)
-        articulation, expression = resample(analysis.articulation), resample(expression)
+        resample = lambda x: resample_frames(np.ascontiguousarray(x), analysis.fps, fps, frames)
+        articulation, expression = resample(articulation), resample(expression)
         times = frame_times(analysis.duration, fps)
         life_layer = (
             live(times, np.clip(self.slider_values(analysis, edit, times), 0.0, 1.5), seed)
@@ -167,6 +193,13 @@ class Animator:
             _, x = self._backend.generate(*(a[None, :, lo:hi] for a in (content, articulation, gate, emotion)))
             out.append(x[0, :, start - lo : start - lo + min(GENERATE_CHUNK, total - start)])
         return np.concatenate(out, axis=1)
+
+
+def fit_frames(x: np.ndarray, frames: int) -> np.ndarray:
+    """(C, T) cut or edge-padded to (C, frames): the recogniser's grid (N // 320 + 1) onto the model's."""
+    if x.shape[1] >= frames:
+        return np.ascontiguousarray(x[:, :frames])
+    return np.pad(x, ((0, 0), (0, frames - x.shape[1])), mode="edge")
 
 
 GATE_RAMP = 0.2  # the operating gate rises from 0 to 1 over threshold +- 0.1
@@ -206,28 +239,17 @@ def torch_backend():
     return backend
 
 
-def onnx_runtime():
-    """The onnxruntime module, imported with its telemetry off: importing it otherwise writes a device id and a
-    database under ~/.cache/Microsoft and a session file in the temporary folder (ONNX Runtime 1.23), and the
-    extension writes nothing beyond what it is asked to and its own folder."""
-    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-    import onnxruntime
-
-    return onnxruntime
-
-
 class OnnxBackend:
     def __init__(self, folder: Path):
-        ort = onnx_runtime()
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.enable_cpu_mem_arena = False  # the arena keeps every block a long clip needed: 30 min peaked at 2.2 GB
-        providers = ["CPUExecutionProvider"]
-        self.analyze_session = ort.InferenceSession(str(folder / "analyze.onnx"), opts, providers=providers)
-        self.generate_session = ort.InferenceSession(str(folder / "generate.onnx"), opts, providers=providers)
+        self.analyze_session = cpu_session(folder / "analyze.onnx", spinning=False)
+        self.generate_session = cpu_session(folder / "generate.onnx")
 
-    def analyze(self, audio: np.ndarray):
-        return self.analyze_session.run(None, {"audio": np.ascontiguousarray(audio, np.float32)})
+    def analyze(self, audio: np.ndarray, recogniser: np.ndarray, voice: np.ndarray):
+        feed = {"audio": audio, "recogniser": recogniser, "voice": voice}
+        wanted = {i.name for i in self.analyze_session.get_inputs()}  # the graph keeps only the inputs it reads
+        return self.analyze_session.run(
+            None, {k: np.ascontiguousarray(v, np.float32) for k, v in feed.items() if k in wanted}
+        )
 
     def generate(self, content, articulation, gate, emotion):
         feed = {"content": content, "articulation": articulation, "gate": gate, "emotion": emotion}

@@ -4,7 +4,8 @@ the emotion edit. The CLI checks before Blender and the model load, so bad value
 from __future__ import annotations
 
 from . import validate
-from .animator import EmotionEdit
+from .animator import Analysis, EmotionEdit
+from .emotion_keys import heard_keys
 
 
 def emotion_edit(job: dict) -> EmotionEdit:
@@ -12,9 +13,16 @@ def emotion_edit(job: dict) -> EmotionEdit:
     spec = validate.curves_file(job["emotion_curves"]) if job.get("emotion_curves") else {}
     return EmotionEdit(
         {**spec.get("sliders", {}), **job.get("emotion", {})},
-        mode=job.get("mode") or spec.get("mode", "voice"),
+        mode=job.get("mode") or spec.get("mode", validate.DEFAULT_MODE),
         intensity=job["intensity"] if "intensity" in job else spec.get("intensity", 1.0),
     )
+
+
+def keyed_from_voice(edit: EmotionEdit, analysis: Analysis) -> EmotionEdit:
+    """emotion_from_voice=keys: the sliders keyed with what the voice sounds like (absolute mode, as the Key Heard
+    Emotion button in Blender), the job's constant emotions and intensity on top."""
+    keys = {name: [(t, v) for t, v, _ in track] for name, track in heard_keys(analysis).items()}
+    return EmotionEdit({**keys, **edit.sliders}, mode="absolute", intensity=edit.intensity)
 
 
 def checked(job: dict) -> tuple[dict, EmotionEdit]:

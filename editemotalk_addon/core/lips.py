@@ -95,3 +95,65 @@ def seal(weights: np.ndarray, gate: np.ndarray, target_mm: float = SEAL_TARGET_M
     out[:, CLOSE : CLOSE + 1] += g * d_close
     out[:, JAW : JAW + 1] -= g * np.minimum(need, jaw).clip(min=0.0)  # nonzero only where mouthClose saturates
     return out
+
+
+REST_MM = float(GAP0_MM.max())  # the rest face's gap: 0.76 mm
+REST_MARGIN_MM = 0.9  # in silence the lips stay within 1 mm of the rest face (0.1 mm to spare)
+OPEN_MARGIN_MM = 0.3  # outside a closure, emotion narrows a speaking mouth by at most this
+OPEN_GATE = 0.1  # a gate below this counts as open: the rule holds in full there, and fades as the gate closes
+OPENING = GAP_COEF_MM.max(0) > 0  # (52,) channels that open some central pair
+
+
+def keep_open(articulation: np.ndarray, expression: np.ndarray, gate: np.ndarray, speech: np.ndarray) -> np.ndarray:
+    """The expression (F, 52) with what it closes of the lips cut back, so that where someone speaks and the gate
+    is open the composed mouth is never narrower than the articulation's own minus OPEN_MARGIN_MM: no emotion
+    seals the lips mid-word (a sad press at 1.5 did). Only the articulation's gate closes lips in speech.
+    articulation (F, 52), gate and speech (F,) in [0, 1]."""
+    gaps = pair_gaps_mm(articulation)  # (F, P)
+    widest = gaps.argmax(1)
+    applied = np.clip(articulation + expression, 0.0, 1.0) - articulation  # what composing shows (weights clip)
+    effect = GAP_COEF_MM[widest] * applied  # (F, 52): mm each expression channel adds at that pair
+    closing = effect < 0
+    narrowed = -(effect * closing).sum(1)  # mm the closing channels take away
+    allowed = (effect * ~closing).sum(1) + OPEN_MARGIN_MM  # what they may: what the rest opens, and the margin
+    keep = np.where(narrowed > 1e-6, np.clip(allowed / np.maximum(narrowed, 1e-6), 0.0, 1.0), 1.0)
+    strength = np.clip((1.0 - np.asarray(gate, np.float32)) / (1.0 - OPEN_GATE), 0.0, 1.0) * speech
+    keep = 1.0 - strength * (1.0 - keep)
+    return np.where(closing, expression * keep[:, None], expression).astype(np.float32)
+
+
+def rest_in_silence(layer: np.ndarray, below: np.ndarray, speech: np.ndarray) -> np.ndarray:
+    """`layer` (F, 52) with its lip-opening channels scaled back where nobody speaks (speech 0), so that with the
+    layers `below` it (F, 52) the lips stay within REST_MARGIN_MM of the rest face: a mouth at rest in silence,
+    whatever the emotion. Where speech is 1 nothing changes; between, a ramp."""
+    fixed = below + layer * ~OPENING
+    base = pair_gaps_mm(fixed)  # (F, P) without what this layer opens
+    opened = (layer * OPENING) @ GAP_COEF_MM.T  # (F, P)
+    limit = REST_MM + REST_MARGIN_MM
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scale = np.where(opened > 1e-6, (limit - base) / opened, np.inf)
+    keep = np.clip(scale.min(1), 0.0, 1.0)
+    keep = 1.0 - (1.0 - speech) * (1.0 - keep)
+    return np.where(OPENING, layer * keep[:, None], layer).astype(np.float32)
+
+
+EMOTION_JAW = 0.6  # emotion opens the jaw up to this (20 mm on ICT), never beyond where speech already has it
+
+
+def bound_jaw(articulation: np.ndarray, expression: np.ndarray) -> np.ndarray:
+    """The expression (F, 52) with its jaw drop limited so speech and emotion together open the jaw no further
+    than the larger of the two's own limits: no combination of voice and sliders layers into a scream."""
+    jaw = np.minimum(expression[:, JAW], np.maximum(EMOTION_JAW - articulation[:, JAW], 0.0))
+    out = expression.copy()
+    out[:, JAW] = np.where(expression[:, JAW] > 0, jaw, expression[:, JAW])
+    return out
+
+
+def on_lips(
+    articulation: np.ndarray, expression: np.ndarray, gate: np.ndarray, speech: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the lips may show, the same for the teacher and the model: the layers (F, 52) at rest in silence, the
+    emotion's jaw bounded, and no emotion narrowing a speaking mouth outside a closure (gate, speech (F,))."""
+    articulation = rest_in_silence(articulation, np.zeros_like(articulation), speech)
+    expression = keep_open(articulation, bound_jaw(articulation, expression), gate, speech)
+    return articulation, rest_in_silence(expression, articulation, speech)

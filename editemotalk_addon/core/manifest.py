@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import glob
 import hashlib
 import json
@@ -164,15 +165,26 @@ def _collisions(entries: list[tuple[int, dict | str]]) -> list[tuple[int, dict |
 
 def _file_digest(key: str, path: str | None) -> str:
     try:
-        return files.sha256(path) if path and Path(path).is_file() else "-"
+        if not path or not Path(path).is_file():
+            return "-"
+        st = os.stat(path)
+        return _sha256(path, st.st_size, st.st_mtime_ns)
     except OSError as exc:
         raise InputError(f"{key} {path} cannot be read ({exc.strerror or exc}) - check its permissions") from None
 
 
-def job_hash(job: dict, weights_digest: str) -> str:
-    """The hash of everything a job's outputs come from. Raises InputError naming an input that cannot be read."""
+@functools.lru_cache(maxsize=65536)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    """A file's hash, once per run while it stays the same (a speaker's clips are hashed for each of its jobs)."""
+    return files.sha256(path)
+
+
+def job_hash(job: dict, weights_digest: str, speaker_clips: list[str] = ()) -> str:
+    """The hash of everything a job's outputs come from, its speaker's other clips included (their baseline shapes
+    its emotion). Raises InputError naming an input that cannot be read."""
     mesh_file = files.split_mesh_spec(job.get("mesh") or "")[0]
     inputs = [_file_digest(k, job.get(k)) for k in validate.INPUT_KEYS] + [_file_digest("mesh", mesh_file)]
+    inputs += [_file_digest("audio", clip) for clip in speaker_clips]
     blob = json.dumps({"job": job, "inputs": inputs, "weights": weights_digest}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 

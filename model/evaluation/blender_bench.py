@@ -186,6 +186,9 @@ def judge_emotions(
         n: {c: round(float(probs[(n, 1.0)][:, CLASSES.index(c)].mean()), 3) for c in CLASSES if c != SLIDER_CLASS[n]}
         for n in SLIDERS
     }
+    # the judge's full confusion at alpha 1: for each slider, the share of renders it puts in each class
+    shares = lambda p: {c: round(100 * float((p.argmax(1) == i).mean()), 1) for i, c in enumerate(CLASSES)}
+    confusion = {"neutral": shares(probs[("neutral",)]), **{n: shares(probs[(n, 1.0)]) for n in SLIDERS}}
     # geometry of the expression alone: each alpha-1 face minus the neutral face of the same clip and frame
     base = geometry.measure(np.concatenate(faces[("neutral",)]))
     geo = {}
@@ -202,13 +205,14 @@ def judge_emotions(
         "teacher": teacher_scores,
         "neutral": score(probs[("neutral",)], "neutral"),
         "crosstalk_at_alpha_1": crosstalk,
+        "confusion_at_alpha_1": confusion,
         "geometry": {
             "model": geo,
             "targets": {n: fg.describe(n) for n in SLIDERS},
             "met": {n: "yes" if fg.meets(geo[n], n) else "no" for n in SLIDERS},
         },
         "cosines": (animator.space.normals @ animator.space.normals.T).round(3).tolist(),
-        "voice_mode": _judge_voice_mode(animator, judge, renderer, test.get("emodb", []), at_frames),
+        "voice_mode": _judge_voice_mode(animator, judge, renderer, test.get("emodb", []), at_frames, unheard_emotion()),
         "seconds_per_render": round(renderer.seconds_per_image or 0.0, 3),
     }
     if split == "test":
@@ -216,27 +220,55 @@ def judge_emotions(
     return result
 
 
-def _judge_voice_mode(animator, judge, renderer, examples, at_frames) -> dict:
+def _judge_voice_mode(animator, judge, renderer, examples, at_frames, unheard: dict | None = None) -> dict:
     """Emo-DB test speakers: the judge's agreement with the acted label, keep-voice mode beside absolute mode with
-    the label's slider at 1."""
+    the label's slider at 1. `unheard` ({clip id: (T, 8) calibrated probabilities}): also keep-voice mode as it
+    would be with an emotion head that never heard the corpus (the leave-one-corpus-out fold without it,
+    bench/loco), the same generator showing those probabilities."""
+    from dataclasses import replace
+
     from editemotalk_addon.core.animator import EmotionEdit
     from model.evaluation.judge import CLASSES, SLIDER_CLASS
 
     acted = ("neutral", "happy", "sad", "angry", "fearful", "disgusted")
     labelled = [ex for ex in examples if ex.meta.emotion in acted]
-    agree = {"voice": {}, "absolute": {}}
+    agree = {"voice": {}, "absolute": {}, **({"voice, corpus never heard": {}} if unheard else {})}
     for ex in labelled:
         analysis = animator.analyze(ex.audio)
         label = ex.meta.emotion
         target = CLASSES.index("neutral" if label == "neutral" else SLIDER_CLASS[label])
         slider = {} if label == "neutral" else {label: 1.0}
-        for mode, edit in (("voice", EmotionEdit()), ("absolute", EmotionEdit(slider, mode="absolute"))):
-            w = at_frames(animator.generate(analysis, edit, fps=30, life=False).weights)
+        keep_voice = EmotionEdit(mode="voice")
+        runs = [("voice", analysis, keep_voice), ("absolute", analysis, EmotionEdit(slider, mode="absolute"))]
+        if unheard and ex.meta.id in unheard:
+            heard = unheard[ex.meta.id][: len(analysis.probabilities)]
+            runs.append(("voice, corpus never heard", replace(analysis, probabilities=heard), keep_voice))
+        for mode, a, edit in runs:
+            w = at_frames(animator.generate(a, edit, fps=30, life=False).weights)
             p = judge.probabilities(renderer.render(w).reshape(-1, renderer.size, renderer.size))
             agree[mode].setdefault(label, []).append(float((p.argmax(1) == target).mean()))
-    return {mode: {k: round(100 * float(np.mean(v)), 1) for k, v in sorted(t.items())} for mode, t in agree.items()} | {
-        "clips": len(labelled)
-    }
+    out = {mode: {k: round(100 * float(np.mean(v)), 1) for k, v in sorted(t.items())} for mode, t in agree.items()}
+    for table in out.values():
+        emotional = [v for k, v in table.items() if k != "neutral"]
+        table["mean of the emotions"] = round(float(np.mean(emotional)), 1) if emotional else None
+    return out | {"clips": len(labelled)}
+
+
+def unheard_emotion(fold: str = "no-German") -> dict | None:
+    """{clip id: (T, 8) probabilities} of Emo-DB's test clips from the leave-one-corpus-out fold that never heard
+    Emo-DB (runs/loco, written by `python build.py loco`), calibrated as the shipped voice is; None before loco ran."""
+    loco = ROOT / "bench" / "loco.json"
+    if not loco.exists():
+        return None
+    from editemotalk_addon.core.emotion_space import calibrated
+
+    result = json.loads(loco.read_text())
+    found = ROOT / "runs" / "loco" / result["chosen"] / fold / "test_logits.npz"
+    if not found.exists():
+        return None
+    temperature = result.get("calibration", {}).get("temperature", 1.0)
+    with np.load(found) as z:
+        return {str(z["ids"][i]): calibrated(z[f"{i}"], temperature) for i in range(len(z["ids"]))}
 
 
 def _emotion_grid(renderer, judge, faces, path: Path) -> None:

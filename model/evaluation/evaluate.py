@@ -28,7 +28,7 @@ from ..training import teacher
 from ..training.corpus.store import Example
 from ..training.data import Corpus
 from ..training.teacher.expression import EXPRESSIONS
-from .metrics import closure_hits, false_closures, jaw_correlation, lip_vertex_error, pearson
+from .metrics import closure_hits, false_closures, jaw_correlation, lip_vertex_error, pearson, resting_in_silence
 
 FPS = 30
 LIP_SETS = ("synthetic", "arctic", "common_voice", "emodb")
@@ -43,6 +43,9 @@ def set_of(ex: Example) -> str:
     if ex.meta.source == "english_read":
         return "arctic" if ex.meta.sentence.startswith("arctic:") else "common_voice"
     return ex.meta.source
+
+
+VALIDATION_PER_SET = 50  # validation clips per set: calibrate chooses the operating point on them, bench prints it
 
 
 def examples_by_set(corpus_root: Path, split: str, per_set: int, seed: int = 0) -> dict[str, list[Example]]:
@@ -88,11 +91,15 @@ class Tally:
     eligible: int = 0
     lve: list = field(default_factory=list)
     jaw: list = field(default_factory=list)
+    resting: int = 0
+    silent: int = 0
 
     def add(self, pred, ex, truth=None, head=None, lips=None, fps=FPS):
         self.hits += closure_hits(pred, ex.phones, fps)
         s, e = false_closures(pred, ex.phones, fps)
         self.shut, self.eligible = self.shut + s, self.eligible + e
+        r, n = resting_in_silence(pred, ex.phones, fps)
+        self.resting, self.silent = self.resting + r, self.silent + n
         if truth is not None:
             self.lve.append(lip_vertex_error(pred, truth, head, lips))
             j = jaw_correlation(pred, truth)
@@ -113,23 +120,36 @@ class Tally:
             "false_closure": self.false_rate,
             "lve_mm": round(float(np.mean(self.lve)), 3) if self.lve else None,
             "jaw_corr": round(float(np.mean(self.jaw)), 3) if self.jaw else None,
+            "rest_in_silence": round(100 * self.resting / self.silent, 1) if self.silent else None,
             "bilabials": len(self.hits),
             "clips": len(self.lve),
         }
 
 
+def labelled_edit(ex: Example) -> EmotionEdit:
+    """The clip's acted emotion on the sliders (absolute mode): what the teacher's truth and the phones baseline
+    are given, so the lip figures compare the audio -> mouth path alone."""
+    sliders = {ex.meta.emotion: ex.meta.intensity} if ex.meta.emotion in SLIDERS else {}
+    return EmotionEdit(sliders, mode="absolute")
+
+
 def lips(animator, by_set, head, lips_idx, mean_pose, analyses, phone_baseline=True, progress=True) -> dict:
+    """Per set: closure hit, false closures, lip vertex error and jaw correlation against the teacher on the
+    aligned phones, for the model, the teacher itself, the phones baseline and the mean pose. Every row knows the
+    clip's acted emotion (labelled_edit)."""
     from tqdm import tqdm
 
     out = {}
     for name in LIP_SETS:
-        rows = {r: Tally() for r in ("teacher", "model", "phones", "mean_pose")}
+        rows = {r: Tally() for r in ("teacher", "model", "model_voice", "phones", "mean_pose")}
         for ex in tqdm(by_set.get(name, []), desc=f"lips {name}", disable=not progress):
             truth = perform(ex)
             analyses[ex.meta.id] = analysis = animator.analyze(ex.audio)
-            model = animator.generate(analysis, EmotionEdit(), fps=FPS, seed=ex.meta.seed).weights
+            model = animator.generate(analysis, labelled_edit(ex), fps=FPS, seed=ex.meta.seed).weights
             rows["teacher"].add(truth, ex, truth, head, lips_idx)
             rows["model"].add(model, ex, truth, head, lips_idx)
+            voice = animator.generate(analysis, EmotionEdit(mode="voice"), fps=FPS, seed=ex.meta.seed).weights
+            rows["model_voice"].add(voice, ex, truth, head, lips_idx)  # the face in keep-voice mode
             rows["mean_pose"].add(np.repeat(mean_pose[None], len(truth), 0), ex, truth, head, lips_idx)
             if phone_baseline:
                 from ..training.align import recognize
@@ -144,7 +164,7 @@ def generate_with_gate(animator: Animator, analysis: Analysis, threshold: float 
     saved = animator.config.get("gate_threshold")
     animator.config["gate_threshold"] = threshold
     try:
-        return animator.generate(analysis, EmotionEdit(), fps=FPS, seed=seed).weights
+        return animator.generate(analysis, EmotionEdit(mode="voice"), fps=FPS, seed=seed).weights
     finally:
         animator.config["gate_threshold"] = saved
 
@@ -175,23 +195,17 @@ def choose_operating_point(curve: dict) -> str:
     return max(curve, key=lambda k: curve[k]["hit"] or 0)
 
 
-def calibrate(weights: Path, corpus_root: Path, per_set: int = 40, log: str | None = None) -> dict:
+def calibrate(weights: Path, corpus_root: Path, per_set: int = VALIDATION_PER_SET, log: str | None = None) -> dict:
     """Choose the seal's operating point on the validation voices and store it in the weights' config.json.
     `log`: the name of a model choice's candidate; its validation curve goes on the record the model card quotes
     (bench/experiments.jsonl)."""
     import time
 
-    from editemotalk_addon.core.files import write_text_atomic
-
     from ..packaging import ROOT
-    from ..training.export import write_manifest
+    from ..training.export import set_config
 
     point = operating_curve(Animator.load(weights), examples_by_set(corpus_root, "validation", per_set))
-    config_path = Path(weights) / "config.json"
-    config = json.loads(config_path.read_text())
-    config["gate_threshold"] = None if point["chosen"] == "trained" else float(point["chosen"])
-    write_text_atomic(config_path, json.dumps(config, indent=2) + "\n")
-    write_manifest(Path(weights))
+    set_config(weights, gate_threshold=None if point["chosen"] == "trained" else float(point["chosen"]))
     if log:
         entry = {"date": time.strftime("%Y-%m-%d"), "split": "validation", "candidate": log}
         entry |= {"seal_operating_curve": point["curve"], "chosen_gate_threshold": point["chosen"]}
@@ -205,7 +219,8 @@ def real_capture(animator: Animator, examples: list[Example]) -> dict:
     """FACEGOOD (Mandarin capture, no phones, so no teacher): correlation with the captured mouth channels."""
     jaw, mouth = [], []
     for ex in examples:
-        pred = animator.generate(animator.analyze(ex.audio), EmotionEdit(), fps=TRAIN_FPS, life=False).weights
+        analysis = animator.analyze(ex.audio)
+        pred = animator.generate(analysis, EmotionEdit(mode="voice"), fps=TRAIN_FPS, life=False).weights
         n = min(len(pred), len(ex.targets))
         jaw.append(pearson(pred[:n, INDEX["jawOpen"]], ex.targets[:n, INDEX["jawOpen"]]))
         chans = [c for c in GROUPS["mouth"] if ex.mask[c] and ex.targets[:n, c].std() > 0.01]
@@ -279,6 +294,7 @@ def emotion(animator, chosen, analyses, classifier, mean_pose, head, lips_idx, p
     acc = {r: np.zeros(len(EMOTIONS)) for r in rows}
     rho = {r: {k: [] for k in SLIDERS} for r in ("model", "control")}
     hits = {m: {k: {a: [] for a in ALPHAS} for k in SLIDERS} for m in ("absolute", "voice")}
+    false = {m: {k: {a: [0, 0] for a in ALPHAS} for k in SLIDERS} for m in ("absolute", "voice")}
     lve = {k: {a: [] for a in ALPHAS} for k in SLIDERS}
     for ex in tqdm(chosen, desc="emotion", disable=not progress):
         analysis = analyses.get(ex.meta.id) or animator.analyze(ex.audio)
@@ -300,6 +316,9 @@ def emotion(animator, chosen, analyses, classifier, mean_pose, head, lips_idx, p
                 for mode in ("absolute", "voice"):
                     pred = animator.generate(analysis, EmotionEdit({name: a}, mode=mode), fps=FPS, seed=ex.meta.seed)
                     hits[mode][name][a] += closure_hits(pred.weights, ex.phones, FPS)
+                    shut, eligible = false_closures(pred.weights, ex.phones, FPS)
+                    false[mode][name][a][0] += shut
+                    false[mode][name][a][1] += eligible
                     if mode == "absolute":
                         margins["model"].append(classifier.margin(pred.weights, k + 1))
                         truth = perform(ex, sliders=slider_frames(frames, k, a))
@@ -320,24 +339,40 @@ def emotion(animator, chosen, analyses, classifier, mean_pose, head, lips_idx, p
     for t in rho_table.values():
         t["mean"], t["min"] = round(float(np.mean(list(t.values()))), 3), round(float(np.min(list(t.values()))), 3)
     change = {m: round(max(max(v.values()) - min(v.values()) for v in t.values()), 1) for m, t in hit_table.items()}
+    false_table = {
+        m: {k: {str(a): round(100 * s / max(e, 1), 2) for a, (s, e) in v.items()} for k, v in t.items()}
+        for m, t in false.items()
+    }
+    false_change = {
+        m: round(max(max(v.values()) - min(v.values()) for v in t.values()), 2) for m, t in false_table.items()
+    }
     return {
         "consistency_with_teacher": {r: pct(v) for r, v in acc.items()},
         "monotonicity_rho": rho_table,
         "closure_hit_by_alpha": hit_table,
         "closure_change_points": change,
+        "false_closure_by_alpha": false_table,
+        "false_closure_change_points": false_change,
         "lve_by_alpha": {k: {str(a): round(float(np.mean(x)), 3) for a, x in v.items()} for k, v in lve.items()},
         "clips": n,
     }
 
 
 def speech_emotion(animator: Animator, examples: list[Example], analyses: dict) -> dict:
-    guesses = []
-    for ex in examples:
-        if ex.meta.emotion not in EMOTIONS:
-            continue  # boredom has no slider
-        analysis = analyses.get(ex.meta.id) or animator.analyze(ex.audio)
-        guesses.append((ex.meta.emotion, EMOTIONS[int(np.argmax(analysis.probabilities.mean(0)))]))
-    return unweighted_recall(guesses)
+    """UAR per clip, and speaker-relative (each clip read against its speaker's other test clips, as a batch
+    manifest's speaker field does: Animator.against_speaker)."""
+    labelled = [ex for ex in examples if ex.meta.emotion in EMOTIONS]  # boredom has no slider
+    found = {ex.meta.id: analyses.get(ex.meta.id) or animator.analyze(ex.audio) for ex in labelled}
+    by_speaker: dict[str, list[np.ndarray]] = {}
+    for ex in labelled:
+        by_speaker.setdefault(ex.meta.speaker, []).append(found[ex.meta.id].logits)
+    guesses, relative = [], []
+    for ex in labelled:
+        a = found[ex.meta.id]
+        guesses.append((ex.meta.emotion, EMOTIONS[int(np.argmax(a.probabilities.mean(0)))]))
+        r = animator.against_speaker(a, by_speaker[ex.meta.speaker])
+        relative.append((ex.meta.emotion, EMOTIONS[int(np.argmax(r.probabilities.mean(0)))]))
+    return unweighted_recall(guesses) | {"speaker_relative_uar": unweighted_recall(relative)["uar"]}
 
 
 def unweighted_recall(guesses: list[tuple[str, str]]) -> dict:
@@ -371,7 +406,7 @@ def evaluate(
     train = Corpus(corpus_root, "train")
     mean_pose = np.concatenate([ex.targets for ex in train.examples if ex.phones]).mean(0)
     test = examples_by_set(corpus_root, "test", per_set, seed)
-    validation = examples_by_set(corpus_root, "validation", per_set // 3, seed)
+    validation = examples_by_set(corpus_root, "validation", VALIDATION_PER_SET, seed)  # the clips calibrate chose on
     results: dict = {
         "counts": {k: len(v) for k, v in test.items()},
         "gate_threshold": animator.config.get("gate_threshold"),

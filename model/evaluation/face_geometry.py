@@ -73,25 +73,30 @@ MEASURES: tuple[str, ...] = (
 # Disgust and contempt are judged only here (the FER2013 judge rarely says disgust and has no contempt).
 GEOMETRY_TARGETS: dict[str, dict[str, tuple[float | None, float | None]]] = {
     "happy": {"corner_raise": (4.0, None), "cheek_raise": (3.0, None), "eye_aperture": (None, -0.5)},
-    "sad": {"brow_inner_raise": (2.0, None), "corner_raise": (None, -2.0)},
+    "sad": {"brow_inner_raise": (2.5, None), "corner_raise": (None, -2.0)},
+    # anger: brows lowered (inner and outer) and knit hard, lids tightened (the lower lid rises)
     "angry": {
-        "brow_inner_raise": (None, -1.5),
-        "brow_knit": (3.0, None),
+        "brow_inner_raise": (None, -2.0),
+        "brow_outer_raise": (None, -2.0),
+        "brow_knit": (4.0, None),
         "upper_lid_raise": (0.5, None),
-        "lower_lid_raise": (0.5, None),
-        "upper_lip_raise": (3.0, None),
+        "lower_lid_raise": (0.8, None),
     },
+    # fear against surprise: raised brows drawn together (knit >= 0), lips stretched sideways, a smaller drop
     "fearful": {
         "brow_inner_raise": (2.0, None),
+        "brow_knit": (0.0, None),
         "upper_lid_raise": (1.5, None),
-        "corner_pull": (1.0, None),
-        "jaw_drop": (3.0, None),
+        "corner_pull": (2.0, None),
+        "jaw_drop": (3.0, 12.0),
     },
     "surprised": {
         "brow_inner_raise": (3.0, None),
         "brow_outer_raise": (3.0, None),
+        "brow_knit": (None, 0.0),
         "upper_lid_raise": (1.5, None),
-        "jaw_drop": (5.0, None),
+        "corner_pull": (None, 0.0),
+        "jaw_drop": (12.0, None),
     },
     "disgusted": {
         "nose_wrinkle": (4.0, None),

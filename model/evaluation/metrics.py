@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from editemotalk_addon.core.ict import IctHead
-from editemotalk_addon.core.lips import lips_closed
+from editemotalk_addon.core.lips import REST_MM, lip_gap_mm, lips_closed
 from editemotalk_addon.core.rig import INDEX
 
 from ..training.phones import BILABIAL, SIL, PhoneSegment
@@ -49,6 +49,22 @@ def false_closures(weights: np.ndarray, phones: list[PhoneSegment], fps: float) 
             near_bilabial |= (t >= s.start - CLOSURE_MARGIN) & (t <= s.end + CLOSURE_MARGIN)
     eligible = speech & ~near_bilabial
     return int((lips_closed(weights) & eligible).sum()), int(eligible.sum())
+
+
+SILENCE_FROM_SPEECH = 0.15  # s: frames this far from any spoken phone are silence, where the mouth rests
+REST_WITHIN_MM = 1.0
+
+
+def resting_in_silence(weights: np.ndarray, phones: list[PhoneSegment], fps: float) -> tuple[int, int]:
+    """(resting frames, silent frames): frames more than 150 ms from any spoken phone, and among them those whose
+    lip gap is within 1 mm of the rest face's."""
+    t = _times(len(weights), fps)
+    near = np.zeros(len(t), bool)
+    for s in phones:
+        if s.phone != SIL:
+            near |= (t >= s.start - SILENCE_FROM_SPEECH) & (t <= s.end + SILENCE_FROM_SPEECH)
+    rest = np.abs(lip_gap_mm(weights) - REST_MM) <= REST_WITHIN_MM
+    return int((rest & ~near).sum()), int((~near).sum())
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float | None:

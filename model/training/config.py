@@ -18,6 +18,9 @@ class TrainConfig:
     # start from a trained weights folder: its emotion encoder and edit dictionary are kept, the mapping network
     # and the generator train on from its parameters ("" = from scratch)
     init_from: str = ""
+    # the parts taken from init_from (comma-separated top-level modules, e.g. "content,articulation,expression";
+    # "" = every part it shares). Without "emotion" the emotion stage trains afresh and the space is fitted again.
+    init_parts: str = ""
     # stage 1: emotion encoder (classification)
     emotion_steps: int = 4000
     emotion_batch: int = 24
@@ -50,14 +53,13 @@ class TrainConfig:
     w_closure: float = 1.0
     w_gate: float = 0.3
     w_consistency: float = 0.1
-    w_phoneme: float = 0.3  # distillation of the phoneme teacher into the content encoder (needs model.phoneme_head)
     mouth_weight: float = 3.0
     # augmentation
     augment: bool = True
     real_speech_boost: float = 2.0  # real speech is sampled this much more often than its share
     log_every: int = 50
     checkpoint_every: int = 500
-    model: ModelConfig = field(default_factory=lambda: ModelConfig(phoneme_head=True))
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(content_input="hidden+log_probs"))
 
     def to_dict(self) -> dict:
         return asdict(self)

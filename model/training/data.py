@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from editemotalk_addon.core.network.encoders import RECOGNISER_CHANNELS
 from editemotalk_addon.core.performance import compose
+from editemotalk_addon.core.recogniser import BILABIAL
 from editemotalk_addon.core.rig import EMOTION_INDEX, NUM_CHANNELS, SLIDERS
 from editemotalk_addon.core.timebase import TRAIN_FPS, frame_count, resample_frames
 
@@ -25,9 +27,10 @@ from . import teacher
 from .augment import augment
 from .config import TrainConfig
 from .corpus.store import Example, load_shard, read_manifest
-from .phoneme_teacher import LIP_CLASSES
+from .features import RENDITIONS, rendition
 
 HOP50 = 16000 // TRAIN_FPS  # samples per 50 Hz frame
+RECOGNISER_LOG_PROBS = RECOGNISER_CHANNELS["log_probs"]
 MODES = ("voice", "absolute", "relative", "pair")
 
 
@@ -112,6 +115,15 @@ def choose_edit(corpus: Corpus, index: int, rng: np.random.Generator, cfg: Train
     return EditChoice("voice", np.zeros_like(own), own)
 
 
+def recognised_closure(features: np.ndarray) -> np.ndarray:
+    """(T, 447) recogniser features -> (T,) closure target from its bilabial evidence. Its p/b/m spike comes near
+    the phone's end (a median 60 ms after the aligned start, 20 ms before the end), so a frame is closed when a
+    spike follows within 80 ms or came at most 20 ms before, as strongly as the spike is sure."""
+    p = np.exp(features[:, RECOGNISER_LOG_PROBS][:, list(BILABIAL)]).sum(1)
+    padded = np.pad(p, (1, 4))
+    return np.max([padded[k : k + len(p)] for k in range(6)], axis=0).astype(np.float32)
+
+
 def generator_item(corpus: Corpus, index: int, rng: np.random.Generator, cfg: TrainConfig) -> dict:
     ex = corpus.examples[index]
     frames = frame_count(len(ex.audio) / 16000, TRAIN_FPS)
@@ -134,15 +146,20 @@ def generator_item(corpus: Corpus, index: int, rng: np.random.Generator, cfg: Tr
         tracks["expression"], tracks["closure"] = tracks["articulation"], np.zeros((frames, 1), np.float32)
         target = ex.targets
     tracks["target"], tracks["alphas"] = target, edit.alphas
-    has_phonemes = ex.phonemes is not None
-    no_teacher = np.zeros((frames, len(LIP_CLASSES)), np.float32)
-    tracks["phonemes"] = _fit(ex.phonemes, frames, 0) if has_phonemes else no_teacher
-
-    audio, scale = augment(ex.audio, rng) if cfg.augment else (ex.audio, 1.0)
+    if ex.recogniser is None:
+        raise ValueError(f"{ex.meta.id} has no recogniser features - run `python build.py corpus` to add them")
+    # one of the renditions the features were computed on: the clean audio, or an augmented one regenerated
+    r = int(rng.integers(RENDITIONS + 1)) if cfg.augment else 0
+    audio, scale = rendition(ex.audio, ex.meta.seed, r)
     new_frames = frame_count(len(audio) / 16000, TRAIN_FPS)
     tracks = {
         k: resample_frames(v.astype(np.float32), TRAIN_FPS, TRAIN_FPS * scale, new_frames) for k, v in tracks.items()
     }
+    tracks["recogniser"] = _fit(ex.recogniser[r].astype(np.float32), new_frames, 0)
+    if ex.voice is not None:
+        tracks["voice"] = _fit(ex.voice[r].astype(np.float32), new_frames, 0)
+    if not has_teacher:  # no aligned phones: where the lips close comes from what the recogniser heard
+        tracks["closure"] = recognised_closure(tracks["recogniser"])[:, None]
     crop = int(cfg.crop * TRAIN_FPS)
     start = int(rng.integers(0, max(1, new_frames - crop + 1)))
     audio = _fit(audio[start * HOP50 :], crop * HOP50)
@@ -153,7 +170,6 @@ def generator_item(corpus: Corpus, index: int, rng: np.random.Generator, cfg: Tr
         valid=valid,
         mask=ex.mask.astype(np.float32),
         teacher=np.float32(has_teacher),
-        phoneme_teacher=np.float32(has_phonemes),
         absolute=np.float32(edit.mode == "absolute"),
         label=np.int64(label_of(ex)),
     )
@@ -161,9 +177,17 @@ def generator_item(corpus: Corpus, index: int, rng: np.random.Generator, cfg: Tr
 
 
 def emotion_item(corpus: Corpus, index: int, rng: np.random.Generator, cfg: TrainConfig) -> dict:
+    """A crop of a labelled clip: its audio (augmented as it loads) for an encoder on spectra, or the voice
+    encoder's features of one of its renditions (the clean audio's crop alongside, for the frame count)."""
     ex = corpus.examples[index]
-    audio, _ = augment(ex.audio, rng) if cfg.augment else (ex.audio, 1.0)
     n = int(cfg.emotion_crop * 16000)
+    if cfg.model.emotion_features == "voice":
+        r = int(rng.integers(RENDITIONS + 1)) if cfg.augment else 0
+        voice = ex.voice[r]
+        start = int(rng.integers(0, max(1, len(voice) - n // HOP50 + 1)))
+        crop = _fit(voice[start:].T.astype(np.float32), n // HOP50)
+        return {"audio": _fit(ex.audio[start * HOP50 :], n), "voice": crop, "label": np.int64(label_of(ex))}
+    audio, _ = augment(ex.audio, rng) if cfg.augment else (ex.audio, 1.0)
     start = int(rng.integers(0, max(1, len(audio) - n + 1)))
     return {"audio": _fit(audio[start:], n), "label": np.int64(label_of(ex))}
 

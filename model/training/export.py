@@ -1,7 +1,8 @@
 """Write a trained model as a weights folder: safetensors, config, edit dictionary, two ONNX graphs, manifest.
 
-analyze.onnx   audio (1, N) -> content (1, C, T), articulation (1, 52, T), gate (1, 1, T),
-                                emotion (1, E, T), clip (1, E), logits (1, 8, T)          [N: multiple of 640]
+analyze.onnx   audio (1, N), recogniser (1, 447, N / 320), voice (1, 512, N / 320) -> content (1, C, T),
+               articulation (1, 52, T), gate (1, 1, T), emotion (1, E, T), clip (1, E), logits (1, 8, T)
+               [N: multiple of 640; an input the config does not read is not in the graph]
 generate.onnx  content, articulation, gate, edited emotion -> weights (1, 52, T), expression (1, 52, T)
 """
 
@@ -16,8 +17,11 @@ from torch import nn
 from editemotalk_addon.core import weights as W
 from editemotalk_addon.core.emotion_space import EmotionSpace
 from editemotalk_addon.core.files import sha256, write_text_atomic
-from editemotalk_addon.core.network.model import BLOCK, EditEmoTalk
+from editemotalk_addon.core.network.encoders import RECOGNISER_WIDTH
+from editemotalk_addon.core.network.model import BLOCK, VOICE_WIDTH, EditEmoTalk
 from editemotalk_addon.core.timebase import TRAIN_FPS
+
+from ..packaging import write_networks
 
 OPSET = 17
 
@@ -27,8 +31,8 @@ class _Analyze(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, audio):
-        return self.model.analyze(audio)
+    def forward(self, audio, recogniser, voice):
+        return self.model.analyze(audio, recogniser, voice)
 
 
 class _Generate(nn.Module):
@@ -45,17 +49,21 @@ def export_onnx(model: EditEmoTalk, folder: Path) -> None:
     cfg = model.cfg
     audio = torch.zeros(1, 4 * BLOCK * 10)
     audio[0, ::7] = 0.1
+    recogniser = torch.randn(1, RECOGNISER_WIDTH, audio.shape[1] // (BLOCK // 2))
+    voice = torch.randn(1, VOICE_WIDTH, audio.shape[1] // (BLOCK // 2))
     time = {2: "frames"}
     torch.onnx.export(
         _Analyze(model),
-        (audio,),
+        (audio, recogniser, voice),
         str(folder / "analyze.onnx"),
         dynamo=False,
         opset_version=OPSET,
-        input_names=["audio"],
+        input_names=["audio", "recogniser", "voice"],
         output_names=["content", "articulation", "gate", "emotion", "clip", "logits"],
         dynamic_axes={
             "audio": {1: "samples"},
+            "recogniser": time,
+            "voice": time,
             "content": time,
             "articulation": time,
             "gate": time,
@@ -103,6 +111,7 @@ def save_weights(model: EditEmoTalk, space: EmotionSpace, folder: Path, extra: d
     (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     space.save(folder / "edit_dictionary.json")
     export_onnx(model, folder)
+    write_networks(folder)
     write_manifest(folder)
     return folder
 
@@ -113,5 +122,14 @@ def reexport(folder: Path) -> Path:
     from editemotalk_addon.core.network.load import load_torch_model
 
     export_onnx(load_torch_model(folder), folder)
+    write_networks(folder)
     write_manifest(folder)
     return folder
+
+
+def set_config(folder: Path, **values) -> None:
+    """Operating choices made after training (the seal's gate threshold, the voice's temperature) into a weights
+    folder's config.json, and its manifest again."""
+    path = Path(folder) / "config.json"
+    write_text_atomic(path, json.dumps(json.loads(path.read_text()) | values, indent=2) + "\n")
+    write_manifest(Path(folder))

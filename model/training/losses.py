@@ -63,12 +63,3 @@ def gate(logit, closure_target, valid) -> torch.Tensor:
     """The closure detector: a calibrated probability sigmoid(logit) of "the lips are sealed here"."""
     bce = nn.functional.binary_cross_entropy_with_logits(logit[:, 0], closure_target[:, 0], reduction="none")
     return _masked_mean(bce, valid)
-
-
-def phonemes(logits, teacher, shift: int, valid) -> torch.Tensor:
-    """Soft cross entropy against the phoneme teacher's lip classes (B, 6, T), the teacher moved `shift` frames
-    earlier: a CTC recogniser emits each phone at its end, the face must move at its start."""
-    target = torch.cat([teacher[:, :, shift:], teacher[:, :, -1:].expand(-1, -1, shift)], 2)
-    target = target / target.sum(1, keepdim=True).clamp(min=1e-6)
-    ce = -(target * torch.log_softmax(logits, 1)).sum(1)  # (B, T)
-    return _masked_mean(ce, valid)

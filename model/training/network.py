@@ -1,11 +1,9 @@
 """The network as training sees it: the shipped inference network plus what only training needs.
 
-- the mapping network: motion (B, 52, T) -> the emotion space (B, E, T), the critic of the emotional-consistency
-  loss 1 - cos(M(Y), e'_target) (the paper's mapping network);
-- the phoneme head: content (B, C, T) -> the phoneme teacher's lip classes (B, 6, T), distillation only.
-
-Both are saved in model.safetensors with the rest (fine-tuning continues them) and never reach the ONNX graphs
-or the extension's torch backend, which loads the inference parts alone.
+the mapping network: motion (B, 52, T) -> the emotion space (B, E, T), the critic of the emotional-consistency
+loss 1 - cos(M(Y), e'_target) (the paper's mapping network). It is saved in model.safetensors with the rest
+(fine-tuning continues it) and never reaches the ONNX graphs or the extension's torch backend, which loads the
+inference parts alone.
 """
 
 from __future__ import annotations
@@ -17,8 +15,6 @@ from editemotalk_addon.core.network.blocks import stack
 from editemotalk_addon.core.network.config import ModelConfig
 from editemotalk_addon.core.network.model import EditEmoTalk
 from editemotalk_addon.core.rig import NUM_CHANNELS
-
-from .phoneme_teacher import LIP_CLASSES
 
 
 class MappingNetwork(nn.Module):
@@ -43,4 +39,3 @@ class TrainingNetwork(EditEmoTalk):
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
         self.mapping = MappingNetwork(cfg)
-        self.phonemes = nn.Conv1d(cfg.content_dim, len(LIP_CLASSES), 1) if cfg.phoneme_head else None

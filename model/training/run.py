@@ -31,4 +31,5 @@ def train_default(corpus: str, run: str, weights: str, device: str = "auto", ove
     }
     if cfg.init_from:  # the lineage: how the weights it started from were trained
         record["started_from"] = json.loads((Path(cfg.init_from) / "config.json").read_text()).get("train")
-    return save_weights(model, space, Path(weights), {"train": record})
+    extra = {"train": record, "voice_reference": trainer.voice_reference()}
+    return save_weights(model, space, Path(weights), extra)

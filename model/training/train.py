@@ -35,7 +35,6 @@ from .config import TrainConfig
 from .data import Batches, Corpus, emotion_item, emotion_weights, generator_item, generator_weights, label_of, loader
 from .emotion_fit import decorrelated, fit_space
 from .network import TrainingNetwork, consistency_loss
-from .phoneme_teacher import SHIFT_FRAMES
 
 STAGES = ("emotion", "mapping", "generator")
 
@@ -63,12 +62,8 @@ class Trainer:
         self.space: EmotionSpace | None = None
         self.state = {"stage": "emotion", "step": 0}
         self.corpus = Corpus(cfg.corpus, "train")
-        self.distills = self.model.phonemes is not None and cfg.w_phoneme > 0
-        if self.distills and not any(ex.phonemes is not None for ex in self.corpus.examples):
-            raise ValueError(
-                f"{cfg.corpus} has no phoneme-teacher targets: run `python build.py corpus` (it adds them), "
-                "or train without them: --set w_phoneme=0 model.phoneme_head=false"
-            )
+        if not any(ex.recogniser is not None for ex in self.corpus.examples):
+            raise ValueError(f"{cfg.corpus} has no recogniser features: run `python build.py corpus` (it adds them)")
         (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
     # --- checkpoints ------------------------------------------------------------------------------------------
@@ -151,7 +146,7 @@ class Trainer:
         ce = torch.nn.CrossEntropyLoss()
 
         def step(batch):
-            _, _, logits, clip_logits = model.encode_emotion(pad_audio(batch["audio"]))
+            _, _, logits, clip_logits = model.encode_emotion(pad_audio(batch["audio"]), batch.get("voice"))
             label = batch["label"]
             frames = label[:, None].expand(-1, logits.shape[2])
             return {"clip_ce": ce(clip_logits, label), "window_ce": 0.5 * ce(logits, frames)}
@@ -171,13 +166,30 @@ class Trainer:
             if label < 0:
                 continue
             audio = pad_audio(torch.from_numpy(ex.audio)[None].to(self.device))
-            windows, *_ = self.model.encode_emotion(audio)
+            voice = torch.from_numpy(ex.voice[0].T.astype(np.float32))[None].to(self.device) if ex.voice else None
+            windows, *_ = self.model.encode_emotion(audio, voice)
             frames = frame_count(len(ex.audio) / 16000, TRAIN_FPS)
             e = windows[0, :, :frames].T.cpu().numpy()[::12]  # one embedding per ~0.25 s
             feats.append(e)
             labels.append(np.full(len(e), label))
         self.model.train()
         return fit_space(np.concatenate(feats), np.concatenate(labels))
+
+    @torch.no_grad()
+    def voice_reference(self) -> list[float]:
+        """(8,) the emotion head's mean clip scores over the labelled training clips: the typical speaker, against
+        whom a speaker's own baseline is measured (core.emotion_space.speaker_baseline)."""
+        self.model.eval()
+        means = []
+        for ex in self.corpus.examples:
+            if label_of(ex) < 0:
+                continue
+            audio = pad_audio(torch.from_numpy(ex.audio)[None].to(self.device))
+            voice = torch.from_numpy(ex.voice[0].T.astype(np.float32))[None].to(self.device) if ex.voice else None
+            _, _, logits, _ = self.model.encode_emotion(audio, voice)
+            frames = frame_count(len(ex.audio) / 16000, TRAIN_FPS)
+            means.append(logits[0, :, :frames].mean(1).cpu().numpy())
+        return np.mean(means, 0).round(4).tolist()
 
     def train_mapping(self, opt_state) -> None:
         """Mapping network: teacher motion of absolute edits -> the edited embedding that asked for it."""
@@ -227,26 +239,20 @@ class Trainer:
         def step(batch):
             audio = pad_audio(batch["audio"])
             logmel = model.frontend(audio)
-            content = model.content(logmel, audio)
+            content = model.content(logmel, batch["recogniser"])
             raw, logit = model.articulation.raw(content)
             articulation, gate = model.articulation.seal(raw, logit)
             with torch.no_grad():
-                voice, *_ = model.encode_emotion(audio, logmel)
+                heard, *_ = model.encode_emotion(audio, batch.get("voice"), logmel)
             absolute = batch["absolute"][:, None, None]
-            edited = absolute * neutral + (1 - absolute) * voice + torch.einsum("bkt,ke->bet", batch["alphas"], dirs)
+            edited = absolute * neutral + (1 - absolute) * heard + torch.einsum("bkt,ke->bet", batch["alphas"], dirs)
             expression = model.expression(content, edited, gate)
             pred = seal(articulation + expression, gate)  # unclamped while training: no gradient is ever cut
             valid, mask, teach = batch["valid"], batch["mask"], batch["teacher"]
             teacher_valid = valid * teach[:, None]
             keep = valid > 0
             mapped = model.mapping(pred)
-            distill = {}
-            if self.distills:
-                has = valid * batch["phoneme_teacher"][:, None]
-                distill["phoneme"] = cfg.w_phoneme * losses.phonemes(
-                    model.phonemes(content), batch["phonemes"], SHIFT_FRAMES, has
-                )
-            return distill | {
+            return {
                 "rec": cfg.w_rec * losses.reconstruction(pred, batch["target"], channel_w, mask, valid),
                 "layers": cfg.w_layers
                 * (
@@ -255,25 +261,33 @@ class Trainer:
                 ),
                 "velocity": cfg.w_velocity * losses.velocity(pred, batch["target"], channel_w, mask, valid),
                 "aperture": cfg.w_aperture * losses.aperture(pred, batch["target"], teacher_valid),
-                "closure": cfg.w_closure * losses.closure(raw, gate, batch["closure"], teacher_valid),
-                "gate": cfg.w_gate * losses.gate(logit, batch["closure"], teacher_valid),
+                # closures: aligned p/b/m where the teacher has phones, the recogniser's bilabial evidence on
+                # captures without them (data.recognised_closure)
+                "closure": cfg.w_closure * losses.closure(raw, gate, batch["closure"], valid),
+                "gate": cfg.w_gate * losses.gate(logit, batch["closure"], valid),
                 "consistency": cfg.w_consistency
                 * consistency_loss((mapped - origin).transpose(1, 2)[keep], (edited - origin).transpose(1, 2)[keep]),
             }
 
         params = [*model.content.parameters(), *model.articulation.parameters(), *model.expression.parameters()]
-        params += list(model.phonemes.parameters()) if model.phonemes is not None else []
         self._loop("generator", params, cfg.steps, cfg.lr, batches, step, opt_state)
 
     def start_from(self, folder: Path) -> None:
-        """Fine-tuning: every parameter and the edit dictionary from a weights folder; the emotion stage is done."""
+        """Fine-tuning: every parameter this network shares with a weights folder (same name and shape; of the
+        parts cfg.init_parts names, or all), and with the emotion encoder its edit dictionary (the emotion stage is
+        then done). Parts not taken start afresh, and are named."""
+        own = self.model.state_dict()
+        parts = {p.strip() for p in self.cfg.init_parts.split(",") if p.strip()} or {k.split(".")[0] for k in own}
         state = read_safetensors(W.verify(folder, W.TORCH_FILES) / "model.safetensors")
-        missing, unexpected = self.model.load_state_dict(state, strict=False)
-        if unexpected or any(not k.startswith("phonemes.") for k in missing):
-            raise ValueError(f"{folder} does not fit this network: missing {missing}, unexpected {unexpected}")
-        self.space = decorrelated(EmotionSpace.load(Path(folder) / "edit_dictionary.json"))
-        self.state = {"stage": "mapping", "step": 0}
-        print(f"starting from {folder}: emotion encoder and edit dictionary kept")
+        kept = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape and k.split(".")[0] in parts}
+        if not kept:
+            raise ValueError(f"{folder} shares no parameter with this network - train from scratch instead")
+        self.model.load_state_dict(kept, strict=False)
+        fresh = sorted({".".join(k.split(".")[:2]) for k in own if k not in kept})
+        print(f"starting from {folder}: {len(kept)} of {len(own)} tensors kept; afresh: {', '.join(fresh) or 'none'}")
+        if "emotion" in parts:
+            self.space = decorrelated(EmotionSpace.load(Path(folder) / "edit_dictionary.json"))
+            self.state = {"stage": "mapping", "step": 0}
 
     def run(self) -> tuple[TrainingNetwork, EmotionSpace]:
         opt_state = self.resume()

@@ -41,10 +41,10 @@ class TorchBackend:
         self.device = device
         self.model = load_torch_model(folder, device)
 
-    def analyze(self, audio: np.ndarray):
+    def analyze(self, audio: np.ndarray, recogniser: np.ndarray, voice: np.ndarray):
+        t = lambda x: torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(self.device)
         with torch.no_grad():
-            out = self.model.analyze(torch.from_numpy(np.ascontiguousarray(audio, np.float32)).to(self.device))
-            return [t.cpu().numpy() for t in out]
+            return [o.cpu().numpy() for o in self.model.analyze(t(audio), t(recogniser), t(voice))]
 
     def generate(self, content, articulation, gate, emotion):
         t = lambda x: torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(self.device)

@@ -10,21 +10,23 @@ class ModelConfig:
     n_mels: int = 80
     content_dim: int = 128
     content_dilations: tuple[int, ...] = (1, 2, 4, 1, 2, 4)
-    content_backbone: str = "own"  # or a local folder holding a HuBERT / wav2vec 2.0 checkpoint (transformers)
+    # what the content encoder reads, streams joined by "+": "spectra" (our log-mel encoder), "hidden" (the
+    # pretrained recogniser's last hidden layer), "log_probs" (its phoneme log-probabilities); see encoders.py
+    content_input: str = "spectra"
     emotion_width: int = 128
     emotion_dim: int = 64
     emotion_dilations: tuple[int, ...] = (1, 2, 4, 1, 2, 4)
     emotion_window: int = 25  # frames at 25 Hz: emotion embeddings over ~1 s windows
-    # the emotion encoder's input: "spectra" (log-mel + pitch spectrum) or "spectra+prosody" (and clip-relative
-    # loudness, pitch, tilt and voicing: network/prosody.py)
+    # the emotion encoder's input: "spectra" (log-mel + pitch spectrum), "spectra+prosody" (and clip-relative
+    # loudness, pitch, tilt and voicing: network/prosody.py), or "voice" (Whisper's middle layer: core/voice.py)
     emotion_features: str = "spectra"
+    voice_layer: str = "layer3"  # with "voice": which of the voice encoder's layers
     articulation_dilations: tuple[int, ...] = (1, 2, 4)
     expression_dim: int = 96
     expression_dilations: tuple[int, ...] = (1, 2, 4, 8)
-    mapping_dim: int = 96  # training only (model/training/network.py), like the two fields below
+    mapping_dim: int = 96  # training only (model/training/network.py), like the field below
     mapping_dilations: tuple[int, ...] = (1, 2, 4, 8)
     n_classes: int = 8  # neutral + the seven sliders
-    phoneme_head: bool = False  # content -> the phoneme teacher's lip classes (never exported)
     dropout: float = 0.1
 
     @classmethod

@@ -13,56 +13,61 @@ def _downsample(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv1d(cin, cout, 3, padding=1), nn.GELU(), nn.Conv1d(cout, cout, 4, stride=2, padding=1))
 
 
+CONTENT_STREAMS = ("spectra", "hidden", "log_probs")
+RECOGNISER_CHANNELS = {"hidden": slice(0, 256), "log_probs": slice(256, 447)}  # the recogniser input's layout
+RECOGNISER_WIDTH = 447
+LOG_PROB_FLOOR = -16.0  # log-probabilities below this carry no information, only fp16 noise
+
+
 class ContentEncoder(nn.Module):
-    """log-mel (B, n_mels, 2T) -> content (B, content_dim, T) at 50 frames/s."""
+    """What is said, at 50 frames/s: content (B, content_dim, T) from our log-mel encoder (B, n_mels, 2T) and/or
+    the pretrained recogniser's features (B, 447, T): its hidden layer (256) and phoneme log-probabilities (191).
+    Each stream is projected to content_dim, the projections summed, then shared dilated blocks (they also shift
+    the recogniser's CTC spikes, which come at a phone's end, to where the face must move)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.stem = _downsample(cfg.n_mels, cfg.content_dim)
+        self.streams = cfg.content_input.split("+")
+        if not self.streams or any(s not in CONTENT_STREAMS for s in self.streams):
+            raise ValueError(
+                f"content_input={cfg.content_input!r}: streams of {', '.join(CONTENT_STREAMS)} joined by +"
+            )
+        self.stem = _downsample(cfg.n_mels, cfg.content_dim) if "spectra" in self.streams else None
+        self.recogniser = nn.ModuleDict(
+            {
+                name: nn.Sequential(
+                    ChannelNorm(width.stop - width.start), nn.Conv1d(width.stop - width.start, cfg.content_dim, 1)
+                )
+                for name, width in RECOGNISER_CHANNELS.items()
+                if name in self.streams
+            }
+        )
         self.blocks = stack(cfg.content_dim, cfg.content_dilations, dropout=cfg.dropout)
         self.norm = ChannelNorm(cfg.content_dim)
 
-    def forward(self, logmel: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        return self.norm(self.blocks(self.stem(logmel)))
-
-
-class PretrainedContentEncoder(nn.Module):
-    """HuBERT / wav2vec 2.0 from a LOCAL folder through `transformers` (never a hub download).
-
-    Both models emit one frame per 320 samples (50 frames/s), the rate of our own encoder.
-    """
-
-    def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        from transformers import AutoModel
-
-        self.backbone = AutoModel.from_pretrained(cfg.content_backbone, local_files_only=True)
-        self.proj = nn.Conv1d(self.backbone.config.hidden_size, cfg.content_dim, 1)
-        self.norm = ChannelNorm(cfg.content_dim)
-
-    def forward(self, logmel: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+    def forward(self, logmel: torch.Tensor, recogniser: torch.Tensor) -> torch.Tensor:
         frames = logmel.shape[2] // 2
-        x = (audio - audio.mean(1, keepdim=True)) / (audio.std(1, keepdim=True) + 1e-5)
-        x = nn.functional.pad(x, (40, 40))  # the conv stack eats 400 samples; keep one frame per 320
-        h = self.backbone(x).last_hidden_state.transpose(1, 2)  # (B, H, T')
-        h = nn.functional.pad(h, (0, max(0, frames - h.shape[2])), mode="replicate")[:, :, :frames]
-        return self.norm(self.proj(h))
-
-
-def content_encoder(cfg: ModelConfig) -> nn.Module:
-    return ContentEncoder(cfg) if cfg.content_backbone == "own" else PretrainedContentEncoder(cfg)
+        x = self.stem(logmel) if self.stem is not None else 0.0
+        for name, project in self.recogniser.items():
+            features = recogniser[:, RECOGNISER_CHANNELS[name], :frames]
+            x = x + project(features.clamp(min=LOG_PROB_FLOOR) if name == "log_probs" else features)
+        return self.norm(self.blocks(x))
 
 
 class EmotionEncoder(nn.Module):
-    """log-mel + pitch spectrum (B, F, 4T') -> windowed embeddings (B, emotion_dim, T') at 25 Hz, a clip
-    embedding and class logits. Windows and clip are mean + std statistics of the same features, projected by the
-    same layer, so both live in one emotion space."""
+    """log-mel + pitch spectrum (B, F, 4T') at 100 Hz, or the voice encoder's features (B, 512, 2T') at 50 Hz ->
+    windowed embeddings (B, emotion_dim, T') at 25 Hz, a clip embedding and class logits. Windows and clip are
+    mean + std statistics of the same features, projected by the same layer, so both live in one emotion space."""
 
-    def __init__(self, cfg: ModelConfig, in_channels: int):
+    def __init__(self, cfg: ModelConfig, in_channels: int, rate: int = 100):
+        """`rate`: the input's frames per second, 100 (spectra) or 50 (the voice encoder's)."""
         super().__init__()
         w = cfg.emotion_width
         half = len(cfg.emotion_dilations) // 2
-        self.stem = _downsample(in_channels, w)
+        if rate == 100:
+            self.stem = _downsample(in_channels, w)
+        else:
+            self.stem = nn.Sequential(ChannelNorm(in_channels), nn.Conv1d(in_channels, w, 3, padding=1), nn.GELU())
         self.blocks1 = stack(w, cfg.emotion_dilations[:half], dropout=cfg.dropout)
         self.down = nn.Conv1d(w, w, 4, stride=2, padding=1)
         self.blocks2 = stack(w, cfg.emotion_dilations[half:], dropout=cfg.dropout)

@@ -41,7 +41,12 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
 def load_torch_model(folder: Path, device: str = "cpu") -> EditEmoTalk:
     """The inference network from a verified weights folder."""
     folder = W.verify(folder, W.TORCH_FILES)
-    cfg = ModelConfig.from_dict(json.loads((folder / "config.json").read_text())["model"])
+    try:
+        cfg = ModelConfig.from_dict(json.loads((folder / "config.json").read_text())["model"])
+    except TypeError:  # a field this version does not have
+        raise W.WeightsError(
+            f"{folder} was written by another version of EditEmoTalk - use weights of this one"
+        ) from None
     model = EditEmoTalk(cfg)
     missing, _training_only = model.load_state_dict(read_safetensors(folder / "model.safetensors"), strict=False)
     if missing:

@@ -14,14 +14,15 @@ import torch
 from torch import nn
 
 from .config import ModelConfig
-from .encoders import EmotionEncoder, content_encoder
+from .encoders import ContentEncoder, EmotionEncoder
 from .frontend import CONTENT_HOP, AudioFrontEnd, PitchSpectrum
 from .generator import ArticulationChannel, ExpressionChannel
 from .lips import seal
 from .prosody import ProsodyFeatures
 
 BLOCK = 2 * CONTENT_HOP  # audio is padded to whole 25 Hz emotion frames (640 samples)
-EMOTION_FEATURES = ("spectra", "spectra+prosody")  # ModelConfig.emotion_features
+EMOTION_FEATURES = ("spectra", "spectra+prosody", "voice")  # ModelConfig.emotion_features
+VOICE_WIDTH = 512  # the voice encoder's features (core/voice.py)
 
 
 def pad_audio(audio: torch.Tensor) -> torch.Tensor:
@@ -43,30 +44,39 @@ class EditEmoTalk(nn.Module):
             if cfg.emotion_features == "spectra+prosody"
             else None
         )
-        self.content = content_encoder(cfg)
+        self.content = ContentEncoder(cfg)
         extra = ProsodyFeatures.CHANNELS if self.prosody else 0
-        self.emotion = EmotionEncoder(cfg, cfg.n_mels + bins + extra)
+        if cfg.emotion_features == "voice":
+            self.emotion = EmotionEncoder(cfg, VOICE_WIDTH, rate=50)
+        else:
+            self.emotion = EmotionEncoder(cfg, cfg.n_mels + bins + extra)
         self.articulation = ArticulationChannel(cfg)
         self.expression = ExpressionChannel(cfg)
 
-    def encode_emotion(self, audio: torch.Tensor, logmel: torch.Tensor | None = None):
-        """(B, N) padded audio -> emotion embeddings at 50 Hz, clip embedding, logits over time and per clip."""
-        logmel = self.frontend(audio) if logmel is None else logmel
+    def encode_emotion(self, audio: torch.Tensor, voice: torch.Tensor, logmel: torch.Tensor | None = None):
+        """(B, N) padded audio and the voice encoder's features (B, 512, T'), T' >= N / 320 (read only with
+        emotion_features "voice") -> emotion embeddings at 50 Hz, clip embedding, logits over time and per clip."""
         frames = audio.shape[1] // CONTENT_HOP
-        spectrum, power = self.pitch(audio)  # (B, bins, 4T') each
-        features = [logmel, spectrum, *([self.prosody(logmel, power)] if self.prosody else [])]
-        windows, clip, logits, clip_logits = self.emotion(torch.cat(features, dim=1))
+        if self.cfg.emotion_features == "voice":
+            windows, clip, logits, clip_logits = self.emotion(voice[:, :, :frames])
+        else:
+            logmel = self.frontend(audio) if logmel is None else logmel
+            spectrum, power = self.pitch(audio)  # (B, bins, 4T') each
+            features = [logmel, spectrum, *([self.prosody(logmel, power)] if self.prosody else [])]
+            windows, clip, logits, clip_logits = self.emotion(torch.cat(features, dim=1))
         up = lambda x: nn.functional.interpolate(x, scale_factor=2.0, mode="linear")[:, :, :frames]
         return up(windows), clip, up(logits), clip_logits
 
-    def analyze(self, audio: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """(B, N) audio at 16 kHz, N a multiple of BLOCK (see pad_audio) -> what analyze.onnx returns: content
-        (B, C, T) at 50 Hz, articulation (B, 52, T), gate (B, 1, T), emotion (B, E, T), clip embedding (B, E),
-        emotion logits over time (B, 8, T). core.animator.Analysis holds them per clip."""
+    def analyze(self, audio: torch.Tensor, recogniser: torch.Tensor, voice: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(B, N) audio at 16 kHz, N a multiple of BLOCK (see pad_audio), the pretrained recogniser's features
+        (B, 447, T') and the voice encoder's (B, 512, T') at 50 Hz, T' >= N / 320 (core/recogniser.py, core/voice.py;
+        each read only where the config asks for it) -> what analyze.onnx returns: content (B, C, T),
+        articulation (B, 52, T), gate (B, 1, T), emotion (B, E, T), clip embedding (B, E), emotion logits over
+        time (B, 8, T). core.animator.Analysis holds them per clip."""
         logmel = self.frontend(audio)
-        content = self.content(logmel, audio)
+        content = self.content(logmel, recogniser)
         articulation, gate = self.articulation(content)
-        emotion, clip, logits, _ = self.encode_emotion(audio, logmel)
+        emotion, clip, logits, _ = self.encode_emotion(audio, voice, logmel)
         return content, articulation.clamp(0.0, 1.0), gate, emotion, clip, logits
 
     def generate(self, content, articulation, gate, emotion):

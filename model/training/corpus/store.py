@@ -49,7 +49,11 @@ class Example:
     mask: np.ndarray  # (52,) bool: channels with real targets
     phones: list[PhoneSegment] = field(default_factory=list)
     prosody: Prosody | None = None
-    phonemes: np.ndarray | None = None  # (F, 6) lip-class probabilities of the phoneme teacher at TRAIN_FPS
+    # the shipped networks' features at 50 Hz of the clean audio and its augmented renditions (training/features.py):
+    # the recogniser's (T, 447) and the voice encoder's (T, 512); None where they were not computed (validation and
+    # test read the audio)
+    recogniser: list[np.ndarray] | None = None
+    voice: list[np.ndarray] | None = None
 
 
 def stable_seed(text: str) -> int:
@@ -89,7 +93,7 @@ def shard_done(path: Path, job_items: list[str]) -> list[dict] | None:
     return data["rows"] if data.get("items") == job_items else None
 
 
-PHONEMES = "phonemes"  # <corpus>/phonemes/<shard>: the phoneme teacher's targets beside each shard
+FEATURES = ("recogniser", "voice")  # <corpus>/<kind>/<shard>: network features beside each training shard
 
 
 def sidecar(corpus: Path, folder: str, shard: str) -> Path:
@@ -103,17 +107,19 @@ def read_manifest(root: Path) -> list[Meta]:
 
 
 def load_shard(path: Path, metas: list[Meta]) -> list[Example]:
-    """Every example of one shard (npz is read whole: shards are small and read once per epoch), with the phoneme
-    teacher's targets where `<corpus>/phonemes/<shard>` holds them."""
+    """Every example of one shard (npz is read whole: shards are small and read once per epoch), with the network
+    features where `<corpus>/<kind>/<shard>` holds them."""
     out = []
-    labels = sidecar(path.parent.parent, PHONEMES, path.name)
-    teacher = {}
-    if labels.exists():
-        with np.load(labels) as z:
-            teacher = dict(z)
+    features = {}
+    for kind in FEATURES:
+        found = sidecar(path.parent.parent, kind, path.name)
+        if found.exists():
+            with np.load(found) as z:
+                features[kind] = dict(z)
     with np.load(path) as z:
         for m in metas:
             i = m.index
+            renditions = {kind: _renditions(v, i) for kind, v in features.items()}
             phones = [PhoneSegment(float(a), float(b), INVENTORY[int(c)]) for a, b, c in z[f"{i}.phones"]]
             prosody = None
             if f"{i}.prosody" in z:
@@ -127,7 +133,14 @@ def load_shard(path: Path, metas: list[Meta]) -> list[Example]:
                     z[f"{i}.mask"].astype(bool),
                     phones,
                     prosody,
-                    teacher[str(i)].astype(np.float32) if str(i) in teacher else None,
+                    renditions.get("recogniser"),  # float16
+                    renditions.get("voice"),
                 )
             )
     return out
+
+
+def _renditions(arrays: dict[str, np.ndarray], index: int) -> list[np.ndarray] | None:
+    """Example `index`'s arrays "<index>.<rendition>" in rendition order, or None when it has none."""
+    keys = sorted((k for k in arrays if k.split(".")[0] == str(index)), key=lambda k: int(k.split(".")[1]))
+    return [arrays[k] for k in keys] or None

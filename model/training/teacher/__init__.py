@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from editemotalk_addon.core.life import live
+from editemotalk_addon.core.lips import on_lips
 from editemotalk_addon.core.performance import Performance
+from editemotalk_addon.core.recogniser import FULL_S, NONE_S
 from editemotalk_addon.core.rig import SLIDERS
 from editemotalk_addon.core.timebase import frame_times
 
@@ -59,4 +61,15 @@ def perform(
     rng = np.random.default_rng(seed)
     expression = express(times, sliders, prosody.pitch_accents(), closure, speech[0] if speech else 0.0, rng)
     expression = seal_expression(articulation, expression, closure)
+    articulation, expression = on_lips(articulation, expression, closure, speech_activity(phones, times))
     return Performance(fps, articulation, expression, live(times, sliders, seed), closure)
+
+
+def speech_activity(phones: list[PhoneSegment], times: np.ndarray) -> np.ndarray:
+    """(F,) the aligned phones' speech activity, on the runtime's terms (core.recogniser.speech_activity): 1
+    within 50 ms of speech, 0 from 150 ms away."""
+    distance = np.full(len(times), np.inf)
+    for s in phones:
+        if s.phone != SIL:
+            distance = np.minimum(distance, np.maximum(np.maximum(s.start - times, times - s.end), 0.0))
+    return np.clip((NONE_S - distance) / (NONE_S - FULL_S), 0.0, 1.0).astype(np.float32)

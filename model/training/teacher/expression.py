@@ -36,14 +36,17 @@ ACTION_UNITS: dict[str, np.ndarray] = {
 }
 # AU strengths chosen so that each emotion at alpha 1 reads as that emotion on the realistic ICT-FaceKit head to an
 # independent face-expression network (bench's judge), with disgust and contempt held to FACS geometry in mm.
+# Fear and surprise differ where FACS puts it: fear draws the raised brows together (AU4) and stretches the lips
+# sideways (AU20) over a small jaw drop; surprise lifts the brows apart over a large, round drop (AU22), no stretch.
+# Anger lowers and knits the brows hard (AU4) over tightened lids (AU7).
 PROTOTYPES: dict[str, dict[str, float]] = {
     "happy": {"AU6": 0.6, "AU12": 0.8},
-    "sad": {"AU1": 0.65, "AU4": 0.3, "AU15": 0.65, "AU17": 0.5},
-    "angry": {"AU4": 0.67, "AU5": 0.45, "AU7": 0.6, "AU10": 0.67, "AU22": 0.55, "AU23": 0.1},
-    "fearful": {"AU1": 0.64, "AU2": 0.3, "AU4": 0.34, "AU5": 0.67, "AU7": 0.13, "AU20": 0.3, "AU26": 0.4},
+    "sad": {"AU1": 0.8, "AU4": 0.4, "AU15": 0.8, "AU17": 0.6},
+    "angry": {"AU4": 0.75, "AU5": 0.5, "AU7": 0.5, "AU10": 0.55, "AU22": 0.45, "AU26": 0.15},
+    "fearful": {"AU1": 0.6, "AU2": 0.45, "AU4": 0.35, "AU5": 0.8, "AU20": 0.5, "AU25": 0.45, "AU26": 0.3},
     "disgusted": {"AU9": 0.5, "AU10": 0.2, "AU15": 0.67, "AU16": 0.4},
-    "surprised": {"AU1": 0.5, "AU2": 0.65, "AU5": 0.55, "AU25": 0.3, "AU26": 0.6},
-    "contempt": {"AU12R": 0.3, "AU14R": 0.6},
+    "surprised": {"AU1": 0.6, "AU2": 0.75, "AU5": 0.6, "AU22": 0.3, "AU25": 0.3, "AU26": 0.55},
+    "contempt": {"AU12R": 0.4, "AU14R": 0.8},
 }
 # (7, 52): the full-intensity expression of each slider.
 EXPRESSIONS = np.stack([sum(w * ACTION_UNITS[au] for au, w in PROTOTYPES[e].items()) for e in SLIDERS])

@@ -1,0 +1,28 @@
+"""ONNX Runtime for the shipped graphs: imported with its telemetry off, CPU sessions made one way."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def onnx_runtime():
+    """The onnxruntime module, imported with its telemetry off: importing it otherwise writes a device id and a
+    database under ~/.cache/Microsoft and a session file in the temporary folder (ONNX Runtime 1.23), and the
+    extension writes nothing beyond what it is asked to and its own folder."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+
+    return onnxruntime
+
+
+def cpu_session(path: Path, spinning: bool = True):
+    """An inference session on the CPU. `spinning` False for graphs run once per analysis (the pretrained
+    networks): their idle threads would otherwise spin on the cores a slider's re-generate needs next."""
+    ort = onnx_runtime()
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.enable_cpu_mem_arena = False  # the arena keeps every block a long clip needed: 30 min peaked at 2.2 GB
+    if not spinning:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])

@@ -1,0 +1,103 @@
+"""The voice's emotion: the voice encoder as shipped, calibration, a speaker's own baseline, and what was heard as
+slider keys an animator can keep or correct."""
+
+import json
+
+import numpy as np
+import pytest
+
+from editemotalk_addon.core import validate
+from editemotalk_addon.core import weights as W
+from editemotalk_addon.core.animator import Analysis, Animator
+from editemotalk_addon.core.audio import load_audio
+from editemotalk_addon.core.emotion_keys import curves_json, heard_keys, phrases
+from editemotalk_addon.core.emotion_space import calibrated, speaker_baseline, voice_alphas
+from editemotalk_addon.core.rig import EMOTIONS
+from editemotalk_addon.core.voice import VoiceEncoder
+
+
+def analysis_of(probabilities: np.ndarray, speech: np.ndarray) -> Analysis:
+    t = len(speech)
+    z = np.zeros((1, t), np.float32)
+    logits = np.log(probabilities + 1e-9)
+    return Analysis(t / 50, z, z, z, z, np.zeros(1), logits, probabilities, speech)
+
+
+def test_the_voice_encoder_runs_long_clips_in_windows_like_short_ones(data_root):
+    """The shipped file: 512 features at 50 Hz for any length; a 25 s clip in 10 s windows agrees with the first
+    window's own run over that window's core."""
+    encoder = VoiceEncoder(W.DEFAULT / "voice.onnx")
+    root = data_root / "english_read" / "cmu_arctic"
+    bdl = [load_audio(root / "bdl" / f"arctic_b04{n:02d}.flac") for n in range(10, 26)]
+    one = encoder(bdl[0])
+    assert one.shape == (-(-len(bdl[0]) // 320), 512) and np.isfinite(one).all()
+    clip = np.concatenate(bdl)[: 25 * 16000]
+    long = encoder(clip)
+    assert long.shape == (25 * 50, 512)
+    window = encoder._run(clip[: 10 * 16000])  # the first window alone: its core frames (0-9 s) are the same
+    assert np.abs(long[:400] - window[:400]).max() < 1e-4
+    assert np.abs(long[600:] - window[-1]).max() > 1e-2  # past the first window: other audio, other features
+
+
+def test_calibration_softens_an_overconfident_voice_and_keeps_its_ranking():
+    logits = np.array([[0.0, 6.0, 1.0, 0, 0, 0, 0, 0]], np.float32)
+    sharp, soft = calibrated(logits), calibrated(logits, temperature=4.0)
+    assert soft.argmax() == sharp.argmax() == 1 and soft[0, 1] < sharp[0, 1]
+    assert np.allclose(soft.sum(1), 1.0)
+    assert voice_alphas(soft)[0, 0] < voice_alphas(sharp)[0, 0]  # voice mode shows it less strongly
+
+
+def test_a_speakers_baseline_is_taken_off_each_of_its_clips():
+    """A voice that always sounds sad: against its own baseline (the typical speaker's scores lean neutral) its calm
+    clips read neutral and its angry one angry; a baseline from few clips counts less."""
+    reference = np.zeros(8, np.float32)
+    reference[0] = 1.0
+    sad = EMOTIONS.index("sad")
+    calm, angry = np.zeros((10, 8), np.float32), np.zeros((10, 8), np.float32)
+    calm[:, sad] = 2.0
+    angry[:, sad], angry[:, EMOTIONS.index("angry")] = 2.0, 3.0
+    clips = [calm] * 19 + [angry]
+    baseline = speaker_baseline(clips, reference)
+    assert baseline[sad] > 1.5 and baseline[0] < -0.5
+    assert calibrated(calm, 1.0).mean(0).argmax() == sad
+    assert calibrated(calm, 1.0, baseline).mean(0).argmax() == 0  # neutral
+    assert calibrated(angry, 1.0, baseline).mean(0).argmax() == EMOTIONS.index("angry")
+    assert np.allclose(speaker_baseline([calm], reference), (calm.mean(0) - reference) / 6)  # 1 / (1 + 5) of it
+
+
+def test_what_was_heard_becomes_phrase_keys_in_the_curves_format(tmp_path):
+    """Two phrases, the first heard happy, the second no better than chance: one key per phrase edge at the value
+    voice mode would show, ramps between, nothing for the uncertain phrase; the curves file bakes as written."""
+    speech = np.zeros(300, np.float32)
+    speech[50:120], speech[200:260] = 1.0, 1.0
+    p = np.full((300, 8), 1 / 8, np.float32)
+    happy = EMOTIONS.index("happy")
+    p[50:120] = 0.05
+    p[50:120, happy] = 1 - 7 * 0.05
+    assert phrases(speech, 50) == [(50, 120), (200, 260)]
+    keys = heard_keys(analysis_of(p, speech))
+    assert list(keys) == ["happy"]
+    value = float(voice_alphas(p[60:61])[0, happy - 1])
+    times = [t for t, _, _ in keys["happy"]]
+    assert times == sorted(times) and times[0] == pytest.approx(0.8) and times[-1] == pytest.approx(2.6)
+    assert [v for _, v, _ in keys["happy"]] == pytest.approx([0.0, value, value, 0.0], abs=1e-3)
+    assert all(c == pytest.approx(0.65) for _, _, c in keys["happy"])
+    path = tmp_path / "heard.json"
+    path.write_text(json.dumps(curves_json(keys)))
+    spec = validate.curves_file(path)
+    assert spec["mode"] == "absolute" and spec["sliders"]["happy"].shape == (4, 2)
+
+
+def test_against_a_speaker_the_animator_changes_only_the_voices_emotion(speech_wav):
+    animator = Animator.load()
+    analysis = animator.analyze(speech_wav)
+    other = analysis.logits.copy()
+    other[:, EMOTIONS.index("sad")] += 3.0
+    read = animator.against_speaker(analysis, [analysis.logits, other, other])
+    assert read.content is analysis.content and read.articulation is analysis.articulation
+    assert not np.allclose(read.probabilities, analysis.probabilities)
+    # against a voice whose other clips sound sadder, this clip reads less sad than against its own copies
+    plain = animator.against_speaker(analysis, [analysis.logits] * 3)
+    sad = EMOTIONS.index("sad")
+    assert read.probabilities[:, sad].mean() < plain.probabilities[:, sad].mean()
+    assert animator.against_speaker(analysis, [analysis.logits]) is analysis
