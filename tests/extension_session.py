@@ -33,7 +33,8 @@ report["bake"] = list(bpy.ops.editemotalk.bake())
 report["bake_s"] = time.perf_counter() - start
 report["onnxruntime"] = sys.modules["onnxruntime"].__file__  # imported by the extension, as it imports it
 report["preview"] = list(bpy.ops.editemotalk.preview(size=64))  # an unsaved file: into the extension's own folder
-report["preview_file"] = os.path.join(bpy.utils.extension_path_user(module, path="previews"), "line_preview.mp4")
+preview_name = os.path.splitext(os.path.basename(wav))[0] + "_preview.mp4"  # named after the clip
+report["preview_file"] = os.path.join(bpy.utils.extension_path_user(module, path="previews"), preview_name)
 with open(report["preview_file"], "rb") as movie:
     report["preview_is_mp4"] = movie.read(8)[4:] == b"ftyp" and os.path.getsize(report["preview_file"]) > 10_000
 jaw, smile = [], []
