@@ -92,22 +92,19 @@ def emotion_tables(ev: dict) -> str:
         lines.append(
             f"| {ROW_NAMES[row]} | " + " | ".join(str(rho[k]) for k in SLIDERS) + f" | {rho['mean']} | {rho['min']} |"
         )
-    for mode, table in e["closure_hit_by_alpha"].items():
-        lines += [
-            "",
-            f"| closure hit under edits, {mode} mode ({CLOSED_RULE}) | " + " | ".join(SLIDERS) + " |",
-            "|---|" + "---|" * len(SLIDERS),
-        ]
-        for alpha in table[SLIDERS[0]]:
-            lines.append(f"| alpha = {alpha} | " + " | ".join(f"{table[k][alpha]} %" for k in SLIDERS) + " |")
-    for mode, table in e.get("false_closure_by_alpha", {}).items():
-        lines += [
-            "",
-            f"| false closures under edits, {mode} mode | " + " | ".join(SLIDERS) + " |",
-            "|---|" + "---|" * len(SLIDERS),
-        ]
-        for alpha in table[SLIDERS[0]]:
-            lines.append(f"| alpha = {alpha} | " + " | ".join(f"{table[k][alpha]} %" for k in SLIDERS) + " |")
+    by_alpha = (
+        ("closure_hit_by_alpha", "closure hit", f" ({CLOSED_RULE})"),
+        ("false_closure_by_alpha", "false closures", ""),
+    )
+    for key, measure, note in by_alpha:
+        for mode, table in e.get(key, {}).items():
+            lines += [
+                "",
+                f"| {measure} under edits, {mode} mode{note} | " + " | ".join(SLIDERS) + " |",
+                "|---|" + "---|" * len(SLIDERS),
+            ]
+            for alpha in table[SLIDERS[0]]:
+                lines.append(f"| alpha = {alpha} | " + " | ".join(f"{table[k][alpha]} %" for k in SLIDERS) + " |")
     lines.append(
         "\nLargest change across alpha 0 to 1.5 and sliders: closure hit "
         + ", ".join(f"{m} mode {v} points" for m, v in e["closure_change_points"].items())
