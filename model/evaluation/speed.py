@@ -27,7 +27,6 @@ def corpus_throughput(data_root: Path, hours: float = 0.1, workers: int = 2) -> 
         "hours_built": s["hours"],
         "wall_seconds": s["wall_seconds"],
         "realtime_factor": s["realtime_factor"],
-        "target_realtime_factor": 20.0,
     }
 
 
@@ -51,7 +50,6 @@ def teacher_speed(corpus_root: Path, clips: int = 200) -> dict:
         "audio_seconds": round(seconds, 1),
         "realtime_factor": round(seconds / alone),
         "realtime_factor_with_prosody": round(seconds / with_prosody),
-        "target_realtime_factor": 1000,
     }
 
 
@@ -100,21 +98,15 @@ def inference_speed(weights: Path, seconds: float = CLIP_SECONDS) -> dict:
     """A 60 s clip, each runtime in its own process so peak memory is its own."""
     out = {runtime: _speed_in_process(weights, runtime, seconds) for runtime in ("onnx", "torch")}
     out["clip_seconds"] = seconds
-    out["targets"] = {"analyze_s": 2.0, "generate_s": 0.02, "peak_rss_mb": 1536}
     # cost is linear in clip length: a ten-minute clip should cost about ten one-minute clips
     out["onnx_10x"] = _speed_in_process(weights, "onnx", 10 * seconds)
     return out
-
-
-# 14 MB of our own networks, and what the issues allow the pretrained ones: 8 MB (recogniser), 40 MB (voice)
-WEIGHTS_TARGET_MB = 14 + 8 + 40
 
 
 def weights_size(weights: Path) -> dict:
     files = {p.name: p.stat().st_size for p in Path(weights).iterdir() if p.is_file()}
     return {
         "total_mb": round(sum(files.values()) / 1e6, 2),
-        "target_mb": WEIGHTS_TARGET_MB,
         "files_mb": {k: round(v / 1e6, 2) for k, v in sorted(files.items())},
     }
 
