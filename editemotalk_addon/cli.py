@@ -112,7 +112,7 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         description=BATCH_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    m.add_argument("manifest")
+    m.add_argument("manifest", help="the jobs: a JSONL or CSV file (format above)")
     m.add_argument(
         "--workers", type=int, default=1, help="parallel worker processes (default 1; at most the cores and memory)"
     )
@@ -124,7 +124,7 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         "runs of shards that share jobs never overlap",
     )
     m.add_argument("--force", action="store_true", help="re-bake jobs whose outputs are already up to date")
-    m.add_argument("--no-progress", action="store_true")
+    m.add_argument("--no-progress", action="store_true", help="no progress bar (logs, farms)")
     _engine_args(m)
     return p
 
@@ -140,7 +140,12 @@ failed job never stops the others, and the failures are listed. Exit status: 0 a
 
 def _engine_args(p):
     p.add_argument("--weights", help="weights folder (default: the bundled model)")
-    p.add_argument("--runtime", default="auto", choices=("auto", "onnx", "torch"))
+    p.add_argument(
+        "--runtime",
+        default="auto",
+        choices=("auto", "onnx", "torch"),
+        help="auto and onnx: the bundled ONNX Runtime on the CPU; torch: PyTorch, where this Python has it",
+    )
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m editemotalk_addon") -> int:
