@@ -44,8 +44,8 @@ class EETObjectSettings(bpy.types.PropertyGroup):
 _SLIDER_PROPS = {
     name: bpy.props.FloatProperty(
         name=name.capitalize(),
-        min=0.0,
-        max=1.5,
+        min=validate.SLIDER_RANGE[0],
+        max=validate.SLIDER_RANGE[1],
         soft_max=1.0,
         default=0.0,
         description=f"How much {name} to add (1 = a typical full {name} face)",
