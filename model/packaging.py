@@ -3,7 +3,8 @@ Python holding only what Blender carries, the extension zips, and the bundled he
 
 The zip is editemotalk_addon/ as it stands, plus the weights (ONNX graphs, and the safetensors for the optional
 torch backend), the ONNX Runtime wheels for its platform and the staged manifest. Nothing of model/ ships.
-`build.py setup` imports this module before .venv exists: only the standard library at the top.
+`build.py setup` imports this module before .venv exists: only the standard library at the top, and two modules of
+the extension that import nothing else (core/weights.py, core/files.py).
 """
 
 from __future__ import annotations
