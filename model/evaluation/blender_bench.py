@@ -16,7 +16,8 @@ import numpy as np
 from editemotalk_addon.core import weights as W
 from editemotalk_addon.core.manifest import OUTSIDE
 
-from ..packaging import PLATFORM_MARKS, ROOT, build_extension, tested_blender
+from ..blenders import tested_blender
+from ..packaging import PLATFORM_MARKS, ROOT, build_extension
 
 PRETRAINED_FILES = ("recogniser.onnx", "voice.onnx", "RECOGNISER-", "VOICE-")  # what the pretrained networks added
 
