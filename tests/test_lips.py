@@ -236,3 +236,18 @@ def test_slowing_the_lips_keeps_every_closure_where_it_was_and_adds_none():
     assert np.allclose(after[:12], before[:12]) and np.allclose(after[24:], before[24:], atol=1e-6)
     assert np.allclose(after[:, INDEX["browDownLeft"]], 0.8)  # only the mouth moves
     assert np.array_equal(lips.at_human_speed(articulation, np.zeros_like(expression), fps)[0], slow_a)
+
+
+def test_bench_measures_the_fastest_closure_and_the_silence_ratio(animator, data_root):
+    """What bench prints (model/evaluation/motion.py, report.motion_table), on one real clip: every slider at 1.5
+    within the speed limit, every moved brow, lid and cheek within 20 % of speaking in the silence put in."""
+    from model.evaluation.report import motion_table
+
+    audio = load_audio(data_root / "english_read" / "cmu_arctic" / "bdl" / "arctic_b0300.flac")
+    measured = motion.measure(animator, [audio])
+    assert set(measured["fastest_closure"]) == {"none", *SLIDERS}
+    assert all(f["mm_per_s"] <= lips.MAX_CLOSING_MM_S + 0.5 for f in measured["fastest_closure"].values())
+    assert set(measured["silence_ratio"]) >= set(SLIDERS) - {"contempt"}
+    assert all(0.8 <= r["lowest"] <= r["mean"] <= r["highest"] <= 1.2 for r in measured["silence_ratio"].values())
+    table = motion_table({"motion": measured})
+    assert all(f"| {name} | " in table for name in SLIDERS)

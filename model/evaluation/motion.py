@@ -87,7 +87,7 @@ def silence_ratio(weights: np.ndarray, speaking: np.ndarray, silent: np.ndarray)
 def measure(animator, clips: list[np.ndarray], fps: float = 30, alpha: float = 1.5) -> dict:
     """Over real clips (16 kHz), every slider at `alpha` in absolute mode, and no slider: the fastest closure seen
     (the largest fall a frame, the fewest frames for 30 mm), and the silence expression ratio with a 2 s lead-in
-    and a 2 s pause (the worst channel and the mean over channels and clips)."""
+    and a 2 s pause (the lowest and highest over channels and clips, and their mean)."""
     from editemotalk_addon.core.animator import EmotionEdit
 
     edits = {"none": {}} | {name: {name: alpha} for name in SLIDERS}
@@ -114,6 +114,8 @@ def measure(animator, clips: list[np.ndarray], fps: float = 30, alpha: float = 1
         "clips": len(clips),
         "fastest_closure": fastest,
         "silence_ratio": {
-            k: {"worst": round(min(v), 3), "mean": round(float(np.mean(v)), 3)} for k, v in ratios.items() if v
+            k: {"lowest": round(min(v), 3), "highest": round(max(v), 3), "mean": round(float(np.mean(v)), 3)}
+            for k, v in ratios.items()
+            if v
         },
     }
