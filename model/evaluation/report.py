@@ -509,6 +509,18 @@ TARGETS = {  # key: (label, op, target, unit)
         50.0,
         " %",
     ),
+    "closing_speed": (
+        "fastest lip closure, any slider at 1.5, dev voices (real lips: under ~300)",
+        "<=",
+        300.0,
+        " mm/s",
+    ),
+    "silence_hold": (
+        "brows, eyes and cheeks in a pause: largest departure from their speaking values, any slider at 1.5",
+        "<=",
+        0.2,
+        "",
+    ),
     "analyze": ("analyze a 60 s clip, both pretrained networks included", "<=", 2.0, " s"),
     "generate": ("re-generate a 60 s clip after a slider change", "<=", 0.02, " s"),
 }
@@ -524,6 +536,10 @@ def _figures(res: dict) -> dict:
         "uar": ev["speech_emotion"]["uar"],
         "jaw_corr": ev["real_capture"]["jaw_corr"],
     }
+    if "motion" in ev:
+        out["closing_speed"] = max(f["mm_per_s"] for f in ev["motion"]["fastest_closure"].values())
+        ratios = ev["motion"]["silence_ratio"].values()
+        out["silence_hold"] = round(max(max(1 - r["lowest"], r["highest"] - 1) for r in ratios), 3)
     if "judge" in res:
         j = res["judge"]
         out["judge"] = min(j["model"][k]["1.0"]["top1"] for k in ("happy", "sad", "angry", "fearful", "surprised"))
@@ -636,7 +652,7 @@ def summary(res: dict) -> str:
                     f"{s['model']['lve_mm']} mm | {base['lve_mm'] if base else '-'} mm | - |"
                 )
         figures = _figures(res)
-        for key in ("judge", "closure_change", "uar", "jaw_corr"):
+        for key in ("judge", "closure_change", "uar", "jaw_corr", "closing_speed", "silence_hold"):
             if key in figures:
                 label, op, target, unit = TARGETS[key]
                 rows.append(f"| {label} | {figures[key]}{unit} | - | {op} {target:g}{unit} |")
