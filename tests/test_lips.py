@@ -170,7 +170,7 @@ def test_the_mouth_rests_in_silence_whatever_the_emotion(animator, data_root):
 def test_the_emotion_holds_through_a_lead_in_and_a_pause_while_the_lips_rest_and_the_eyes_live(animator, data_root):
     """Real speech (ARCTIC b0450) with 2 s of silence before it and a 2 s pause mid-clip: with any slider at 1.0 or
     1.5, in both modes, every brow, lid and cheek channel the emotion moves holds within 20 % of its speaking value
-    in that silence (it faded to 5-35 % before), the lips rest there, and the eyes go on blinking and moving."""
+    in that silence (it faded to 5-68 % before), the lips rest there, and the eyes go on blinking and moving."""
     audio = load_audio(data_root / "english_read" / "cmu_arctic" / "slt" / "arctic_b0450.flac")
     paused = motion.with_pauses(audio)
     analysis = animator.analyze(paused.audio)
