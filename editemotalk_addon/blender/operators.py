@@ -33,13 +33,14 @@ def reporting(method):
     return functools.wraps(method)(lambda self, context: guarded(self, context))
 
 
-def _heard(context, path: str, analysis) -> str:
+def _heard(context, path: str, analysis, key: bool = True) -> str:
     """What Analyze reports (and Bake, which analyzes a clip first when needed), also kept in
-    scene.editemotalk.heard for scripts and on the panel's status line. With Key what is heard on, the sliders
-    are keyed with it (Key Heard Emotion, its own undo step)."""
+    scene.editemotalk.heard for scripts and on the panel's status line. After Analyze (`key`), with Key what is
+    heard on, the sliders are keyed with it (Key Heard Emotion, its own undo step); Bake never keys: it bakes the
+    sliders as the animator left them."""
     s = context.scene.editemotalk
     s.heard = session.as_heard(context, analysis).heard()
-    if s.key_heard and bpy.ops.editemotalk.key_heard.poll():
+    if key and s.key_heard and bpy.ops.editemotalk.key_heard.poll():
         bpy.ops.editemotalk.key_heard()
     s.status = f"Analyzed {bpy.path.basename(path)}: heard {s.heard}"
     return s.status
@@ -120,7 +121,8 @@ class EET_OT_analyze(bpy.types.Operator):
 
 class EET_OT_key_heard(bpy.types.Operator):
     """Key the sliders with the emotion heard in the voice, phrase by phrase (absolute mode): keep, move or delete
-    the keys like any others. Replaces the sliders' keys over the clip's frames only (one undo step)"""
+    the keys like any others. Pressed again, it replaces only the keys it wrote; a slider you keyed over the clip
+    or set by hand stays as you left it (one undo step)"""
 
     bl_idname = "editemotalk.key_heard"
     bl_label = "Key Heard Emotion"
@@ -131,13 +133,14 @@ class EET_OT_key_heard(bpy.types.Operator):
         scene = context.scene
         s = scene.editemotalk
         analysis = session.analyze(context, session.audio_path(scene))
-        keyed = session.key_heard(scene, analysis)
+        keyed, theirs = session.key_heard(scene, analysis)
+        left = "; left " + ", ".join(f"{name} ({why})" for name, why in theirs.items()) if theirs else ""
         if not keyed:
-            self.report({"INFO"}, "Nothing keyed: no phrase sounds more than neutral")
+            self.report({"INFO"}, f"Nothing keyed: no phrase sounds more than neutral{left}")
             return {"FINISHED"}
         s.mode = "absolute"
         summary = ", ".join(f"{name} ({n} phrase{'s' * (n > 1)}, {c:.0%} sure)" for name, (n, c) in keyed.items())
-        self.report({"INFO"}, f"Keyed {summary}")
+        self.report({"INFO"}, f"Keyed {summary}{left}")
         return {"FINISHED"}
 
 
@@ -155,7 +158,7 @@ class EET_OT_bake(bpy.types.Operator):
         check_target(s.target)
         path = session.audio_path(scene)
         analysis = session.analyze(context, path)
-        heard = _heard(context, path, analysis)
+        heard = _heard(context, path, analysis, key=False)
         perf = session.performance(context, scene, analysis)
         result = bake.bake_clip(scene, s.target, perf, path, s.start_frame, s.layers == "COMBINED", hold=s.hold_last)
         end = s.start_frame + result.frames - 1

@@ -105,8 +105,9 @@ class EETSceneSettings(bpy.types.PropertyGroup):
         "heard": bpy.props.StringProperty(name="Heard", description="The emotions Analyze heard in the voice"),
         "key_heard": bpy.props.BoolProperty(
             name="Key what is heard",
-            description="After Analyze, key the sliders with the emotion heard in the voice, phrase by phrase "
-            "(absolute mode); one undo step takes the keys back",
+            description="After each Analyze, key the sliders with the emotion heard in the voice, phrase by phrase "
+            "(absolute mode), replacing only the keys it wrote before; Bake never keys. One undo step takes the "
+            "keys back",
         ),
         "character": bpy.props.StringProperty(
             name="Character",

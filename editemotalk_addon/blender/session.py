@@ -17,7 +17,7 @@ from bpy.app.handlers import persistent
 
 from ..core import audio, rig, validate
 from ..core.animator import Animator, EmotionEdit
-from ..core.emotion_keys import heard_keys
+from ..core.emotion_keys import RAMP_S, heard_keys
 from ..core.errors import UserError
 from . import preferences, preview_layer, sound
 
@@ -199,32 +199,86 @@ def _on_depsgraph_update(scene, depsgraph=None):
         refresh(scene)
 
 
-def key_heard(scene, analysis) -> dict[str, tuple[int, float]]:
-    """Key the sliders with what the voice sounds like (core.emotion_keys), replacing their keys over the clip's
-    frames; linear keys, so the face moves between phrases as the ramps say. Returns {slider: (phrases, mean
-    confidence)} of what was keyed."""
+HEARD_KEYS = "editemotalk_heard_keys"  # on the scene: {slider: [frame, value, ...]} the keys Key Heard Emotion wrote
+
+
+def _own_keys(scene) -> dict[str, list[tuple[float, float]]]:
+    """The keys Key Heard Emotion wrote last time, per slider (saved in the .blend, undone with the keys)."""
+    stored = scene.get(HEARD_KEYS) or {}
+    return {name: list(zip(list(flat)[0::2], list(flat)[1::2])) for name, flat in stored.items()}
+
+
+def _is_own(point, own: list[tuple[float, float]]) -> bool:
+    """A key still as Key Heard Emotion wrote it: same frame, same value (co is float32). One the animator moved or
+    changed is theirs from then on."""
+    return any(abs(point.co[0] - f) < 1e-3 and abs(point.co[1] - v) < 1e-4 for f, v in own)
+
+
+def _remove_keys(scene, fc, own: list[tuple[float, float]]) -> None:
+    """Remove the keys `own` names from `fc` (highest index first, so the rest keep theirs), and the curve with them
+    when nothing is left on it."""
+    from bpy_extras import anim_utils
+
+    points = fc.keyframe_points
+    for i in reversed(range(len(points))):
+        if _is_own(points[i], own):
+            points.remove(points[i])
+    if len(points) == 0:
+        ad = scene.animation_data
+        anim_utils.action_get_channelbag_for_slot(ad.action, ad.action_slot).fcurves.remove(fc)
+    else:
+        fc.update()
+
+
+def animators_sliders(scene, first: float, last: float) -> dict[str, str]:
+    """{slider: why} for the sliders the animator owns over frames first..last: keyed there by hand (any key Key
+    Heard Emotion did not write, or one it wrote and the animator since moved or changed), or set by hand without
+    keys. Key Heard Emotion leaves those alone."""
+    own, curves, out = _own_keys(scene), slider_curves(scene), {}
+    for name in rig.SLIDERS:
+        fc = curves.get(name)
+        if fc is None:
+            if getattr(scene.editemotalk, name):
+                out[name] = f"set by hand to {getattr(scene.editemotalk, name):.2f}"
+        elif any(first <= p.co[0] <= last and not _is_own(p, own.get(name, [])) for p in fc.keyframe_points):
+            out[name] = "keyed by hand over this clip"
+    return out
+
+
+def key_heard(scene, analysis) -> tuple[dict[str, tuple[int, float]], dict[str, str]]:
+    """Key the sliders with what the voice sounds like (core.emotion_keys); linear keys, so the face moves between
+    phrases as the ramps say. The keys it writes are its own, recorded on the scene (HEARD_KEYS): a second press
+    replaces them as a group, wherever they are. A slider the animator keyed over the clip or set by hand is left
+    as it is (animators_sliders), keys and value. Returns ({slider: (phrases, mean confidence)} of what was keyed,
+    {slider: why it was left alone})."""
     s = scene.editemotalk
     fps, first = scene_fps(scene), s.start_frame
     last = first + int(np.ceil(analysis.duration * fps))
-    for fc in slider_curves(scene).values():
-        for point in [p for p in fc.keyframe_points if first <= p.co[0] <= last]:
-            fc.keyframe_points.remove(point, fast=True)
-        fc.update()
-    keyed, keyed_last = {}, last  # a phrase's ramp out may end after the clip's last frame
+    ramp = RAMP_S * fps + 1  # a phrase's ramp in and out may reach past the clip's frames
+    theirs = animators_sliders(scene, first - ramp, last + ramp)
+    own = _own_keys(scene)
+    for name, fc in slider_curves(scene).items():
+        if name not in theirs and own.get(name):
+            _remove_keys(scene, fc, own[name])
+    written = {name: list(flat) for name, flat in (scene.get(HEARD_KEYS) or {}).items() if name in theirs}
+    keyed = {}
     for name, track in heard_keys(analysis).items():
+        if name in theirs:
+            continue
         for seconds, value, _ in track:
             setattr(s, name, value)
             s.keyframe_insert(name, frame=first + seconds * fps)
-            keyed_last = max(keyed_last, first + seconds * fps)
-        keyed[name] = (sum(1 for _, v, _ in track if v > 0) // 2, float(np.mean([c for _, v, c in track if v > 0])))
-    for fc in slider_curves(scene).values():
+        fc = slider_curves(scene)[name]
+        frames = [first + seconds * fps for seconds, _, _ in track]
+        flat = []
         for point in fc.keyframe_points:
-            if first <= point.co[0] <= keyed_last + 0.5:  # co is float32
+            if any(abs(point.co[0] - f) < 1e-3 for f in frames):
                 point.interpolation = "LINEAR"
-    for name in rig.SLIDERS:  # between keys the curves decide; a slider nobody keyed goes back to 0
-        if name not in keyed and name not in slider_curves(scene):
-            setattr(s, name, 0.0)
-    return keyed
+                flat += [float(point.co[0]), float(point.co[1])]
+        written[name] = flat
+        keyed[name] = (sum(1 for _, v, _ in track if v > 0) // 2, float(np.mean([c for _, v, c in track if v > 0])))
+    scene[HEARD_KEYS] = written
+    return keyed, theirs
 
 
 def register():

@@ -13,15 +13,16 @@ interpenetrate, and the mouth is shut only if it is shut across the whole middle
 The rest face is 0.76 mm open at the centre, so "closed" means at most CLOSED_MM = 0.5 mm: a face that never moves
 scores no closure. The constants come from the mesh (model/evaluation/lip_derivation.py re-derives them; a test
 checks they match). The metrics and the teacher run this numpy seal; at runtime the seal runs inside the ONNX graphs
-as its torch twin (core/network/lips.py, held equal to this one by a test), and only the rules after the network
-(on_lips: rest in silence, a bounded jaw, no emotion narrowing a speaking mouth) run here in numpy.
+as its torch twin (core/network/lips.py, held equal to this one by a test). The rules after the seal (on_lips: rest
+in silence, a bounded jaw, keep open; and the closing speed limit `at_human_speed`) are numpy only, applied at
+runtime after the generator: no graph carries them, so they have no twin.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .rig import ARKIT_NAMES, INDEX, LIP_PARTING
+from .rig import ARKIT_NAMES, GROUPS, INDEX, LIP_PARTING
 
 JAW, CLOSE = INDEX["jawOpen"], INDEX["mouthClose"]
 
@@ -103,6 +104,9 @@ REST_MARGIN_MM = 0.9  # in silence the lips stay within 1 mm of the rest face (0
 OPEN_MARGIN_MM = 0.3  # outside a closure, emotion narrows a speaking mouth by at most this
 OPEN_GATE = 0.1  # a gate below this counts as open: the rule holds in full there, and fades as the gate closes
 OPENING = GAP_COEF_MM.max(0) > 0  # (52,) channels that open some central pair
+# The mouth's openers: what the lips' rules scale back. The brows, eyes and cheeks open a pair by at most 0.5 mm
+# (a cheek raise lifts the upper lip a little): they keep the emotion, and mouthClose makes up what they open.
+MOUTH_OPENING = OPENING & np.isin(np.arange(len(ARKIT_NAMES)), GROUPS["mouth"])
 
 
 def keep_open(articulation: np.ndarray, expression: np.ndarray, gate: np.ndarray, speech: np.ndarray) -> np.ndarray:
@@ -123,19 +127,63 @@ def keep_open(articulation: np.ndarray, expression: np.ndarray, gate: np.ndarray
     return np.where(closing, expression * keep[:, None], expression).astype(np.float32)
 
 
-def rest_in_silence(layer: np.ndarray, below: np.ndarray, speech: np.ndarray) -> np.ndarray:
-    """`layer` (F, 52) with its lip-opening channels scaled back where nobody speaks (speech 0), so that with the
-    layers `below` it (F, 52) the lips stay within REST_MARGIN_MM of the rest face: a mouth at rest in silence,
-    whatever the emotion. Where speech is 1 nothing changes; between, a ramp."""
-    fixed = below + layer * ~OPENING
-    base = pair_gaps_mm(fixed)  # (F, P) without what this layer opens
-    opened = (layer * OPENING) @ GAP_COEF_MM.T  # (F, P)
-    limit = REST_MM + REST_MARGIN_MM
+def within(layer: np.ndarray, below: np.ndarray, limit_mm: np.ndarray) -> np.ndarray:
+    """`layer` (F, 52) changed as little as it takes for the lips of `below` + it to open at most `limit_mm` (F,):
+    its mouth openers scaled back (one factor per frame, so the mouth keeps its shape, only less open), then
+    mouthClose raised for whatever the rest of the face still opens. Frames already within it are unchanged."""
+    fixed = below + layer * ~MOUTH_OPENING
+    base = pair_gaps_mm(fixed)  # (F, P) without what this layer's mouth opens
+    opened = (layer * MOUTH_OPENING) @ GAP_COEF_MM.T  # (F, P)
+    limit = np.asarray(limit_mm, np.float32)[:, None]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         scale = np.where(opened > 1e-6, (limit - base) / opened, np.inf)
     keep = np.clip(scale.min(1), 0.0, 1.0)
-    keep = 1.0 - (1.0 - speech) * (1.0 - keep)
-    return np.where(OPENING, layer * keep[:, None], layer).astype(np.float32)
+    out = np.where(MOUTH_OPENING, layer * keep[:, None], layer).astype(np.float32)
+    over = (pair_gaps_mm(below + out) - limit).clip(min=0.0) / -GAP_COEF_MM[:, CLOSE]  # (F, P)
+    out[:, CLOSE] += over.max(1)
+    return out
+
+
+def rest_in_silence(layer: np.ndarray, below: np.ndarray, speech: np.ndarray) -> np.ndarray:
+    """`layer` (F, 52) with its lip-opening mouth channels scaled back where nobody speaks (speech 0), so that
+    with the layers `below` it (F, 52) the lips stay within REST_MARGIN_MM of the rest face: a mouth at rest in
+    silence, whatever the emotion, while the brows, eyes and cheeks keep it. Where speech is 1 nothing changes;
+    between, a ramp."""
+    resting = within(layer, below, np.full(len(layer), REST_MM + REST_MARGIN_MM, np.float32))
+    silence = (1.0 - np.asarray(speech, np.float32))[:, None]
+    return (layer + silence * (resting - layer)).astype(np.float32)
+
+
+# Lips close at human speed. Measured closing velocities of the lips in speech: the lower lip, carried by the jaw,
+# peaks at about 100-250 mm/s, the upper lip at 30-100 mm/s (Kuehn & Moll 1976; Gracco & Abbs 1986; Gracco 1988);
+# the gap between them, their sum, so peaks near 300 mm/s in fast, loud speech, and that peak is held for only
+# part of a closing movement (the velocity profile is bell-shaped). 250 mm/s as a constant ceiling on the gap's
+# fall is therefore faster than any real closure's average: 30 mm takes 0.12 s (4 frames at 30 fps).
+MAX_CLOSING_MM_S = 250.0
+
+
+def closing_limit(gap_mm: np.ndarray, step_mm: float) -> np.ndarray:
+    """(F,) -> (F,) the largest gap <= `gap_mm` that falls by at most `step_mm` a frame: the gap itself wherever it
+    can close in time, and before a fast closure the earlier start that still reaches it on the same frame
+    (h[t] = min(g[t], h[t+1] + step), solved at once as a running minimum from the end). It never rises above the
+    gap, and only ever sits below it where it is more than `step_mm` open, so every closure stays where it was and
+    none is added."""
+    frames = np.arange(len(gap_mm), dtype=np.float64) * step_mm
+    ahead = np.minimum.accumulate((np.asarray(gap_mm, np.float64) + frames)[::-1])[::-1]
+    return (ahead - frames).astype(np.float32)
+
+
+def at_human_speed(articulation: np.ndarray, expression: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """The layers (F, 52) at `fps` with the lips closing no faster than MAX_CLOSING_MM_S: the articulation on its
+    own (it stays the same whatever the sliders), then the face they compose, its correction written into the
+    expression layer (negative where it takes back what the articulation opens). The last step on the lips, at the
+    output frame rate. Runtime only, in numpy after the generator: no network graph carries it."""
+    step = MAX_CLOSING_MM_S / fps
+    articulation = within(articulation, np.zeros_like(articulation), closing_limit(lip_gap_mm(articulation), step))
+    face = np.clip(articulation + expression, 0.0, 1.0)
+    slowed = within(face, np.zeros_like(face), closing_limit(lip_gap_mm(face), step))
+    changed = (slowed != face).any(1, keepdims=True)
+    return articulation, np.where(changed, slowed - articulation, expression).astype(np.float32)
 
 
 EMOTION_JAW = 0.6  # emotion opens the jaw up to this (20 mm on ICT), never beyond where speech already has it

@@ -28,6 +28,7 @@ from ..training import teacher
 from ..training.corpus.store import Example
 from ..training.data import Corpus
 from ..training.teacher.expression import EXPRESSIONS
+from . import motion
 from .metrics import closure_hits, false_closures, jaw_correlation, lip_vertex_error, pearson, resting_in_silence
 from .targets import TARGET
 
@@ -414,6 +415,8 @@ def evaluate(
     }
     analyses: dict[str, Analysis] = {}
     results["operating_point"] = operating_curve(animator, validation, progress)
+    # the lips' speed and the emotion through pauses, every slider at 1.5, on the real validation (dev) voices
+    results["motion"] = motion.measure(animator, [ex.audio for name in REAL_SETS for ex in validation.get(name, [])])
     results["sets"] = lips(animator, test, head, lips_idx, mean_pose, analyses, phone_baseline, progress)
     results["real_capture"] = real_capture(animator, test.get("facegood", []))
     rng = np.random.default_rng(seed)

@@ -40,6 +40,22 @@ TARGETS = (
     Target("closure_change", "closure hit change across single-slider edits up to alpha 1.5", "<=", 3.0, " points", 14),
     Target("false_change", "false-closure change across single-slider edits up to alpha 1.5", "<=", 1.0, " points"),
     Target("rest", "lips at rest in silence (within 1 mm of the rest face), worst set and mode", ">=", 100.0, " %"),
+    Target(
+        "closing_speed",
+        "fastest lip closure, any slider at 1.5, dev voices (real lips: under ~300)",
+        "<=",
+        300.0,
+        " mm/s",
+        30,
+    ),
+    Target(
+        "silence_hold",
+        "brows, eyes and cheeks in a pause: largest departure from their speaking values, any slider at 1.5",
+        "<=",
+        0.2,
+        "",
+        30,
+    ),
     Target("jaw_corr", "jawOpen correlation with real capture", ">=", 0.6, "", 3),
     # emotion
     Target(
