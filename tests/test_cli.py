@@ -463,7 +463,9 @@ def test_a_batchs_speaker_reads_its_clips_against_that_voice(tmp_path, data_root
     assert r.returncode == 0 and "6 baked" in r.stdout, r.stderr[-2000:]
     plain = [read_csv(tmp_path / "out" / f"plain{n}.csv", 30).weights for n in range(3)]
     ada = [read_csv(tmp_path / "out" / f"Ada{n}.csv", 30).weights for n in range(3)]
-    assert all(np.abs(p - a).max() > 1e-3 for p, a in zip(plain, ada))  # the baseline changed what voice mode shows
+    # the baseline changed what voice mode shows on the angry and the happy line; the neutral one (03a01Nc) reads
+    # neutral either way, pauses included (they hold the voice's speaking emotion: animator.held_in_silence)
+    assert all(np.abs(plain[n] - ada[n]).max() > 1e-3 for n in (0, 2))
     shutil.copy(data_root / "emodb" / "audio" / "03a04Wc.flac", tmp_path / "03a01Nc.flac")  # one clip changes
     r = cli("batch", tmp_path / "jobs.jsonl", "--no-progress")
     assert r.returncode == 0 and "4 baked, 2 up to date" in r.stdout, r.stdout
