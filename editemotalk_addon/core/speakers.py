@@ -1,0 +1,127 @@
+"""A batch's speakers: one character file per speaker beside its manifest, built from that speaker's distinct
+clips, each analysed once, and reused by the next run.
+
+Every job of a manifest with `"speaker": "Ada"` is heard against Ada's Character (core/character.py), the same
+file that `bake --character` writes and reads and the Blender panel saves and loads: `<manifest stem>.Ada.character
+.json`. Its clips are the distinct recordings among the speaker's jobs (one recording in four emotion variants
+counts once). A clip that cannot be used (missing, unreadable, not audio, silent, no speech in it) is left out of
+the baseline and named in the batch summary; its own job fails alone, the others bake. The file's entries are
+reused while their recordings stay the same, so a clip is analysed once however many jobs, runs or shards read it;
+entries for recordings no job of the speaker has any more are dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import audio
+from .character import Character, audio_key
+from .errors import UserError
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass
+class Speaker:
+    """One speaker of a batch: its character file and what its baseline was built from."""
+
+    name: str
+    file: Path
+    character: Character
+    left_out: dict[str, str] = field(default_factory=dict)  # clip -> why it is not in the baseline
+    analysed: int = 0  # clips analysed by this run; the others came from the file
+    reused: int = 0
+
+    @property
+    def digest(self) -> str:
+        """What a job's record hash covers of its speaker: the recordings its baseline is built from."""
+        return hashlib.sha256(" ".join(sorted(e.key for e in self.character.clips)).encode()).hexdigest()
+
+    def summary(self) -> dict:
+        return {
+            "character": str(self.file),
+            "clips": len(self.character),
+            "seconds": round(self.character.seconds, 2),
+            "analysed": self.analysed,
+            "reused": self.reused,
+            "left_out": [{"audio": clip, "error": why} for clip, why in self.left_out.items()],
+        }
+
+
+def character_file(manifest: Path, name: str, names: list[str]) -> Path:
+    """`<manifest stem>.<name>.character.json` beside the manifest; a name that is not a plain file name, or that
+    only letter case tells from another speaker's, gets a short hash of itself instead."""
+    plain = SAFE_NAME.fullmatch(name) and sum(n.casefold() == name.casefold() for n in names) == 1
+    tag = name if plain else f"speaker-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
+    return manifest.with_name(f"{manifest.stem}.{tag}.character.json")
+
+
+def speaker_clips(jobs: list[dict | str]) -> dict[str, list[str]]:
+    """{speaker: its jobs' distinct audio files, in manifest order}."""
+    clips: dict[str, dict[str, None]] = {}
+    for job in jobs:
+        if isinstance(job, dict) and job.get("speaker") and job.get("audio"):
+            clips.setdefault(job["speaker"], {})[job["audio"]] = None
+    return {name: list(paths) for name, paths in clips.items()}
+
+
+def build(manifest: Path, jobs: list[dict | str], wanted: set[str], animator: Callable) -> dict[str, Speaker]:
+    """The `wanted` speakers (those of a shard's jobs), each with its character file, from its clips in every shard,
+    brought up to date and saved. `animator()` gives the Animator, loaded only when a clip needs analysing. Raises
+    UserError when a character file cannot be written or the model cannot be loaded."""
+    clips = speaker_clips(jobs)
+    names = list(clips)
+    return {name: _speaker(manifest, name, clips[name], names, animator) for name in names if name in wanted}
+
+
+def _speaker(manifest: Path, name: str, clips: list[str], names: list[str], animator: Callable) -> Speaker:
+    file = character_file(manifest, name, names)
+    try:
+        kept = Character.load(file) if file.exists() else Character(name)
+    except UserError:  # broken (a run killed mid-write cannot do it: saves are atomic), or not ours: built again
+        kept = Character(name)
+    speaker = Speaker(name, file, Character(name, kept.clips))
+    voice, heard = speaker.character, set()  # heard: the keys of this speaker's readable clips
+    for clip in clips:
+        try:
+            samples = audio.load_audio(clip)
+        except UserError as exc:
+            speaker.left_out[clip] = str(exc)
+            continue
+        except OSError as exc:
+            speaker.left_out[clip] = f"cannot read {clip}: {exc.strerror or exc}"
+            continue
+        key = audio_key(samples)
+        if key in heard:  # the same recording again, under this name or another
+            continue
+        heard.add(key)
+        if key in voice:
+            speaker.reused += 1
+            continue
+        model = animator()  # a model that cannot load stops the batch (raised), it is no clip's fault
+        try:
+            analysis = model.analyze(samples)
+        except UserError as exc:
+            speaker.left_out[clip] = str(exc)
+            continue
+        speaker.analysed += 1
+        if len(analysis.phrase_features) == 0:
+            speaker.left_out[clip] = f"no speech heard in {clip} - check the recording"
+            continue
+        voice.add(analysis, clip)
+    for entry in voice.clips:
+        if entry.key not in heard:  # re-recorded, or no job of the speaker has it any more
+            voice.drop(entry.key)
+    if [e.key for e in voice.clips] != [e.key for e in kept.clips] or not file.exists():
+        try:
+            voice.save(file)
+        except OSError as exc:
+            raise UserError(
+                f"Cannot write the character file {file}: {exc.strerror or exc} - free space, or make the "
+                "manifest's folder writable"
+            ) from None
+    return speaker
