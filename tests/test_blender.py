@@ -625,23 +625,3 @@ def test_key_heard_emotion_keys_the_sliders_phrase_by_phrase_in_one_undo_step(sc
     assert [p.co[0] for p in curves["sad"].keyframe_points] == [500.0]  # outside the clip: the user's key stays
     bpy.ops.ed.undo()
     assert "happy" not in session.slider_curves(bpy.context.scene)
-
-
-def test_a_character_reads_each_clip_against_its_own_voice(scene, data_root):
-    """Two clips analysed under one character's name: each clip's heard emotion is read against the pair's
-    baseline (Animator.against_speaker); without a name, as it is."""
-    demo_head(scene)
-    s = scene.editemotalk
-    clips = [data_root / "emodb" / "audio" / f"{n}.flac" for n in ("03a01Wa", "03a01Nc")]
-    plain = []
-    for clip in clips:
-        s.audio_path = str(clip)
-        bpy.ops.editemotalk.analyze()
-        plain.append(session.cached_analysis(str(clip)).probabilities.mean(0))
-    s.character = "Ada"
-    for clip in clips:  # both clips heard under the name first: then each is read against the pair
-        s.audio_path = str(clip)
-        bpy.ops.editemotalk.analyze()
-    heard = [session.analyze(bpy.context, str(clip)).probabilities.mean(0) for clip in clips]
-    assert all(not np.allclose(a, b) for a, b in zip(plain, heard))
-    assert s.heard == session.analyze(bpy.context, str(clips[1])).heard()
