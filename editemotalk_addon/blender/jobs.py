@@ -13,10 +13,12 @@ import json
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import bpy
 
 from ..core import audio, bundled_head, files, livelink, performance, terminal, timebase, validate
+from ..core.character import Character
 from ..core.emotion_keys import curves_json, heard_keys
 from ..core.errors import InputError, UserError
 from ..core.job import checked, keyed_from_voice
@@ -91,14 +93,18 @@ def load_mesh(spec: str):
 
 
 @functools.lru_cache(maxsize=4096)
-def _scores(animator, path: str, size: int, mtime: float):
-    return animator.analyze(path).logits
+def _phrases(animator, path: str, size: int, mtime: float):
+    a = animator.analyze(path)
+    return SimpleNamespace(key=a.key, duration=a.duration, phrase_features=a.phrase_features)
 
 
-def _clip_scores(animator, path: str) -> object:
-    """A clip's emotion scores (T, 8), analysed once per worker while the file stays the same."""
-    st = os.stat(path)
-    return _scores(animator, path, st.st_size, st.st_mtime)
+def _speaker(animator, speaker_clips: list[str]) -> Character:
+    """The manifest's speaker as a Character of its clips, each analysed once per worker while it stays the same."""
+    character = Character("speaker")
+    for path in speaker_clips:
+        st = os.stat(path)
+        character.add(_phrases(animator, path, st.st_size, st.st_mtime), path)
+    return character
 
 
 def run_job(job: dict, animator, speaker_clips: list[str] = ()) -> dict:
@@ -136,7 +142,7 @@ def run_job(job: dict, animator, speaker_clips: list[str] = ()) -> dict:
         analysis = animator.analyze(clip.samples)
         del clip  # a long recording's samples are not kept through the bake
         if len(speaker_clips) > 1:
-            analysis = animator.against_speaker(analysis, [_clip_scores(animator, p) for p in speaker_clips])
+            analysis = animator.heard(analysis, _speaker(animator, speaker_clips))
         mark("analyze")
         if job.get("emotion_from_voice") == "keys":
             edit = keyed_from_voice(edit, analysis)

@@ -17,6 +17,7 @@ from bpy.app.handlers import persistent
 
 from ..core import audio, rig, validate
 from ..core.animator import Animator, EmotionEdit
+from ..core.character import Character
 from ..core.emotion_keys import heard_keys
 from ..core.errors import UserError
 from . import preferences, preview_layer, sound
@@ -25,7 +26,7 @@ _STATE: dict = {
     "animator": None,
     "animator_key": None,
     "analyses": {},
-    "characters": {},  # character name -> {clip: its emotion scores}: the clips analysed as that voice
+    "characters": {},  # character name -> core.character.Character: the clips analysed as that voice
     "as_heard": {},  # (clip analysis, character, its clips) -> the analysis read against the character
     "perf": None,
     "perf_key": None,
@@ -78,7 +79,7 @@ def cached_analysis(path: str):
 def store_analysis(path: str, analysis, character: str = "") -> None:
     _STATE["analyses"][_cache_key(path)] = analysis
     if character.strip():
-        _STATE["characters"].setdefault(character.strip(), {})[_cache_key(path)] = analysis.logits
+        _STATE["characters"].setdefault(character.strip(), Character(character.strip())).add(analysis, path)
     _STATE["perf_key"] = None
 
 
@@ -90,20 +91,20 @@ def analyze(context, path: str):
     if analysis is None:
         analysis = get_animator(context).analyze(path)
         store_analysis(path, analysis, character)
-    elif character.strip() and _cache_key(path) not in _STATE["characters"].get(character.strip(), {}):
+    elif character.strip() and analysis.key not in _STATE["characters"].get(character.strip(), ()):
         store_analysis(path, analysis, character)
     return as_heard(context, analysis)
 
 
 def as_heard(context, analysis):
-    """The analysis as the scene's character reads it: with two or more clips analysed under that character's
-    name, the voice's emotion against the character's own baseline (Animator.against_speaker); else as it is."""
-    clips = _STATE["characters"].get(context.scene.editemotalk.character.strip(), {})
-    key = (id(analysis), tuple(clips))
-    if len(clips) < 2:
+    """The analysis as the scene's character reads it: the voice's features standardised over the clips analysed
+    under that character's name (Animator.heard; too few phrases: as it is)."""
+    character = _STATE["characters"].get(context.scene.editemotalk.character.strip())
+    if character is None:
         return analysis
+    key = (id(analysis), tuple(e.key for e in character.clips))
     if key not in _STATE["as_heard"]:
-        _STATE["as_heard"][key] = get_animator(context).against_speaker(analysis, list(clips.values()))
+        _STATE["as_heard"][key] = get_animator(context).heard(analysis, character)
     return _STATE["as_heard"][key]
 
 
