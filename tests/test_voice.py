@@ -10,8 +10,9 @@ from editemotalk_addon.core import validate
 from editemotalk_addon.core import weights as W
 from editemotalk_addon.core.animator import Analysis, Animator
 from editemotalk_addon.core.audio import load_audio
+from editemotalk_addon.core.character import Character
 from editemotalk_addon.core.emotion_keys import curves_json, heard_keys, phrases
-from editemotalk_addon.core.emotion_space import calibrated, speaker_baseline, voice_alphas
+from editemotalk_addon.core.emotion_space import calibrated, voice_alphas
 from editemotalk_addon.core.rig import EMOTIONS
 from editemotalk_addon.core.voice import VoiceEncoder
 
@@ -47,24 +48,6 @@ def test_calibration_softens_an_overconfident_voice_and_keeps_its_ranking():
     assert voice_alphas(soft)[0, 0] < voice_alphas(sharp)[0, 0]  # voice mode shows it less strongly
 
 
-def test_a_speakers_baseline_is_taken_off_each_of_its_clips():
-    """A voice that always sounds sad: against its own baseline (the typical speaker's scores lean neutral) its calm
-    clips read neutral and its angry one angry; a baseline from few clips counts less."""
-    reference = np.zeros(8, np.float32)
-    reference[0] = 1.0
-    sad = EMOTIONS.index("sad")
-    calm, angry = np.zeros((10, 8), np.float32), np.zeros((10, 8), np.float32)
-    calm[:, sad] = 2.0
-    angry[:, sad], angry[:, EMOTIONS.index("angry")] = 2.0, 3.0
-    clips = [calm] * 19 + [angry]
-    baseline = speaker_baseline(clips, reference)
-    assert baseline[sad] > 1.5 and baseline[0] < -0.5
-    assert calibrated(calm, 1.0).mean(0).argmax() == sad
-    assert calibrated(calm, 1.0, baseline).mean(0).argmax() == 0  # neutral
-    assert calibrated(angry, 1.0, baseline).mean(0).argmax() == EMOTIONS.index("angry")
-    assert np.allclose(speaker_baseline([calm], reference), (calm.mean(0) - reference) / 6)  # 1 / (1 + 5) of it
-
-
 def test_what_was_heard_becomes_phrase_keys_in_the_curves_format(tmp_path):
     """Two phrases, the first heard happy, the second no better than chance: one key per phrase edge at the value
     voice mode would show, ramps between, nothing for the uncertain phrase; the curves file bakes as written."""
@@ -88,16 +71,17 @@ def test_what_was_heard_becomes_phrase_keys_in_the_curves_format(tmp_path):
     assert spec["mode"] == "absolute" and spec["sliders"]["happy"].shape == (4, 2)
 
 
-def test_against_a_speaker_the_animator_changes_only_the_voices_emotion(speech_wav):
+def test_against_a_character_the_animator_changes_only_the_voices_emotion(speech_wav, data_root):
+    """Read against a character (four real Emo-DB clips of one speaker and this line), the line's heard emotion
+    changes and nothing else does; without a character, or with too few phrases, it is as analysed."""
     animator = Animator.load()
     analysis = animator.analyze(speech_wav)
-    other = analysis.logits.copy()
-    other[:, EMOTIONS.index("sad")] += 3.0
-    read = animator.against_speaker(analysis, [analysis.logits, other, other])
+    character = Character("Ada")
+    for name in ("03a01Wa", "03a01Nc", "03a01Fa", "03a02Ta"):
+        character.add(animator.analyze(data_root / "emodb" / "audio" / f"{name}.flac"))
+    character.add(analysis)
+    read = animator.heard(analysis, character)
     assert read.content is analysis.content and read.articulation is analysis.articulation
-    assert not np.allclose(read.probabilities, analysis.probabilities)
-    # against a voice whose other clips sound sadder, this clip reads less sad than against its own copies
-    plain = animator.against_speaker(analysis, [analysis.logits] * 3)
-    sad = EMOTIONS.index("sad")
-    assert read.probabilities[:, sad].mean() < plain.probabilities[:, sad].mean()
-    assert animator.against_speaker(analysis, [analysis.logits]) is analysis
+    assert np.abs(read.probabilities - analysis.probabilities).max() > 0.05
+    assert np.allclose(read.probabilities.sum(1), 1.0, atol=1e-5)
+    assert np.array_equal(animator.heard(analysis).probabilities, analysis.probabilities)

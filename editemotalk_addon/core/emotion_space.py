@@ -28,22 +28,10 @@ CHANCE = 1.0 / len(EMOTIONS)
 def calibrated(logits: np.ndarray, temperature: float = 1.0, baseline: np.ndarray | None = None) -> np.ndarray:
     """(T, 8) scores -> probabilities: softmax(logits / temperature), the temperature fitted on corpora the emotion
     head never heard (model/evaluation/loco.py), so a voice from an unknown corpus is not shown more strongly than
-    it is recognised. `baseline` (8,): a speaker's own bias (speaker_baseline), taken off first."""
+    it is recognised. `baseline` (8,): a bias taken off first."""
     x = (logits - (0.0 if baseline is None else baseline)) / temperature
     p = np.exp(x - x.max(-1, keepdims=True))
     return (p / p.sum(-1, keepdims=True)).astype(np.float32)
-
-
-SHRINK_CLIPS = 5.0  # a speaker's baseline counts fully only with many clips: n / (n + 5) of it
-
-
-def speaker_baseline(clip_logits: list[np.ndarray], reference: np.ndarray) -> np.ndarray:
-    """(8,) what a speaker's voice adds to every clip: the mean of its clips' mean scores, minus the training
-    corpus's (`reference`), shrunk towards 0 for few clips. Read against it, a voice that always sounds sad
-    shows its sad lines as sad and its calm ones as calm (issue: a character against its own baseline)."""
-    n = len(clip_logits)
-    mean = np.mean([c.mean(0) if c.ndim == 2 else c for c in clip_logits], axis=0)
-    return (n / (n + SHRINK_CLIPS)) * (mean - reference)
 
 
 def voice_alphas(probabilities: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from editemotalk_addon.core.animator import Analysis, Animator, EmotionEdit
+from editemotalk_addon.core.character import Character
 from editemotalk_addon.core.ict import IctHead
 from editemotalk_addon.core.rig import EMOTIONS, GROUPS, INDEX, LIFE_CHANNELS, SLIDERS
 from editemotalk_addon.core.timebase import TRAIN_FPS
@@ -359,18 +360,18 @@ def emotion(animator, chosen, analyses, classifier, mean_pose, head, lips_idx, p
 
 
 def speech_emotion(animator: Animator, examples: list[Example], analyses: dict) -> dict:
-    """UAR per clip, and speaker-relative (each clip read against its speaker's other test clips, as a batch
-    manifest's speaker field does: Animator.against_speaker)."""
+    """UAR per clip, and speaker-relative (each clip read against a Character of its speaker's test clips, as a
+    batch manifest's speaker field does: Animator.heard)."""
     labelled = [ex for ex in examples if ex.meta.emotion in EMOTIONS]  # boredom has no slider
     found = {ex.meta.id: analyses.get(ex.meta.id) or animator.analyze(ex.audio) for ex in labelled}
-    by_speaker: dict[str, list[np.ndarray]] = {}
+    by_speaker: dict[str, Character] = {}
     for ex in labelled:
-        by_speaker.setdefault(ex.meta.speaker, []).append(found[ex.meta.id].logits)
+        by_speaker.setdefault(ex.meta.speaker, Character(ex.meta.speaker)).add(found[ex.meta.id], ex.meta.id)
     guesses, relative = [], []
     for ex in labelled:
         a = found[ex.meta.id]
         guesses.append((ex.meta.emotion, EMOTIONS[int(np.argmax(a.probabilities.mean(0)))]))
-        r = animator.against_speaker(a, by_speaker[ex.meta.speaker])
+        r = animator.heard(a, by_speaker[ex.meta.speaker])
         relative.append((ex.meta.emotion, EMOTIONS[int(np.argmax(r.probabilities.mean(0)))]))
     return unweighted_recall(guesses) | {"speaker_relative_uar": unweighted_recall(relative)["uar"]}
 
