@@ -111,6 +111,8 @@ def run_batch(args) -> int:
 
 
 def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
+    global _ANIMATOR
+    _ANIMATOR = None  # each run loads (and verifies) the weights it names
     results: dict[int, dict] = {}
     mine = [(i, job) for i, job in enumerate(jobs) if i % count == index]
     digest = manifest.weights_digest(args.weights)
@@ -146,6 +148,7 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
             results[i] = _run(job, hashes[i], _character_file(voices, job))
             bar.advance()
     elif workers > 1:
+        _ANIMATOR = None  # the speakers' model: the workers load their own
         results |= _pool(args, todo, hashes, workers, bar, voices)
     failed = {i: r for i, r in results.items() if not r["ok"]}
     done = [r["stats"] for r in results.values() if r["ok"]]
