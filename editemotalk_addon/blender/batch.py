@@ -117,7 +117,8 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
     mine = [(i, job) for i, job in enumerate(jobs) if i % count == index]
     digest = manifest.weights_digest(args.weights)
     wanted = {job.get("speaker") for _, job in mine if isinstance(job, dict)}
-    voices = speakers.build(Path(args.manifest), jobs, wanted, lambda: _animator(args.weights, args.runtime))
+    model = lambda: _animator(args.weights, args.runtime)
+    voices = speakers.build(Path(args.manifest), jobs, wanted, model, progress=not args.no_progress)
     hashes, todo = {}, []
     for i, job in mine:
         try:

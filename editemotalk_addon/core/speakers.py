@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import audio
+from . import audio, terminal
 from .character import Character, audio_key
 from .errors import UserError
 
@@ -69,16 +69,22 @@ def speaker_clips(jobs: list[dict | str]) -> dict[str, list[str]]:
     return {name: list(paths) for name, paths in clips.items()}
 
 
-def build(manifest: Path, jobs: list[dict | str], wanted: set[str], animator: Callable) -> dict[str, Speaker]:
+def build(
+    manifest: Path, jobs: list[dict | str], wanted: set[str], animator: Callable, progress: bool = True
+) -> dict[str, Speaker]:
     """The `wanted` speakers (those of a shard's jobs), each with its character file, from its clips in every shard,
-    brought up to date and saved. `animator()` gives the Animator, loaded only when a clip needs analysing. Raises
-    UserError when a character file cannot be written or the model cannot be loaded."""
+    brought up to date and saved (`progress`: a progress line of the clips read). `animator()` gives the Animator,
+    loaded only when a clip needs analysing. Raises UserError when a character file cannot be written or the model
+    cannot be loaded."""
     clips = speaker_clips(jobs)
-    names = list(clips)
-    return {name: _speaker(manifest, name, clips[name], names, animator) for name in names if name in wanted}
+    names, todo = list(clips), {name: clips[name] for name in clips if name in wanted}
+    bar = terminal.Progress("speakers", sum(map(len, todo.values())), "clips", enabled=progress)
+    return {name: _speaker(manifest, name, paths, names, animator, bar) for name, paths in todo.items()}
 
 
-def _speaker(manifest: Path, name: str, clips: list[str], names: list[str], animator: Callable) -> Speaker:
+def _speaker(
+    manifest: Path, name: str, clips: list[str], names: list[str], animator: Callable, bar: terminal.Progress
+) -> Speaker:
     file = character_file(manifest, name, names)
     try:
         kept = Character.load(file) if file.exists() else Character(name)
@@ -87,6 +93,7 @@ def _speaker(manifest: Path, name: str, clips: list[str], names: list[str], anim
     speaker = Speaker(name, file, Character(name, kept.clips))
     voice, heard = speaker.character, set()  # heard: the keys of this speaker's readable clips
     for clip in clips:
+        bar.advance()
         try:
             samples = audio.load_audio(clip)
         except UserError as exc:
