@@ -184,6 +184,24 @@ def test_bake_character_creates_adds_once_and_reads_what_a_batch_wrote(baked, vo
     assert not_a_character.read_text() == '{"sliders": {"happy": 0.5}}'
 
 
+def test_a_worker_reads_a_speakers_file_condensed_and_hears_exactly_the_same(baked, voice):
+    """What a batch worker holds of a speaker (its clips' sums, once per worker) is heard bit for bit as the whole
+    file is: reading a job no longer costs time or memory that grows with the speaker's clips (issue 34 item 6)."""
+    from editemotalk_addon.core.animator import Animator
+    from editemotalk_addon.core.character import Character
+    from editemotalk_addon.core.speakers import condensed
+
+    ada = Character.load(voice / "clean.Ada.character.json")
+    small = condensed(ada)
+    assert len(ada) == 5 and len(small) == 1 and small.phrases == ada.phrases and small.seconds == ada.seconds
+    animator = Animator.load()
+    for name in CLIPS[:2]:
+        analysis = animator.analyze(voice / f"{name}.flac")
+        full, fast = animator.heard(analysis, ada), animator.heard(analysis, small)
+        assert np.array_equal(full.probabilities, fast.probabilities)
+        assert not np.array_equal(full.probabilities, analysis.probabilities)  # Ada's voice is read, not the corpus
+
+
 # --- Blender: the panel's character, in the .blend ----------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import bpy
 
-from ..core import audio, bundled_head, files, livelink, performance, terminal, timebase, validate
+from ..core import audio, bundled_head, files, livelink, performance, speakers, terminal, timebase, validate
 from ..core.character import Character
 from ..core.emotion_keys import curves_json, heard_keys
 from ..core.errors import InputError, UserError
@@ -92,14 +92,15 @@ def load_mesh(spec: str):
 
 
 def read_character(path: str) -> Character:
-    """A batch speaker's character file (core/speakers.py), read once per worker while it stays the same."""
+    """A batch speaker's character file (core/speakers.py), read once per worker while it stays the same, and
+    condensed to what Heard reads of it."""
     st = os.stat(path)
     return _character(path, st.st_size, st.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=16)
 def _character(path: str, size: int, mtime_ns: int) -> Character:
-    return Character.load(path)
+    return speakers.condensed(Character.load(path))
 
 
 def run_job(job: dict, animator, character: Character | None = None, character_file: str | None = None) -> dict:

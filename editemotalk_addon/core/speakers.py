@@ -18,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from . import audio, terminal
-from .character import Character, audio_key
+from .character import Character, Entry, audio_key
 from .errors import UserError
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -132,3 +134,15 @@ def _speaker(
                 "manifest's folder writable"
             ) from None
     return speaker
+
+
+def condensed(character: Character) -> Character:
+    """The character as one entry holding the sums of all its clips' (phrase count, sum, sum of squares): all that
+    Heard reads of it, summed exactly as Character.normaliser sums them, so every clip is heard bit for bit the same.
+    A worker reads a speaker's file once and then reads each of its jobs in time and memory that do not grow with
+    the speaker's clips (5000 clips: 0.3 s and 80 MB a job otherwise)."""
+    clips = character.clips
+    total = np.sum([e.total for e in clips], 0) if clips else np.zeros(0)
+    squares = np.sum([e.squares for e in clips], 0) if clips else np.zeros(0)
+    whole = Entry("all", character.name, character.seconds, character.phrases, total, squares)
+    return Character(character.name, [whole] if clips else [])
