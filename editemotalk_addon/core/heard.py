@@ -136,8 +136,6 @@ def per_frame(spans: np.ndarray, probabilities: np.ndarray, frames: int) -> np.n
     if len(spans) == 0:
         out[:, 0] = 1.0
         return out
-    centres = (spans[:, 0] + spans[:, 1] - 1) / 2.0
-    t = np.arange(frames)
-    inside = (t[:, None] >= spans[None, :, 0]) & (t[:, None] < spans[None, :, 1])  # (frames, P)
-    nearest = np.where(inside.any(1), inside.argmax(1), np.abs(t[:, None] - centres[None]).argmin(1))
-    return probabilities[nearest]
+    t = np.arange(frames)[:, None]
+    distance = np.maximum(np.maximum(spans[None, :, 0] - t, t - (spans[None, :, 1] - 1)), 0)  # (frames, P), 0 inside
+    return probabilities[distance.argmin(1)]
