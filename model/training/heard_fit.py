@@ -141,6 +141,15 @@ def fit(cfg: HeardConfig | None = None) -> tuple[HeardHead, dict]:
     return head, info | {"fitted_temperatures": fitted}
 
 
+def head_without(speakers: set[str], shipped: HeardHead, cfg: HeardConfig | None = None) -> HeardHead:
+    """The shipped recipe fitted on Emo-DB without `speakers` ("emodb/15"), at the shipped head's temperatures:
+    what scores those speakers as held out (the shipped head heard every Emo-DB speaker)."""
+    ph = phrases_of(extract("emodb"))
+    head = train_head(ph, np.flatnonzero(~np.isin(ph.speaker[ph.clip], sorted(speakers))), cfg or HeardConfig())
+    head.temperature_clip, head.temperature_character = shipped.temperature_clip, shipped.temperature_character
+    return head
+
+
 def clip_probabilities(head: HeardHead, ph: Phrases, character_of=None) -> np.ndarray:
     """(clips, 8) each clip's mean per-frame probability, as Analysis.detected reads it. `character_of`:
     speaker -> Character-like object (with .normaliser(head)), or None for no character."""
