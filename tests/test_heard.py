@@ -132,3 +132,18 @@ def test_a_bad_character_file_is_one_line_naming_the_file(tmp_path):
     bad.write_text(json.dumps({"format": "something else"}))
     with pytest.raises(UserError, match="not a character"):
         Character.load(bad)
+
+
+def test_phrases_are_pooled_by_mean_and_std_and_pauses_hold_the_nearest_phrases_reading():
+    from editemotalk_addon.core.heard import per_frame, phrase_features
+
+    voice = np.random.default_rng(0).normal(size=(60, 512)).astype(np.float32)
+    speech = np.zeros(60, np.float32)
+    speech[5:20], speech[24:26], speech[40:55] = 1.0, 1.0, 1.0  # a 40 ms blip after a 80 ms pause joins the first
+    spans, pooled = phrase_features(voice, speech)
+    assert spans.tolist() == [[5, 26], [40, 55]]
+    assert np.allclose(pooled[1], np.concatenate([voice[40:55].mean(0), voice[40:55].std(0)]), atol=1e-5)
+    rows = np.eye(8, dtype=np.float32)[[1, 2]]
+    held = per_frame(spans, rows, 60).argmax(1)
+    assert (held[:33] == 1).all() and (held[33:] == 2).all()  # the pause splits at its middle; the lead-in holds
+    assert (per_frame(spans[:0], rows[:0], 3)[:, 0] == 1).all()  # no phrase: neutral

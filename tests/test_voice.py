@@ -85,3 +85,27 @@ def test_against_a_character_the_animator_changes_only_the_voices_emotion(speech
     assert np.abs(read.probabilities - analysis.probabilities).max() > 0.05
     assert np.allclose(read.probabilities.sum(1), 1.0, atol=1e-5)
     assert np.array_equal(animator.heard(analysis).probabilities, analysis.probabilities)
+
+
+def test_keep_voice_is_the_papers_edit_from_the_heard_emotions_place_in_the_space():
+    """e' = e_voice + sum_k alpha_k s_k v_k: a voice surely heard angry starts at the angry centroid, one heard
+    half sad between the neutral and sad centroids; absolute mode starts at neutral; the sliders move both alike."""
+    animator = Animator.load()
+    space, angry, sad = animator.space, EMOTIONS.index("angry"), EMOTIONS.index("sad")
+    speech = np.ones(50, np.float32)
+    sure = analysis_of(np.tile(np.eye(8, dtype=np.float32)[angry], (50, 1)), speech)
+    half = np.zeros((50, 8), np.float32)
+    half[:, 0], half[:, sad] = 0.5, 0.5
+    halfway = analysis_of(half, speech)
+    from editemotalk_addon.core.animator import EmotionEdit
+
+    voice, absolute = EmotionEdit(mode="voice"), EmotionEdit(mode="absolute")
+    assert np.allclose(animator.edited_emotion(sure, voice).T, space.centroids[angry], atol=1e-5)
+    assert np.allclose(animator.edited_emotion(sure, absolute).T, space.neutral, atol=1e-5)
+    assert np.allclose(animator.edited_emotion(halfway, voice).T, (space.neutral + space.centroids[sad]) / 2, atol=1e-5)
+    assert space.probabilities(animator.edited_emotion(sure, voice).T[:1])[0].argmax() == angry
+    happy = {"happy": 0.8}
+    moved_voice = animator.edited_emotion(sure, EmotionEdit(happy, mode="voice")) - animator.edited_emotion(sure, voice)
+    moved_abs = animator.edited_emotion(sure, EmotionEdit(happy)) - animator.edited_emotion(sure, absolute)
+    assert np.allclose(moved_voice, moved_abs, atol=1e-5)
+    assert np.allclose(moved_abs.T[0], 0.8 * space.directions[EMOTIONS.index("happy") - 1], atol=1e-5)

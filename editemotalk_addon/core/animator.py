@@ -157,8 +157,8 @@ class Animator:
         return replace(analysis, probabilities=per_frame(analysis.phrase_spans, p, len(analysis.probabilities)))
 
     def slider_values(self, analysis: Analysis, edit: EmotionEdit, times: np.ndarray) -> np.ndarray:
-        """(T, 7) what the face shows at `times`: the sliders, plus in "voice" mode the emotion heard in the voice
-        as strongly as the recogniser is sure of it (emotion_space.voice_alphas)."""
+        """(T, 7) the sliders at `times`, plus in "voice" mode the emotion heard in the voice as slider values
+        (emotion_space.voice_alphas): what the idle layer (life.py) reads."""
         sliders = edit.intensity * edit.alphas(times)
         if edit.mode == "voice":
             idx = np.minimum((times * analysis.fps).astype(int), len(analysis.probabilities) - 1)
@@ -166,9 +166,12 @@ class Animator:
         return sliders
 
     def edited_emotion(self, analysis: Analysis, edit: EmotionEdit) -> np.ndarray:
-        """e'(t) (E, T) at the model's frame rate."""
+        """e'(t) (E, T) at the model's frame rate: e_voice + sum_k alpha_k s_k v_k, e_voice the heard emotion's
+        projection into the learned space in "voice" mode, the neutral centroid in "absolute" (emotion_space.py)."""
         times = np.arange(analysis.emotion.shape[1]) / analysis.fps
-        return self.space.edit(self.slider_values(analysis, edit, times)).T
+        heard = analysis.probabilities[np.minimum(np.arange(len(times)), len(analysis.probabilities) - 1)]
+        voice = self.space.voice_embedding(heard) if edit.mode == "voice" else None
+        return self.space.edit(edit.intensity * edit.alphas(times), voice).T
 
     def generate(
         self, analysis: Analysis, edit: EmotionEdit | None = None, fps: float = 30, seed: int = 0, life: bool = True

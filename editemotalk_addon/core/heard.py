@@ -6,14 +6,14 @@
     frames = per_frame(spans, p, T)                    # (T, 8): Analysis.probabilities
 
 A phrase is speech between pauses (emotion_keys.phrases: speech > 0.5, joined across pauses shorter than 0.25 s).
-Its feature is the mean and the standard deviation of the voice's layer-3 states over its speech frames (1024).
+Its feature is the mean and the standard deviation of the voice's layer-3 states over the phrase's frames (1024).
 Speakers differ more than emotions do, so each feature is standardised before the linear classifier reads it:
 against the speaker's own phrases when a Character (character.py) holds that voice's clips, else against the
 training corpus's phrases. The classifier is a multinomial logistic regression over the classes that real
 training speech holds (heard.json "classes"; Emo-DB: neutral, happy, sad, angry, fearful, disgusted): classes
 without real training data (surprised, contempt) get probability 0. Its temperatures (one per normalisation) were
-fitted on Emo-DB speakers the classifier was not trained on (model/training/heard_fit.py). Frames outside every
-phrase carry the probabilities of the nearest phrase; a clip with no phrase at all is neutral.
+fitted on Emo-DB speakers the classifier was not trained on, kept at 1 or above (model/training/heard_fit.py).
+Frames outside every phrase carry the probabilities of the nearest phrase; a clip with no phrase at all is neutral.
 """
 
 from __future__ import annotations
@@ -136,8 +136,10 @@ def per_frame(spans: np.ndarray, probabilities: np.ndarray, frames: int) -> np.n
     if len(spans) == 0:
         out[:, 0] = 1.0
         return out
-    centres = (spans[:, 0] + spans[:, 1] - 1) / 2.0
-    t = np.arange(frames)
-    inside = (t[:, None] >= spans[None, :, 0]) & (t[:, None] < spans[None, :, 1])  # (frames, P)
-    nearest = np.where(inside.any(1), inside.argmax(1), np.abs(t[:, None] - centres[None]).argmin(1))
-    return probabilities[nearest]
+    first, end, t = spans[:, 0], spans[:, 1], np.arange(frames)
+    before = np.searchsorted(first, t, side="right") - 1  # the last phrase starting at or before each frame
+    after = before + 1
+    last = len(spans) - 1
+    to_before = np.where(before >= 0, np.maximum(t - (end[np.clip(before, 0, last)] - 1), 0), np.inf)  # 0 inside
+    to_after = np.where(after <= last, first[np.clip(after, 0, last)] - t, np.inf)
+    return probabilities[np.where(to_before <= to_after, np.clip(before, 0, last), np.clip(after, 0, last))]

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from editemotalk_addon.core import weights as W
+from editemotalk_addon.core.animator import fit_frames
 from editemotalk_addon.core.audio import SAMPLE_RATE, load_audio
 from editemotalk_addon.core.files import atomic
 from editemotalk_addon.core.recogniser import HOP, Recogniser, speech_activity
@@ -66,8 +67,6 @@ CORPORA = {"emodb": emodb_clips, "ravdess_dev": ravdess_clips}
 
 def features(wave: np.ndarray, recogniser: Recogniser, voice: VoiceEncoder) -> tuple[np.ndarray, np.ndarray]:
     """(N,) 16 kHz -> voice states (T, 512) and speech activity (T,) on Animator.analyze's 50 Hz grid."""
-    from editemotalk_addon.core.animator import fit_frames
-
     frames = frame_count(len(wave) / SAMPLE_RATE, 50)
     log_probs, _ = recogniser(wave)
     speech = fit_frames(speech_activity(wave, log_probs)[None], frames)[0]
