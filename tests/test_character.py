@@ -113,6 +113,18 @@ def test_a_bad_clip_of_a_speaker_fails_alone_and_is_left_out_of_the_baseline(bak
         assert (voice / "out" / f"bad{n}.json").read_text() == (voice / "out" / f"clean{n}.json").read_text()
 
 
+def test_no_job_writes_over_a_speakers_character_file(voice, tmp_path):
+    """A job whose output is a speaker's character file fails alone (exit 2, one line); the file stays Ada's."""
+    folder = tmp_path / "own"
+    folder.mkdir()
+    shutil.copy(voice / f"{CLIPS[0]}.flac", folder / "a.flac")
+    lines = [job("a.flac", "out/a"), {"audio": "a.flac", "heard": "own.Ada.character.json"}]
+    r, summary = batch(manifest(folder, "own.jsonl", lines))
+    assert r.returncode == 2 and "1 baked, 0 up to date, 1 failed" in r.stdout, r.stdout + r.stderr[-2000:]
+    assert "is speaker Ada's character file" in summary["failures"][0]["error"]
+    assert json.loads((folder / "own.Ada.character.json").read_text())["name"] == "Ada"
+
+
 def test_a_speakers_baseline_counts_each_recording_once(baked, voice):
     """Issue 34 item 5: one line in four emotion variants under Ada is one entry of her baseline: her other clips
     read exactly as without the variants (and differently from no speaker at all: the baseline is in use)."""

@@ -119,11 +119,13 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
     wanted = {job.get("speaker") for _, job in mine if isinstance(job, dict)}
     model = lambda: _animator(args.weights, args.runtime)
     voices = speakers.build(Path(args.manifest), jobs, wanted, model, progress=not args.no_progress)
+    own = speakers.character_files(Path(args.manifest), jobs)
     hashes, todo = {}, []
     for i, job in mine:
         try:
             if isinstance(job, str):
                 raise InputError(job)
+            speakers.check_outputs(job, own)
             manifest.sweep(job)
             voice = voices.get(job.get("speaker"))
             hashes[i] = manifest.job_hash(job, digest, voice.digest if voice else "")

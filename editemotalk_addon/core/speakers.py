@@ -13,6 +13,7 @@ entries for recordings no job of the speaker has any more are dropped.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import audio, terminal
+from . import audio, terminal, validate
 from .character import Character, Entry, audio_key
-from .errors import UserError
+from .errors import InputError, UserError
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -60,6 +61,22 @@ def character_file(manifest: Path, name: str, names: list[str]) -> Path:
     plain = SAFE_NAME.fullmatch(name) and sum(n.casefold() == name.casefold() for n in names) == 1
     tag = name if plain else f"speaker-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
     return manifest.with_name(f"{manifest.stem}.{tag}.character.json")
+
+
+def character_files(manifest: Path, jobs: list[dict | str]) -> dict[str, str]:
+    """{real path: speaker} of every speaker's character file of the manifest (all shards)."""
+    names = list(speaker_clips(jobs))
+    return {os.path.realpath(character_file(manifest, name, names)): name for name in names}
+
+
+def check_outputs(job: dict, own: dict[str, str]) -> None:
+    """A job may not write over a speaker's character file (`own`: character_files). Raises InputError."""
+    for key in validate.OUTPUT_SUFFIXES:
+        if job.get(key) and os.path.realpath(job[key]) in own:
+            raise InputError(
+                f"{key}={validate.short(job[key])} is speaker {own[os.path.realpath(job[key])]}'s character file "
+                "- choose another output path"
+            )
 
 
 def speaker_clips(jobs: list[dict | str]) -> dict[str, list[str]]:
