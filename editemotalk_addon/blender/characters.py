@@ -154,7 +154,7 @@ class EET_PT_character(bpy.types.Panel):
         if voice is None:
             col.label(text="No clips yet: add this voice's clips")
         else:
-            col.label(text=f"Built from {_summary(voice)}", icon="SPEAKER")
+            col.label(text=f"Built from {_summary(voice)} ({voice.phrases} phrases)", icon="SPEAKER")
             box = col.box()
             for entry in voice.clips[:MAX_ROWS]:
                 row = box.row(align=True)
