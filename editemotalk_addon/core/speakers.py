@@ -57,10 +57,15 @@ class Speaker:
 
 def character_file(manifest: Path, name: str, names: list[str]) -> Path:
     """`<manifest stem>.<name>.character.json` beside the manifest; a name that is not a plain file name, or that
-    only letter case tells from another speaker's, gets a short hash of itself instead."""
+    only letter case tells from another speaker's, gets a short hash of itself instead (and a manifest name too
+    long to take it, a hash of both)."""
     plain = SAFE_NAME.fullmatch(name) and sum(n.casefold() == name.casefold() for n in names) == 1
-    tag = name if plain else f"speaker-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
-    return manifest.with_name(f"{manifest.stem}.{tag}.character.json")
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+    file = f"{manifest.stem}.{name if plain else 'speaker-' + digest[:12]}.character.json"
+    if len(os.fsencode(file)) > validate.MAX_NAME_BYTES - 64:  # room for a temporary name beside it
+        stem = hashlib.sha256(os.fsencode(manifest.stem)).hexdigest()
+        file = f"speaker-{stem[:12]}-{digest[:12]}.character.json"
+    return manifest.with_name(file)
 
 
 def character_files(manifest: Path, jobs: list[dict | str]) -> dict[str, str]:
