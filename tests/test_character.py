@@ -163,6 +163,25 @@ def test_each_clip_is_analysed_once_and_then_read_from_the_character_file(baked,
     assert len(new) == 6 and len(old - new) == len(new - old) == 1  # the old take's entry is gone
 
 
+def test_shards_hear_a_speaker_as_one_run_does(baked, voice, tmp_path):
+    """A farm: the clean manifest as two shards, one after the other. Each shard's jobs are heard against Ada's
+    clips in both shards; the second shard reads the file the first wrote (analyses none), and every face is the
+    one-run face."""
+    for name in CLIPS:
+        shutil.copy(voice / f"{name}.flac", tmp_path / f"{name}.flac")
+    shutil.copy(voice / "clean.jsonl", tmp_path / "clean.jsonl")
+    counts = []
+    for shard in ("0/2", "1/2"):
+        r = cli("batch", tmp_path / "clean.jsonl", "--no-progress", "--shard", shard)
+        assert r.returncode == 0 and "3 baked" in r.stdout, r.stdout + r.stderr[-2000:]
+        summary = json.loads((tmp_path / f"clean.shard{shard[0]}of2.summary.json").read_text())
+        counts.append((summary["speakers"]["Ada"]["analysed"], summary["speakers"]["Ada"]["reused"]))
+    assert counts == [(5, 0), (0, 5)]
+    for n in range(5):
+        farm, one = weights(tmp_path / "out" / f"clean{n}.csv"), weights(voice / "out" / f"clean{n}.csv")
+        assert np.abs(farm - one).max() < 1e-6
+
+
 def test_bake_character_creates_adds_once_and_reads_what_a_batch_wrote(baked, voice, tmp_path):
     """`bake --character FILE`: a new file holds the clip; the same recording under another name is not added
     again; a batch speaker's file read by the CLI gives the batch's values exactly; bad files are one line, exit 2,
