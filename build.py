@@ -15,6 +15,8 @@ python build.py export                re-export the ONNX graphs from weights/mod
 python build.py calibrate             choose the lip seal's operating point on validation voices
 python build.py bench                 every benchmark; writes bench/results.json and bench/results.md
 python build.py loco                  leave-one-corpus-out for the voice's emotion; bench/loco.json and loco.md
+python build.py heard [--fit] [--judge]  Heard on held-out speakers beside the probe: bench/heard.json and .md
+                                      (--fit first refits weights/heard.json on Emo-DB; --judge: keep-voice faces)
 python build.py extension             the Blender extension zips, one per platform
 """
 
@@ -201,6 +203,18 @@ def loco(args) -> None:
     print(f"loco: wrote {path} and {path.with_suffix('.md')}")
 
 
+def heard(args) -> None:
+    """The voice's emotion head on speakers it never heard (ravdess_dev, Emo-DB leave-one-speaker-out)."""
+    from model.evaluation.heard_eval import run as evaluate_heard
+    from model.training.heard_fit import fit, write
+
+    if args.fit:
+        head, info = fit()
+        print(f"heard: fitted on {info}; wrote {write(head, Path(args.weights))}")
+    evaluate_heard(Path(args.weights), judged=args.judge)
+    print((ROOT / "bench" / "heard.md").read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="task", required=True)
@@ -262,6 +276,11 @@ def main() -> None:
     p.add_argument("--weights", help="write the fitted voice temperature into this weights folder's config")
     p.add_argument("--variants", nargs="+", default=["spectra", "voice"], help="emotion-encoder inputs to compare")
     p.set_defaults(fn=loco)
+    p = sub.add_parser("heard", help="Heard on held-out speakers beside the probe: bench/heard.json")
+    p.add_argument("--weights", default=str(ROOT / "weights"))
+    p.add_argument("--fit", action="store_true", help="refit weights/heard.json on Emo-DB first")
+    p.add_argument("--judge", action="store_true", help="also judge keep-voice faces (renders: about 30 minutes)")
+    p.set_defaults(fn=heard)
     p = sub.add_parser("extension", help="the Blender extension zips, one per platform")
     p.add_argument("--out", default=str(ROOT / "dist"))
     p.add_argument("--weights", default=str(ROOT / "weights"))

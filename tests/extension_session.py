@@ -70,6 +70,13 @@ if runtime == ["torch"]:
     report["torch_bake"] = list(bpy.ops.editemotalk.bake())
     report["torch_animator"] = sys.modules[f"{module}.blender.session"].get_animator().runtime
     report["torch_vs_onnx"] = float(np.abs(curves() - onnx_curves).max())
+scene.editemotalk.character = "Ada"  # the character kept in the .blend, and its file, on this Blender
+report["character_add"] = list(bpy.ops.editemotalk.character_add_clip())
+character_file = os.path.join(os.environ["HOME"], "ada.json")
+report["character_save"] = list(bpy.ops.editemotalk.character_save(filepath=character_file))
+scene.editemotalk.character = ""
+report["character_load"] = list(bpy.ops.editemotalk.character_load(filepath=character_file))
+report["character"] = [scene.editemotalk.character, len(json.loads(scene.editemotalk.characters["Ada"].data)["clips"])]
 report["torch_loaded"] = "torch" in sys.modules
 report["clear"] = list(bpy.ops.editemotalk.clear())
 report["after_clear"] = [len(obj.data.shape_keys.animation_data.nla_tracks), len(scene.sequence_editor.strips_all)]

@@ -59,6 +59,8 @@ def test_install_enable_bake_remove_in_a_blender_with_nothing_extra(bpy_version,
     assert r["foreign_modules"] == []
     assert r["jaw_range"] > 0.05 and r["smile_max"] > 0.1
     assert r["clear"] == ["FINISHED"] and r["after_clear"] == [0, 0]  # its tracks and its sound strip gone
+    assert r["character_add"] == r["character_save"] == r["character_load"] == ["FINISHED"]
+    assert r["character"] == ["Ada", 1]
     assert r["left_behind"] == [] and not r["installed_after"]
     # no torch here: nothing imported it, Preferences offer no PyTorch, and asking for it is one line
     assert not r["torch_loaded"] and r["runtimes"] == ["auto", "onnx"]

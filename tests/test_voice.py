@@ -10,8 +10,9 @@ from editemotalk_addon.core import validate
 from editemotalk_addon.core import weights as W
 from editemotalk_addon.core.animator import Analysis, Animator
 from editemotalk_addon.core.audio import load_audio
+from editemotalk_addon.core.character import Character
 from editemotalk_addon.core.emotion_keys import curves_json, heard_keys, phrases
-from editemotalk_addon.core.emotion_space import calibrated, speaker_baseline, voice_alphas
+from editemotalk_addon.core.emotion_space import calibrated, voice_alphas
 from editemotalk_addon.core.rig import EMOTIONS
 from editemotalk_addon.core.voice import VoiceEncoder
 
@@ -47,24 +48,6 @@ def test_calibration_softens_an_overconfident_voice_and_keeps_its_ranking():
     assert voice_alphas(soft)[0, 0] < voice_alphas(sharp)[0, 0]  # voice mode shows it less strongly
 
 
-def test_a_speakers_baseline_is_taken_off_each_of_its_clips():
-    """A voice that always sounds sad: against its own baseline (the typical speaker's scores lean neutral) its calm
-    clips read neutral and its angry one angry; a baseline from few clips counts less."""
-    reference = np.zeros(8, np.float32)
-    reference[0] = 1.0
-    sad = EMOTIONS.index("sad")
-    calm, angry = np.zeros((10, 8), np.float32), np.zeros((10, 8), np.float32)
-    calm[:, sad] = 2.0
-    angry[:, sad], angry[:, EMOTIONS.index("angry")] = 2.0, 3.0
-    clips = [calm] * 19 + [angry]
-    baseline = speaker_baseline(clips, reference)
-    assert baseline[sad] > 1.5 and baseline[0] < -0.5
-    assert calibrated(calm, 1.0).mean(0).argmax() == sad
-    assert calibrated(calm, 1.0, baseline).mean(0).argmax() == 0  # neutral
-    assert calibrated(angry, 1.0, baseline).mean(0).argmax() == EMOTIONS.index("angry")
-    assert np.allclose(speaker_baseline([calm], reference), (calm.mean(0) - reference) / 6)  # 1 / (1 + 5) of it
-
-
 def test_what_was_heard_becomes_phrase_keys_in_the_curves_format(tmp_path):
     """Two phrases, the first heard happy, the second no better than chance: one key per phrase edge at the value
     voice mode would show, ramps between, nothing for the uncertain phrase; the curves file bakes as written."""
@@ -88,16 +71,41 @@ def test_what_was_heard_becomes_phrase_keys_in_the_curves_format(tmp_path):
     assert spec["mode"] == "absolute" and spec["sliders"]["happy"].shape == (4, 2)
 
 
-def test_against_a_speaker_the_animator_changes_only_the_voices_emotion(speech_wav):
+def test_against_a_character_the_animator_changes_only_the_voices_emotion(speech_wav, data_root):
+    """Read against a character (four real Emo-DB clips of one speaker and this line), the line's heard emotion
+    changes and nothing else does; without a character, or with too few phrases, it is as analysed."""
     animator = Animator.load()
     analysis = animator.analyze(speech_wav)
-    other = analysis.logits.copy()
-    other[:, EMOTIONS.index("sad")] += 3.0
-    read = animator.against_speaker(analysis, [analysis.logits, other, other])
+    character = Character("Ada")
+    for name in ("03a01Wa", "03a01Nc", "03a01Fa", "03a02Ta"):
+        character.add(animator.analyze(data_root / "emodb" / "audio" / f"{name}.flac"))
+    character.add(analysis)
+    read = animator.heard(analysis, character)
     assert read.content is analysis.content and read.articulation is analysis.articulation
-    assert not np.allclose(read.probabilities, analysis.probabilities)
-    # against a voice whose other clips sound sadder, this clip reads less sad than against its own copies
-    plain = animator.against_speaker(analysis, [analysis.logits] * 3)
-    sad = EMOTIONS.index("sad")
-    assert read.probabilities[:, sad].mean() < plain.probabilities[:, sad].mean()
-    assert animator.against_speaker(analysis, [analysis.logits]) is analysis
+    assert np.abs(read.probabilities - analysis.probabilities).max() > 0.05
+    assert np.allclose(read.probabilities.sum(1), 1.0, atol=1e-5)
+    assert np.array_equal(animator.heard(analysis).probabilities, analysis.probabilities)
+
+
+def test_keep_voice_is_the_papers_edit_from_the_heard_emotions_place_in_the_space():
+    """e' = e_voice + sum_k alpha_k s_k v_k: a voice surely heard angry starts at the angry centroid, one heard
+    half sad between the neutral and sad centroids; absolute mode starts at neutral; the sliders move both alike."""
+    animator = Animator.load()
+    space, angry, sad = animator.space, EMOTIONS.index("angry"), EMOTIONS.index("sad")
+    speech = np.ones(50, np.float32)
+    sure = analysis_of(np.tile(np.eye(8, dtype=np.float32)[angry], (50, 1)), speech)
+    half = np.zeros((50, 8), np.float32)
+    half[:, 0], half[:, sad] = 0.5, 0.5
+    halfway = analysis_of(half, speech)
+    from editemotalk_addon.core.animator import EmotionEdit
+
+    voice, absolute = EmotionEdit(mode="voice"), EmotionEdit(mode="absolute")
+    assert np.allclose(animator.edited_emotion(sure, voice).T, space.centroids[angry], atol=1e-5)
+    assert np.allclose(animator.edited_emotion(sure, absolute).T, space.neutral, atol=1e-5)
+    assert np.allclose(animator.edited_emotion(halfway, voice).T, (space.neutral + space.centroids[sad]) / 2, atol=1e-5)
+    assert space.probabilities(animator.edited_emotion(sure, voice).T[:1])[0].argmax() == angry
+    happy = {"happy": 0.8}
+    moved_voice = animator.edited_emotion(sure, EmotionEdit(happy, mode="voice")) - animator.edited_emotion(sure, voice)
+    moved_abs = animator.edited_emotion(sure, EmotionEdit(happy)) - animator.edited_emotion(sure, absolute)
+    assert np.allclose(moved_voice, moved_abs, atol=1e-5)
+    assert np.allclose(moved_abs.T[0], 0.8 * space.directions[EMOTIONS.index("happy") - 1], atol=1e-5)

@@ -21,9 +21,9 @@ _REGISTERED: list = []  # non-empty while registered: unregister() runs once, wh
 
 def _classes() -> list:
     """Every class, in registration order (the preferences and properties before what uses them)."""
-    from . import operators, panels, preferences, properties
+    from . import characters, operators, panels, preferences, properties
 
-    return [cls for module in (preferences, properties, operators, panels) for cls in module.CLASSES]
+    return [cls for module in (preferences, properties, operators, panels, characters) for cls in module.CLASSES]
 
 
 def register(commands: dict | None = None):

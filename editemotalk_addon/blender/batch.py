@@ -17,7 +17,7 @@ import time
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from ..core import files, manifest, processes, terminal
+from ..core import files, manifest, processes, speakers, terminal
 from ..core.errors import INPUT_STATUS, RUN_STATUS, InputError, UserError
 
 # --- worker side (one Blender per process) ----------------------------------------------------------------------
@@ -26,27 +26,36 @@ DIED = "the worker process died while baking this job (killed, or out of memory?
 
 
 def _init_worker(weights: str | None, runtime: str, parent: int | None = None) -> None:
-    global _ANIMATOR
     if parent is not None:  # a worker process of the pool: its own environment, one thread per worker
         processes.die_with_parent(parent)
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from ..core.animator import Animator
     from .jobs import ensure_registered
 
     ensure_registered()
-    _ANIMATOR = Animator.load(weights, runtime)
+    _animator(weights, runtime)
+
+
+def _animator(weights: str | None, runtime: str):
+    """This process's Animator, loaded once (the driver's also builds its speakers' characters)."""
+    global _ANIMATOR
+    if _ANIMATOR is None:
+        from ..core.animator import Animator
+
+        _ANIMATOR = Animator.load(weights, runtime)
+    return _ANIMATOR
 
 
 def _failure(error: str, status: int) -> dict:
     return {"ok": False, "error": error, "status": status}
 
 
-def _run(job: dict, digest: str, speaker_clips: list[str] = ()) -> dict:
-    """Bake one job; its record is written only after all its outputs were written and checked."""
-    from .jobs import run_job
+def _run(job: dict, digest: str, character: str | None = None) -> dict:
+    """Bake one job (heard against the `character` file of its speaker); its record is written only after all its
+    outputs were written and checked."""
+    from .jobs import read_character, run_job
 
     try:
-        stats = run_job(job, _ANIMATOR, speaker_clips)
+        stats = run_job(job, _ANIMATOR, read_character(character) if character else None)
     except UserError as exc:
         return _failure(str(exc), exc.status)
     except Exception as exc:  # a bug or a Blender error: report it for this job, keep the batch going
@@ -68,7 +77,7 @@ def _worker(conn, weights: str | None, runtime: str, parent: int) -> None:
         return
     conn.send_bytes(json.dumps({"ready": True}).encode())
     while "job" in (message := json.loads(conn.recv_bytes())):
-        result = _run(message["job"], message["digest"], message["speaker_clips"])
+        result = _run(message["job"], message["digest"], message["character"])
         conn.send_bytes(json.dumps({"index": message["index"], "result": result}).encode())
 
 
@@ -102,17 +111,24 @@ def run_batch(args) -> int:
 
 
 def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
+    global _ANIMATOR
+    _ANIMATOR = None  # each run loads (and verifies) the weights it names
     results: dict[int, dict] = {}
-    voices = speakers(jobs)
     mine = [(i, job) for i, job in enumerate(jobs) if i % count == index]
     digest = manifest.weights_digest(args.weights)
+    wanted = {job.get("speaker") for _, job in mine if isinstance(job, dict)}
+    model = lambda: _animator(args.weights, args.runtime)
+    voices = speakers.build(Path(args.manifest), jobs, wanted, model, progress=not args.no_progress)
+    own = speakers.character_files(Path(args.manifest), jobs)
     hashes, todo = {}, []
     for i, job in mine:
         try:
             if isinstance(job, str):
                 raise InputError(job)
+            speakers.check_outputs(job, own)
             manifest.sweep(job)
-            hashes[i] = manifest.job_hash(job, digest, voices.get(job.get("speaker"), []))
+            voice = voices.get(job.get("speaker"))
+            hashes[i] = manifest.job_hash(job, digest, voice.digest if voice else "")
         except UserError as exc:
             results[i] = _failure(str(exc), exc.status)
             continue
@@ -132,9 +148,10 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
     if workers == 1:  # in this process (also what runs inside a real Blender)
         _init_worker(args.weights, args.runtime)
         for i, job in todo:
-            results[i] = _run(job, hashes[i], voices.get(job.get("speaker"), []))
+            results[i] = _run(job, hashes[i], _character_file(voices, job))
             bar.advance()
     elif workers > 1:
+        _ANIMATOR = None  # the speakers' model: the workers load their own
         results |= _pool(args, todo, hashes, workers, bar, voices)
     failed = {i: r for i, r in results.items() if not r["ok"]}
     done = [r["stats"] for r in results.values() if r["ok"]]
@@ -150,6 +167,7 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
             for i, r in sorted(failed.items())
         ],
         "stats": done,
+        "speakers": {name: voice.summary() for name, voice in voices.items()},
     }
     summary_path = Path(args.manifest).with_name(Path(args.manifest).stem + f".shard{index}of{count}.summary.json")
     try:
@@ -164,22 +182,21 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
     )
     for f in summary["failures"]:
         print(f"  FAILED job {f['job']} ({f['audio']}): {f['error']}", file=sys.stderr)
+    for name, voice in voices.items():
+        for clip, why in voice.left_out.items():
+            print(f"  speaker {name}: left out of the baseline: {clip}: {why}", file=sys.stderr)
     statuses = {r["status"] for r in failed.values()} | (set() if written else {RUN_STATUS})
     return RUN_STATUS if RUN_STATUS in statuses else INPUT_STATUS if statuses else 0
 
 
-def speakers(jobs: list[dict | str]) -> dict[str, list[str]]:
-    """{speaker: the audio of every job of the manifest (all shards) with that speaker}: each of them is read
-    against that voice's own baseline, the same whichever shard or worker bakes it."""
-    voices: dict[str, list[str]] = {}
-    for job in jobs:
-        if isinstance(job, dict) and job.get("speaker") and job.get("audio"):
-            voices.setdefault(job["speaker"], []).append(job["audio"])
-    return voices
+def _character_file(voices: dict[str, speakers.Speaker], job: dict) -> str | None:
+    """The character file a job is heard against: its speaker's, the same whichever shard or worker bakes it."""
+    voice = voices.get(job.get("speaker")) if job.get("audio") else None
+    return str(voice.file) if voice else None
 
 
 def _pool(
-    args, todo: list[tuple[int, dict]], hashes: dict[int, str], size: int, bar, voices: dict[str, list[str]]
+    args, todo: list[tuple[int, dict]], hashes: dict[int, str], size: int, bar, voices: dict[str, speakers.Speaker]
 ) -> dict[int, dict]:
     """Bake `todo` on `size` worker processes, one job each at a time. A worker that dies fails the job it held
     and is replaced while jobs remain; when workers keep dying before they take a job, the rest fail."""
@@ -202,7 +219,7 @@ def _pool(
         worker.held, message = (queue.pop(), None) if queue else (None, {"stop": True})
         if worker.held:
             i, job = worker.held
-            message = {"index": i, "job": job, "digest": hashes[i], "speaker_clips": voices.get(job.get("speaker"), [])}
+            message = {"index": i, "job": job, "digest": hashes[i], "character": _character_file(voices, job)}
         try:
             conn.send_bytes(json.dumps(message).encode())
         except OSError:  # it died meanwhile: the job goes back, the death is seen next

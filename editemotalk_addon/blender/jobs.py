@@ -16,7 +16,8 @@ from pathlib import Path
 
 import bpy
 
-from ..core import audio, bundled_head, files, livelink, performance, terminal, timebase, validate
+from ..core import audio, bundled_head, files, livelink, performance, speakers, terminal, timebase, validate
+from ..core.character import Character
 from ..core.emotion_keys import curves_json, heard_keys
 from ..core.errors import InputError, UserError
 from ..core.job import checked, keyed_from_voice
@@ -90,21 +91,22 @@ def load_mesh(spec: str):
     return obj
 
 
-@functools.lru_cache(maxsize=4096)
-def _scores(animator, path: str, size: int, mtime: float):
-    return animator.analyze(path).logits
-
-
-def _clip_scores(animator, path: str) -> object:
-    """A clip's emotion scores (T, 8), analysed once per worker while the file stays the same."""
+def read_character(path: str) -> Character:
+    """A batch speaker's character file (core/speakers.py), read once per worker while it stays the same, and
+    condensed to what Heard reads of it."""
     st = os.stat(path)
-    return _scores(animator, path, st.st_size, st.st_mtime)
+    return _character(path, st.st_size, st.st_mtime_ns)
 
 
-def run_job(job: dict, animator, speaker_clips: list[str] = ()) -> dict:
+@functools.lru_cache(maxsize=16)
+def _character(path: str, size: int, mtime_ns: int) -> Character:
+    return speakers.condensed(Character.load(path))
+
+
+def run_job(job: dict, animator, character: Character | None = None, character_file: str | None = None) -> dict:
     """Bake one job (a dict of bake flags) in this process's Blender; returns per-stage seconds and warnings.
-    `speaker_clips`: the audio of every job of the manifest with the same speaker (this one's included): the voice's
-    emotion is then read against that speaker's own baseline.
+    `character`: the voice's Character (a batch's speaker, `bake --character`): what is heard is read against it.
+    With `character_file`, the clip joins the character, saved there once the outputs are written.
 
     Raises InputError when the job's input is wrong (exit status 2): a flag or value, its audio, capture, curves
     or mesh; UserError when it cannot be done (exit status 1)."""
@@ -131,12 +133,13 @@ def run_job(job: dict, animator, speaker_clips: list[str] = ()) -> dict:
     update_mapping(obj, job.get("names") or "auto")
     start = job.get("start_frame", 1)
     mark("load")
-    missing = []  # capture columns
+    missing, joined = [], False  # capture columns; whether the clip joined the character
     if job.get("audio"):
         analysis = animator.analyze(clip.samples)
         del clip  # a long recording's samples are not kept through the bake
-        if len(speaker_clips) > 1:
-            analysis = animator.against_speaker(analysis, [_clip_scores(animator, p) for p in speaker_clips])
+        joined = character_file is not None and character.add(analysis, source)
+        if character is not None:
+            analysis = animator.heard(analysis, character)
         mark("analyze")
         if job.get("emotion_from_voice") == "keys":
             edit = keyed_from_voice(edit, analysis)
@@ -172,6 +175,12 @@ def run_job(job: dict, animator, speaker_clips: list[str] = ()) -> dict:
     weights = exports.sample_weights(scene, obj, range(first, last + 1)) if whole and job.get("csv") else perf.weights
     isolate = contextlib.nullcontext if whole else lambda: exports.solo(obj, source)
     exports.write_outputs(targets, obj, first, last, weights, fps, isolate, texts)
+    if joined:
+        try:
+            character.save(character_file)
+        except OSError as exc:
+            why = exc.strerror or exc
+            raise UserError(f"Cannot write the character file {character_file}: {why} - free space") from None
     mark("export")
     order = ["start", "load", "analyze", "generate", "bake", "export"]
     return {

@@ -103,7 +103,7 @@ class EET_OT_analyze(bpy.types.Operator):
         if "error" in self._result:
             self.report({"ERROR"}, str(self._result["error"]).splitlines()[0])
             return self._finish(context, None, cancelled=True)
-        session.store_analysis(self._path, self._result["analysis"], context.scene.editemotalk.character)
+        session.store_analysis(self._path, self._result["analysis"])
         session.request_refresh(context.scene)
         return self._finish(context, _heard(context, self._path, self._result["analysis"]))
 

@@ -51,7 +51,6 @@ class EET_PT_emotion(_Panel, bpy.types.Panel):
             col.label(text="Heard: " + s.heard, icon="INFO")
             col.operator("editemotalk.key_heard", icon="KEYINGSET")
         col.prop(s, "key_heard")
-        col.prop(s, "character")
         col.prop(s, "live_preview", toggle=True, icon="PLAY")
 
 

@@ -32,6 +32,14 @@ class EETMapRow(bpy.types.PropertyGroup):
     shape_key: bpy.props.StringProperty(name="Shape key")
 
 
+class EETCharacter(bpy.types.PropertyGroup):
+    """A character's voice baseline kept in the .blend: its name, and the Character (core/character.py) as the JSON
+    its file holds, so a reopened file, `bake --character` and a batch's speaker read the voice alike."""
+
+    name: bpy.props.StringProperty(name="Name")
+    data: bpy.props.StringProperty(name="Character", description="core.character.Character.to_json(), as JSON")
+
+
 class EETObjectSettings(bpy.types.PropertyGroup):
     preset: bpy.props.EnumProperty(
         name="Names", items=[(k, v, "") for k, v in name_mapping.PRESET_LABELS.items()], default="auto"
@@ -112,14 +120,15 @@ class EETSceneSettings(bpy.types.PropertyGroup):
         "character": bpy.props.StringProperty(
             name="Character",
             update=_clip_changed,
-            description="Clips analysed under one character's name are read against that voice's own baseline "
-            "(from two clips on): a voice that always sounds tense shows its calm lines as calm",
+            description="Whose voice this is: each clip is heard against the clips added to that character (kept "
+            "in the .blend), so a voice that always sounds tense shows its calm lines as calm",
         ),
+        "characters": bpy.props.CollectionProperty(type=EETCharacter),
         "status": bpy.props.StringProperty(name="Status"),
     }
 
 
-CLASSES = (EETMapRow, EETObjectSettings, EETSceneSettings)
+CLASSES = (EETMapRow, EETCharacter, EETObjectSettings, EETSceneSettings)
 
 
 def register():

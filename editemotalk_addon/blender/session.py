@@ -9,6 +9,7 @@ removes the layer and unmutes what it muted, so the scene evaluates exactly as i
 
 from __future__ import annotations
 
+import json
 import os
 
 import bpy
@@ -17,6 +18,7 @@ from bpy.app.handlers import persistent
 
 from ..core import audio, rig, validate
 from ..core.animator import Animator, EmotionEdit
+from ..core.character import Character
 from ..core.emotion_keys import RAMP_S, heard_keys
 from ..core.errors import UserError
 from . import preferences, preview_layer, sound
@@ -25,8 +27,8 @@ _STATE: dict = {
     "animator": None,
     "animator_key": None,
     "analyses": {},
-    "characters": {},  # character name -> {clip: its emotion scores}: the clips analysed as that voice
-    "as_heard": {},  # (clip analysis, character, its clips) -> the analysis read against the character
+    "characters": {},  # a character as the .blend stores it (its JSON text) -> that Character
+    "as_heard": {},  # (clip analysis, the character's JSON text) -> the analysis read against the character
     "perf": None,
     "perf_key": None,
     "curves_key": None,
@@ -75,35 +77,82 @@ def cached_analysis(path: str):
     return _STATE["analyses"].get(_cache_key(path))
 
 
-def store_analysis(path: str, analysis, character: str = "") -> None:
+def store_analysis(path: str, analysis) -> None:
     _STATE["analyses"][_cache_key(path)] = analysis
-    if character.strip():
-        _STATE["characters"].setdefault(character.strip(), {})[_cache_key(path)] = analysis.logits
     _STATE["perf_key"] = None
 
 
-def analyze(context, path: str):
-    """Synchronous analysis (scripts, background mode); the Analyze button runs this in a thread. The clip joins
-    the scene's character (if one is named), whose voice it is read against."""
+def clip_analysis(context, path: str):
+    """The clip's own analysis (analysed once, then cached), not yet read against any character."""
     analysis = cached_analysis(path)
-    character = context.scene.editemotalk.character
     if analysis is None:
         analysis = get_animator(context).analyze(path)
-        store_analysis(path, analysis, character)
-    elif character.strip() and _cache_key(path) not in _STATE["characters"].get(character.strip(), {}):
-        store_analysis(path, analysis, character)
-    return as_heard(context, analysis)
+        store_analysis(path, analysis)
+    return analysis
+
+
+def analyze(context, path: str):
+    """Synchronous analysis (scripts, background mode); the Analyze button runs this in a thread. The clip is read
+    against the scene's character, when one is named."""
+    return as_heard(context, clip_analysis(context, path))
+
+
+def stored_character(scene):
+    """The scene's Character's entry in the .blend (scene.editemotalk.characters), or None."""
+    s = scene.editemotalk
+    return s.characters.get(s.character.strip()) if s.character.strip() else None
+
+
+def character(scene) -> Character | None:
+    """The scene's named Character as the .blend stores it (parsed once per change; read it, do not change it), or
+    None when no character is named or it holds nothing yet. Raises UserError when what is stored is unreadable."""
+    stored = stored_character(scene)
+    if stored is None or not stored.data:
+        return None
+    if stored.data not in _STATE["characters"]:
+        if len(_STATE["characters"]) > 16:  # earlier states (before an edit, an undo): parsed again if needed
+            _STATE["characters"].clear()
+        _STATE["characters"][stored.data] = _parsed(stored)
+    return _STATE["characters"][stored.data]
+
+
+def _parsed(stored) -> Character:
+    try:
+        return Character.from_json(json.loads(stored.data))
+    except ValueError as exc:
+        raise UserError(
+            f"The character {stored.name!r} stored in this file is unreadable ({exc}) - name a new character"
+        ) from None
+
+
+def editable_character(scene) -> Character:
+    """A copy of the scene's named Character to change and keep (keep_character); a new one if it has none yet.
+    Raises UserError when no character is named."""
+    name = scene.editemotalk.character.strip()
+    if not name:
+        raise UserError("No character named - type the character's name in the Character field first")
+    stored = stored_character(scene)
+    return _parsed(stored) if stored is not None and stored.data else Character(name)
+
+
+def keep_character(scene, voice: Character) -> None:
+    """Store `voice` in the .blend as the scene's character: saved with the file, restored by undo."""
+    stored = stored_character(scene) or scene.editemotalk.characters.add()
+    stored.name = voice.name
+    stored.data = json.dumps(voice.to_json())
 
 
 def as_heard(context, analysis):
-    """The analysis as the scene's character reads it: with two or more clips analysed under that character's
-    name, the voice's emotion against the character's own baseline (Animator.against_speaker); else as it is."""
-    clips = _STATE["characters"].get(context.scene.editemotalk.character.strip(), {})
-    key = (id(analysis), tuple(clips))
-    if len(clips) < 2:
+    """The analysis as the scene's character reads it (Animator.heard: each feature standardised over that
+    voice's own clips); with no character named, as it is."""
+    voice = character(context.scene)
+    if voice is None:
         return analysis
+    key = (id(analysis), stored_character(context.scene).data)
     if key not in _STATE["as_heard"]:
-        _STATE["as_heard"][key] = get_animator(context).against_speaker(analysis, list(clips.values()))
+        if len(_STATE["as_heard"]) > 64:
+            _STATE["as_heard"].clear()
+        _STATE["as_heard"][key] = get_animator(context).heard(analysis, voice)
     return _STATE["as_heard"][key]
 
 

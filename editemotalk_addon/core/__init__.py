@@ -2,7 +2,8 @@
 
 audio.py          decode any recording -> mono float32 at 16 kHz
 animator.py       analyze (once per clip) -> edit the emotion -> generate (every slider change) -> Performance
-emotion_space.py  the edit dictionary: e' = e + sum_k alpha_k v_k, and the voice's emotion probabilities
+heard.py          the voice's emotion per phrase (Heard), read against a character.py Character (a kept voice)
+emotion_space.py  the edit dictionary: e' = e_voice + sum_k alpha_k s_k v_k
 life.py           blinks and gaze;  lips.py  the inner-lip gap on a real head and the seal
 performance.py    the three additive layers at the scene's frame rate
 name_mapping.py   ARKit names -> the user's shape keys;  livelink.py  Live Link Face CSV

@@ -20,8 +20,10 @@ import numpy as np
 from . import lips, validate
 from . import weights as W
 from .audio import SAMPLE_RATE, load_audio, validate_audio
-from .emotion_space import EmotionSpace, calibrated, speaker_baseline, voice_alphas
+from .character import Character, audio_key
+from .emotion_space import EmotionSpace, voice_alphas
 from .errors import InputError, UserError
+from .heard import HeardHead, per_frame, phrase_features
 from .life import live
 from .onnx_sessions import cpu_session
 from .performance import Performance
@@ -75,10 +77,13 @@ class Analysis:
     gate: np.ndarray  # (1, T)
     emotion: np.ndarray  # (E, T)
     clip: np.ndarray  # (E,)
-    logits: np.ndarray  # (T, 8) the emotion head's scores over time, before calibration
-    probabilities: np.ndarray  # (T, 8) emotion detected in the voice over time: calibrated (emotion_space.calibrated)
+    logits: np.ndarray  # (T, 8) the analyze graph's own emotion head's scores (research: bench/loco); Heard is below
+    probabilities: np.ndarray  # (T, 8) emotion heard in the voice over time, phrase by phrase: calibrated (heard.py)
     speech: np.ndarray  # (T,) 1 where someone speaks (or will within 50 ms), 0 in silence (recogniser.py)
     fps: int = 50
+    key: str = ""  # character.audio_key of the decoded samples: the clip's identity in a Character
+    phrase_spans: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))  # (P, 2) [first, end)
+    phrase_features: np.ndarray = field(default_factory=lambda: np.zeros((0, 1024), np.float32))  # (P, 1024) heard.py
 
     @property
     def detected(self) -> dict[str, float]:
@@ -99,6 +104,7 @@ class Animator:
         model = self.config["model"]
         voice = model.get("emotion_features") == "voice"
         self.voice = VoiceEncoder(folder / "voice.onnx", model.get("voice_layer", "layer3")) if voice else None
+        self.heard_head = HeardHead.load(folder / "heard.json")
         self.model_fps = self.config["fps"]
         self.block = self.config["block"]
 
@@ -114,7 +120,7 @@ class Animator:
     def analyze(self, audio: str | Path | np.ndarray) -> Analysis:
         """A path or (samples,) float32 at 16 kHz -> cached analysis."""
         x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
-        duration = len(x) / SAMPLE_RATE
+        duration, key = len(x) / SAMPLE_RATE, audio_key(x)
         frames = frame_count(duration, self.model_fps)
         log_probs, hidden = self.recogniser(x)
         speech = speech_activity(x, log_probs)
@@ -124,6 +130,8 @@ class Animator:
         voice = fit_frames(voice, x.shape[1] // HOP)
         content, articulation, gate, emotion, clip, logits = self._backend.analyze(x, recognised[None], voice[None])
         logits = logits[0, :, :frames].T
+        speech = fit_frames(speech[None], frames)[0]
+        spans, pooled = phrase_features(voice[:, :frames].T, speech, self.model_fps)
         return Analysis(
             duration,
             content[0, :, :frames],
@@ -132,24 +140,23 @@ class Animator:
             emotion[0, :, :frames],
             clip[0],
             logits,
-            calibrated(logits, self.config.get("voice_temperature", 1.0)),
-            fit_frames(speech[None], frames)[0],
+            per_frame(spans, self.heard_head.probabilities(pooled), frames),
+            speech,
             self.model_fps,
+            key,
+            spans,
+            pooled,
         )
 
-    def against_speaker(self, analysis: Analysis, speaker_clips: list[np.ndarray]) -> Analysis:
-        """The analysis with the voice's emotion read against its speaker's own baseline: `speaker_clips` holds the
-        scores (T, 8) of every clip of that voice, this one included. With fewer than two, it is as it was."""
-        if len(speaker_clips) < 2:
-            return analysis
-        reference = np.asarray(self.config.get("voice_reference", np.zeros(len(EMOTIONS))))  # (8,)
-        baseline = speaker_baseline(speaker_clips, reference)
-        temperature = self.config.get("voice_temperature", 1.0)
-        return replace(analysis, probabilities=calibrated(analysis.logits, temperature, baseline))
+    def heard(self, analysis: Analysis, character: Character | None = None) -> Analysis:
+        """The analysis with the voice's emotion read against `character` (its voice features standardised over
+        that character's clips, heard.py); None, or a character with too few phrases: against the training corpus."""
+        p = self.heard_head.probabilities(analysis.phrase_features, character)
+        return replace(analysis, probabilities=per_frame(analysis.phrase_spans, p, len(analysis.probabilities)))
 
     def slider_values(self, analysis: Analysis, edit: EmotionEdit, times: np.ndarray) -> np.ndarray:
-        """(T, 7) what the face shows at `times`: the sliders, plus in "voice" mode the emotion heard in the voice
-        as strongly as the recogniser is sure of it (emotion_space.voice_alphas)."""
+        """(T, 7) the sliders at `times`, plus in "voice" mode the emotion heard in the voice as slider values
+        (emotion_space.voice_alphas): what the idle layer (life.py) reads."""
         sliders = edit.intensity * edit.alphas(times)
         if edit.mode == "voice":
             idx = np.minimum((times * analysis.fps).astype(int), len(analysis.probabilities) - 1)
@@ -157,9 +164,12 @@ class Animator:
         return sliders
 
     def edited_emotion(self, analysis: Analysis, edit: EmotionEdit) -> np.ndarray:
-        """e'(t) (E, T) at the model's frame rate."""
+        """e'(t) (E, T) at the model's frame rate: e_voice + sum_k alpha_k s_k v_k, e_voice the heard emotion's
+        projection into the learned space in "voice" mode, the neutral centroid in "absolute" (emotion_space.py)."""
         times = np.arange(analysis.emotion.shape[1]) / analysis.fps
-        return self.space.edit(self.slider_values(analysis, edit, times)).T
+        heard = analysis.probabilities[np.minimum(np.arange(len(times)), len(analysis.probabilities) - 1)]
+        voice = self.space.voice_embedding(heard) if edit.mode == "voice" else None
+        return self.space.edit(edit.intensity * edit.alphas(times), voice).T
 
     def generate(
         self, analysis: Analysis, edit: EmotionEdit | None = None, fps: float = 30, seed: int = 0, life: bool = True

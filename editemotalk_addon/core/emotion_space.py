@@ -1,15 +1,20 @@
 """The emotion space and its edit dictionary (numpy only).
 
-Training fits a linear classifier on emotion embeddings of labelled speech (model/training/emotion_fit.py). For
-each slider k the editing direction v_k is the unit normal of the decision boundary between k and neutral; the
-calibration s_k is how far the centroid of k lies from the neutral centroid along v_k, so alpha = 1 moves a face by
-one typical full emotion:
+Training fits a linear classifier on emotion embeddings of labelled speech (model/training/emotion_fit.py), with
+c_k the centroid of class k. For each slider k the editing direction v_k is the unit normal of the decision
+boundary between k and neutral; the calibration s_k is how far the centroid of k lies from the neutral centroid
+along v_k, so alpha = 1 moves a face by one typical full emotion. The generator reads
 
-    e'(t) = c_neutral + sum_k (voice_k(t) + intensity * alpha_k(t)) * s_k * v_k
+    e'(t) = e_voice(t) + sum_k intensity * alpha_k(t) * s_k * v_k                      (the paper's edit)
 
-where voice_k(t) is how clearly the voice's emotion k is heard (`voice_alphas`: the classifier's probability above
-chance, 0..1) in "keep the voice" mode, and 0 in absolute mode. The face then shows the voice's emotion as strongly
-as the recogniser is sure of it: a clearly angry voice gets an angry face, an uncertain one stays near neutral.
+    e_voice(t) = c_neutral + sum_k p_k(t) * (c_k - c_neutral)    "keep the voice" mode (`voice_embedding`)
+    e_voice(t) = c_neutral                                        absolute mode
+
+where p(t) is Heard's calibrated probability of each emotion in the phrase under t (core/heard.py; 0 for the
+classes it has no data for): the voice's own emotion projected into the learned space, a clearly angry voice at
+the angry centroid, an uncertain one between the centroids, nearer neutral the less sure Heard is.
+`voice_alphas` (the probability above chance, 0..1) is the same reading as slider values, for Key Heard Emotion
+and the idle layer.
 """
 
 from __future__ import annotations
@@ -28,22 +33,10 @@ CHANCE = 1.0 / len(EMOTIONS)
 def calibrated(logits: np.ndarray, temperature: float = 1.0, baseline: np.ndarray | None = None) -> np.ndarray:
     """(T, 8) scores -> probabilities: softmax(logits / temperature), the temperature fitted on corpora the emotion
     head never heard (model/evaluation/loco.py), so a voice from an unknown corpus is not shown more strongly than
-    it is recognised. `baseline` (8,): a speaker's own bias (speaker_baseline), taken off first."""
+    it is recognised. `baseline` (8,): a bias taken off first."""
     x = (logits - (0.0 if baseline is None else baseline)) / temperature
     p = np.exp(x - x.max(-1, keepdims=True))
     return (p / p.sum(-1, keepdims=True)).astype(np.float32)
-
-
-SHRINK_CLIPS = 5.0  # a speaker's baseline counts fully only with many clips: n / (n + 5) of it
-
-
-def speaker_baseline(clip_logits: list[np.ndarray], reference: np.ndarray) -> np.ndarray:
-    """(8,) what a speaker's voice adds to every clip: the mean of its clips' mean scores, minus the training
-    corpus's (`reference`), shrunk towards 0 for few clips. Read against it, a voice that always sounds sad
-    shows its sad lines as sad and its calm ones as calm (issue: a character against its own baseline)."""
-    n = len(clip_logits)
-    mean = np.mean([c.mean(0) if c.ndim == 2 else c for c in clip_logits], axis=0)
-    return (n / (n + SHRINK_CLIPS)) * (mean - reference)
 
 
 def voice_alphas(probabilities: np.ndarray) -> np.ndarray:
@@ -74,10 +67,15 @@ class EmotionSpace:
         """(7, E) calibrated edit vectors s_k * v_k."""
         return self.calibration[:, None] * self.normals
 
-    def edit(self, alphas: np.ndarray) -> np.ndarray:
-        """alphas (T, 7) or (7,), the face's slider values (the voice's already added in voice mode) -> e' (T, E)."""
+    def edit(self, alphas: np.ndarray, voice: np.ndarray | None = None) -> np.ndarray:
+        """alphas (T, 7) or (7,), the sliders -> e' (T, E): from `voice` (T, E) (voice_embedding), else neutral."""
         alphas = np.atleast_2d(np.asarray(alphas, np.float32))
-        return (self.neutral[None, :] + alphas @ self.directions).astype(np.float32)
+        start = self.neutral[None, :] if voice is None else voice
+        return (start + alphas @ self.directions).astype(np.float32)
+
+    def voice_embedding(self, probabilities: np.ndarray) -> np.ndarray:
+        """(T, 8) heard probabilities -> e_voice (T, E) = c_neutral + sum_k p_k (c_k - c_neutral)."""
+        return (self.neutral[None, :] + probabilities @ (self.centroids - self.neutral[None, :])).astype(np.float32)
 
     def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         """(T, E) -> (T, 8) softmax of the fitted classifier."""

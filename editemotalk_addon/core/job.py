@@ -3,9 +3,14 @@ the emotion edit. The CLI checks before Blender and the model load, so bad value
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from . import validate
 from .animator import Analysis, EmotionEdit
+from .character import Character
 from .emotion_keys import heard_keys
+from .errors import InputError, UserError
 
 
 def emotion_edit(job: dict) -> EmotionEdit:
@@ -30,3 +35,26 @@ def checked(job: dict) -> tuple[dict, EmotionEdit]:
     job = validate.job(job)
     validate.separate_paths(job)
     return job, emotion_edit(job)
+
+
+def character_file(path: str, job: dict) -> Character:
+    """`bake --character FILE`: the Character it holds, or a new one named after the file when there is none yet
+    (written once the bake's outputs are). Raises errors.InputError when it is not a character file, is one of the
+    job's inputs or outputs, or its folder does not exist."""
+    path = validate.file_path("character", path)
+    if not path.lower().endswith(".json"):
+        raise InputError(f"character={validate.short(path)} must end in .json - name its file, e.g. ada.json")
+    inputs, outputs = validate.job_paths(job)
+    for key, real in (inputs | outputs).items():
+        if real == os.path.realpath(path):
+            raise InputError(f"character={validate.short(path)} is also the job's {key} - give it a file of its own")
+    if os.path.lexists(path):
+        if not os.path.isfile(path):
+            raise InputError(f"character={validate.short(path)} is not a regular file - name a .json file")
+        try:
+            return Character.load(path)
+        except UserError as exc:
+            raise InputError(str(exc)) from None
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise InputError(f"character={validate.short(path)}: its folder does not exist - create it first")
+    return Character(Path(path).name.removesuffix(".json").removesuffix(".character"))

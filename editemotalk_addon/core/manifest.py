@@ -175,16 +175,15 @@ def _file_digest(key: str, path: str | None) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    """A file's hash, once per run while it stays the same (a speaker's clips are hashed for each of its jobs)."""
+    """A file's hash, once per run while it stays the same."""
     return files.sha256(path)
 
 
-def job_hash(job: dict, weights_digest: str, speaker_clips: list[str] = ()) -> str:
-    """The hash of everything a job's outputs come from, its speaker's other clips included (their baseline shapes
-    its emotion). Raises InputError naming an input that cannot be read."""
+def job_hash(job: dict, weights_digest: str, speaker: str = "") -> str:
+    """The hash of everything a job's outputs come from, its speaker's baseline included (`speaker`: the digest of
+    the recordings it is built from, core/speakers.py). Raises InputError naming an input that cannot be read."""
     mesh_file = files.split_mesh_spec(job.get("mesh") or "")[0]
-    inputs = [_file_digest(k, job.get(k)) for k in validate.INPUT_KEYS] + [_file_digest("mesh", mesh_file)]
-    inputs += [_file_digest("audio", clip) for clip in speaker_clips]
+    inputs = [_file_digest(k, job.get(k)) for k in validate.INPUT_KEYS] + [_file_digest("mesh", mesh_file), speaker]
     blob = json.dumps({"job": job, "inputs": inputs, "weights": weights_digest}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 

@@ -13,13 +13,14 @@ from .errors import UserError
 from .files import sha256
 
 MANIFEST = "manifest.json"
-ONNX_FILES = (  # all Blender needs: our two graphs and the two pretrained networks they read
+ONNX_FILES = (  # all Blender needs: our two graphs, the two pretrained networks they read, the Heard head
     "config.json",
     "edit_dictionary.json",
     "analyze.onnx",
     "generate.onnx",
     "recogniser.onnx",
     "voice.onnx",
+    "heard.json",
 )
 TORCH_FILES = ("model.safetensors", "config.json")  # the torch runtime and fine-tuning
 FILES = (*TORCH_FILES, *ONNX_FILES[1:])

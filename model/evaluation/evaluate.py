@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from editemotalk_addon.core.animator import Analysis, Animator, EmotionEdit
+from editemotalk_addon.core.character import Character
+from editemotalk_addon.core.heard import per_frame
 from editemotalk_addon.core.ict import IctHead
 from editemotalk_addon.core.rig import EMOTIONS, GROUPS, INDEX, LIFE_CHANNELS, SLIDERS
 from editemotalk_addon.core.timebase import TRAIN_FPS
@@ -27,6 +29,7 @@ from editemotalk_addon.core.timebase import TRAIN_FPS
 from ..training import teacher
 from ..training.corpus.store import Example
 from ..training.data import Corpus
+from ..training.heard_fit import head_without
 from ..training.teacher.expression import EXPRESSIONS
 from . import motion
 from .metrics import closure_hits, false_closures, jaw_correlation, lip_vertex_error, pearson, resting_in_silence
@@ -361,19 +364,24 @@ def emotion(animator, chosen, analyses, classifier, mean_pose, head, lips_idx, p
 
 
 def speech_emotion(animator: Animator, examples: list[Example], analyses: dict) -> dict:
-    """UAR per clip, and speaker-relative (each clip read against its speaker's other test clips, as a batch
-    manifest's speaker field does: Animator.against_speaker)."""
+    """UAR per clip, and speaker-relative (each clip read against a Character of its speaker's test clips, as a
+    batch manifest's speaker field does). The shipped Heard heard every Emo-DB speaker, so these clips are read
+    by the same recipe fitted without their speakers (heard_fit.head_without)."""
     labelled = [ex for ex in examples if ex.meta.emotion in EMOTIONS]  # boredom has no slider
     found = {ex.meta.id: analyses.get(ex.meta.id) or animator.analyze(ex.audio) for ex in labelled}
-    by_speaker: dict[str, list[np.ndarray]] = {}
+    head = head_without({ex.meta.speaker.replace(":", "/") for ex in labelled}, animator.heard_head)
+    by_speaker: dict[str, Character] = {}
     for ex in labelled:
-        by_speaker.setdefault(ex.meta.speaker, []).append(found[ex.meta.id].logits)
+        by_speaker.setdefault(ex.meta.speaker, Character(ex.meta.speaker)).add(found[ex.meta.id], ex.meta.id)
+    heard = lambda a, character=None: per_frame(
+        a.phrase_spans, head.probabilities(a.phrase_features, character), a.speech.size
+    )
+    named = lambda a, character=None: EMOTIONS[int(np.argmax(heard(a, character).mean(0)))]
     guesses, relative = [], []
     for ex in labelled:
         a = found[ex.meta.id]
-        guesses.append((ex.meta.emotion, EMOTIONS[int(np.argmax(a.probabilities.mean(0)))]))
-        r = animator.against_speaker(a, by_speaker[ex.meta.speaker])
-        relative.append((ex.meta.emotion, EMOTIONS[int(np.argmax(r.probabilities.mean(0)))]))
+        guesses.append((ex.meta.emotion, named(a)))
+        relative.append((ex.meta.emotion, named(a, by_speaker[ex.meta.speaker])))
     return unweighted_recall(guesses) | {"speaker_relative_uar": unweighted_recall(relative)["uar"]}
 
 

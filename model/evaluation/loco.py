@@ -7,10 +7,10 @@ encoder's input (ModelConfig.emotion_features), and its TEST split, reported bes
 Scores are unweighted average recall over the emotions both sides have (argmax among them); the in-domain fold
 (everything -> Emo-DB 15/16, argmax over all eight classes) is the shipped model's speech-emotion figure.
 
-Per clip, and speaker-relative (each clip read against its speaker's baseline in the same split,
-emotion_space.speaker_baseline). The voice's confidence is calibrated here: one temperature fitted on the
-leave-out folds' VALIDATION clips (corpora the head never heard), its expected calibration error reported per
-fold on TEST; `--weights` writes it into a weights folder (config "voice_temperature").
+Per clip, and speaker-relative (each clip read against its speaker's baseline in the same split, speaker_baseline
+below: the score shift the runtime used before Heard, core/heard.py). The voice's confidence is calibrated here: one
+temperature fitted on the leave-out folds' VALIDATION clips (corpora the head never heard), its expected calibration
+error reported per fold on TEST; `--weights` writes it into a weights folder (config "voice_temperature").
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import torch
 from editemotalk_addon.core import weights as W
 from editemotalk_addon.core.animator import fit_frames
 from editemotalk_addon.core.audio import SAMPLE_RATE
-from editemotalk_addon.core.emotion_space import calibrated, speaker_baseline
+from editemotalk_addon.core.emotion_space import calibrated
 from editemotalk_addon.core.network.model import pad_audio
 from editemotalk_addon.core.recogniser import HOP
 from editemotalk_addon.core.rig import EMOTIONS
@@ -91,6 +91,15 @@ def predictions(model, examples: list[Example], voice: VoiceEncoder | None) -> l
         for ex in examples
         if label_of(ex) >= 0
     ]
+
+
+SHRINK_CLIPS = 5.0  # a speaker's baseline counts fully only with many clips: n / (n + 5) of it
+
+
+def speaker_baseline(clip_logits: list[np.ndarray], reference: np.ndarray) -> np.ndarray:
+    """(8,) the mean of a speaker's clips' mean scores minus the corpus's, shrunk towards 0 for few clips."""
+    n = len(clip_logits)
+    return (n / (n + SHRINK_CLIPS)) * (np.mean([c.mean(0) for c in clip_logits], axis=0) - reference)
 
 
 def score(clips: list[dict], classes: list[int], temperature: float = 1.0, reference=None) -> dict:
