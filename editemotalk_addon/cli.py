@@ -161,6 +161,23 @@ def main(argv: list[str] | None = None, prog: str = "python -m editemotalk_addon
         return exc.status
 
 
+def command(argv: list[str] | None = None, prog: str = "python -m editemotalk_addon") -> None:
+    """`main`, then the process ends with its status without waiting on bpy's shutdown (processes.leave): what
+    `python -m editemotalk_addon`, `blender -c editemotalk` and `-P cli.py` run."""
+    from .core.processes import leave
+
+    try:
+        status = main(argv, prog)
+    except SystemExit as exc:  # --help, or a flag argparse refuses (before bpy is imported)
+        status = exc.code or 0
+    except BaseException:  # a bug: its traceback, then the same exit
+        import traceback
+
+        traceback.print_exc()
+        status = 1
+    leave(status)
+
+
 def _bake(args) -> int:
     from .core import validate
     from .core.animator import Animator
@@ -192,4 +209,4 @@ if __name__ == "__main__":  # `blender -b file.blend -P <extension>/cli.py -- ba
     if package is None or not hasattr(package, "cli"):
         print("editemotalk: the extension is not enabled in this Blender - enable it in Preferences", file=sys.stderr)
         sys.exit(2)
-    sys.exit(package.cli.main(sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]))
+    package.cli.command(sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:])

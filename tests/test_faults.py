@@ -634,3 +634,42 @@ def test_one_exit_status_rule_in_help_readme_and_batches(head, tmp_path):
     assert r.returncode == 1 and "0 baked, 0 up to date, 2 failed" in r.stdout  # any run failed: 1
     summary = json.loads((tmp_path / "jobs.shard0of1.summary.json").read_text())
     assert [f["status"] for f in summary["failures"]] == [2, 1]
+
+
+# --- Issue 34 (F23 ...): rigs with drivers, outputs onto devices, manifests that harm themselves, locks ----------
+
+RIG = """
+import os, sys, bpy
+bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+bpy.ops.mesh.primitive_ico_sphere_add(subdivisions=2)
+face = bpy.context.object
+face.name = "Face"
+face.shape_key_add(name="Basis")
+for name in ("jawOpen", "mouthClose", "eyeBlinkLeft", "eyeBlinkRight"):
+    face.shape_key_add(name=name).data[0].co.x += 0.5
+driver = face.data.shape_keys.key_blocks["mouthClose"].driver_add("value").driver
+driver.type = "SCRIPTED"
+driver.expression = "min(0.0, len('a'))"  # not a simple expression: Python evaluates it
+bpy.ops.wm.save_as_mainfile(filepath=sys.argv[1])
+sys.stdout.flush()
+os._exit(0)  # bpy's own exit would wait forever on this file (the fault under test)
+"""
+
+
+def test_f23_a_rig_with_a_python_driver_bakes_exports_and_exits(head, tmp_path):
+    r = subprocess.run([sys.executable, "-c", RIG, str(tmp_path / "rig.blend")], capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    start = time.perf_counter()
+    r = cli("bake", "--audio", head / "line.wav", "--mesh", f"{tmp_path / 'rig.blend'}:Face",
+            "--abc", tmp_path / "x.abc", "--csv", tmp_path / "x.csv", timeout=60)  # fmt: skip
+    assert r.returncode == 0 and "baked" in r.stdout, r.stderr[-2000:]
+    assert (tmp_path / "x.abc").read_bytes()[:6] == b"Ogawa\xff"  # the archive closed complete
+    frames = len(read_csv(tmp_path / "x.csv", fps=24).weights)
+    assert abs(frames - sf.info(str(head / "line.wav")).duration * 24) <= 1
+    line = json.dumps({"audio": "line.wav", "mesh": "rig.blend:Face", "abc": "out/a.abc", "csv": "out/a.csv"})
+    path = _batch_folder(tmp_path, head, [line])
+    r = cli("batch", path, "--workers", 1, "--no-progress", timeout=60)
+    assert r.returncode == 0 and "1 baked, 0 up to date, 0 failed" in r.stdout, r.stderr[-2000:]
+    assert (tmp_path / "out" / "a.abc").read_bytes()[:6] == b"Ogawa\xff"
+    assert (tmp_path / "out" / "a.csv").read_bytes() == (tmp_path / "x.csv").read_bytes()
+    assert time.perf_counter() - start < 120

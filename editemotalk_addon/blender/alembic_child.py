@@ -4,10 +4,12 @@ full disk), so it must never run inside the bake or a batch worker.
     python alembic_child.py -- scene.blend OBJECT target.abc '{"start": 1, ...}'
     blender -b --factory-startup --python alembic_child.py -- scene.blend OBJECT target.abc '{...}'
 
-Imports bpy alone: it runs on the bpy module and in a real Blender without the add-on.
+Imports bpy alone: it runs on the bpy module and in a real Blender without the add-on. It ends without bpy's
+shutdown, which may never finish (a rig with a Python driver), once the archive is written and closed.
 """
 
 import json
+import os
 import sys
 
 import bpy
@@ -26,3 +28,6 @@ if __name__ == "__main__":
     bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False)
     select_only(bpy.data.objects[name])
     bpy.ops.wm.alembic_export(filepath=target, **json.loads(options))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

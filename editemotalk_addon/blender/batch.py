@@ -60,16 +60,18 @@ def _run(job: dict, digest: str, speaker_clips: list[str] = ()) -> dict:
 
 
 def _worker(conn, weights: str | None, runtime: str, parent: int) -> None:
-    """A worker process: ready (or why it cannot start), then one job at a time until told to stop."""
+    """A worker process: ready (or why it cannot start), then one job at a time until told to stop; then it ends
+    without bpy's shutdown, which may never finish (processes.leave)."""
     try:
         _init_worker(weights, runtime, parent)
     except UserError as exc:
         conn.send_bytes(json.dumps({"cannot_start": str(exc)}).encode())
-        return
+        processes.leave(0)
     conn.send_bytes(json.dumps({"ready": True}).encode())
     while "job" in (message := json.loads(conn.recv_bytes())):
         result = _run(message["job"], message["digest"], message["speaker_clips"])
         conn.send_bytes(json.dumps({"index": message["index"], "result": result}).encode())
+    processes.leave(0)
 
 
 def _workers_here(requested: int) -> int:

@@ -95,6 +95,8 @@ def _one_frame_earlier(obj, first: int, last: int):
 
 
 ALEMBIC_OPTIONS = {"selected": True, "visible_objects_only": False, "export_hair": False, "export_particles": False}
+# The child's deadline, far beyond what an export takes (a 30-minute clip of a dense head is minutes)
+ALEMBIC_SECONDS, ALEMBIC_SECONDS_A_FRAME = 300, 0.5
 
 
 def export_alembic(path, obj, frame_start: int, frame_end: int) -> None:
@@ -111,7 +113,13 @@ def export_alembic(path, obj, frame_start: int, frame_end: int) -> None:
     command = [blender, "-b", "--factory-startup", "--python", script] if blender else [sys.executable, script]
     # It dies with this process (killed on an exception by subprocess.run; by the kernel, on Linux, when this
     # process is killed), so that no exporter outlives the bake writing into a file nobody will move.
-    done = subprocess.run([*command, *args], capture_output=True, text=True, preexec_fn=processes.lifeline())
+    deadline = ALEMBIC_SECONDS + ALEMBIC_SECONDS_A_FRAME * (frame_end - frame_start + 1)
+    try:
+        done = subprocess.run(
+            [*command, *args], capture_output=True, text=True, preexec_fn=processes.lifeline(), timeout=deadline
+        )
+    except subprocess.TimeoutExpired:  # killed by subprocess.run: a hung exporter never holds the run
+        raise RuntimeError(f"the Alembic exporter did not finish within {deadline:.0f} s") from None
     if done.returncode != 0:
         raise RuntimeError(f"the Alembic exporter stopped (exit status {done.returncode}), disk full?")
 

@@ -1,8 +1,10 @@
 """Child processes and the machine they share: a child that ends with its parent (batch workers, the Alembic
-exporter), and how many batch workers this machine runs well (its cores and free memory)."""
+exporter), how a process that imported bpy ends, and how many batch workers this machine runs well (its cores and
+free memory)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
@@ -30,6 +32,16 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
+
+
+def leave(status: int) -> None:
+    """End this process now with `status`, its output flushed, without Python's or Blender's shutdown. bpy's own
+    exit can wait forever (a rig with a Python driver: even `import bpy; open_mainfile(rig.blend)` never exits),
+    and every file a command or worker writes is complete and closed before it returns."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed or broken pipe: nothing more to say
+            stream.flush()
+    os._exit(status)
 
 
 def lifeline():
