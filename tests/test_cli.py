@@ -226,7 +226,7 @@ def test_live_link_face_capture_bakes_onto_any_mapped_mesh(baked, data_root, tmp
 @pytest.mark.parametrize(
     "case, status",
     [("corrupt audio", 2), ("folder as audio", 2), ("missing mesh file", 2), ("missing object", 2)]
-    + [("unwritable output", 1), ("disk full", 1)],
+    + [("output under a file", 2), ("disk full", 1)],
 )
 def test_failures_give_one_clear_line(case, status, speech_wav, baked, tmp_path):
     """The input is wrong: exit status 2; the run failed: 1."""
@@ -241,7 +241,7 @@ def test_failures_give_one_clear_line(case, status, speech_wav, baked, tmp_path)
         args[4], expected = f"{tmp_path / 'nowhere.blend'}:Face", "mesh file not found"
     elif case == "missing object":
         args[4], expected = f"{baked / 'line.blend'}:Nobody", "no object 'Nobody'"
-    elif case == "unwritable output":
+    elif case == "output under a file":
         (tmp_path / "a_file").write_text("x")
         args[-1], expected = tmp_path / "a_file" / "out.blend", "is a file, not a folder"
     else:  # a file-size limit makes the disk "full" for this process only: writes fail with EFBIG

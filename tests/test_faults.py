@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -673,3 +674,79 @@ def test_f23_a_rig_with_a_python_driver_bakes_exports_and_exits(head, tmp_path):
     assert (tmp_path / "out" / "a.abc").read_bytes()[:6] == b"Ogawa\xff"
     assert (tmp_path / "out" / "a.csv").read_bytes() == (tmp_path / "x.csv").read_bytes()
     assert time.perf_counter() - start < 120
+
+
+def test_f24_an_output_that_is_no_regular_file_is_refused_and_left_as_it_is(head, tmp_path):
+    os.mkfifo(tmp_path / "n")  # a node that is not a regular file (mknod c 1 3 as root: a /dev/null)
+    (tmp_path / "x.csv").symlink_to(tmp_path / "n")
+    (tmp_path / "folder.csv").mkdir()
+    for target, reason in (
+        ("x.csv", "it is not a regular file (a device, pipe or socket)"),
+        ("folder.csv", "it is a folder"),
+    ):
+        r = cli("bake", "--audio", head / "line.wav", "--csv", tmp_path / target, timeout=60)
+        assert r.returncode == 2 and f"{tmp_path / ('n' if target == 'x.csv' else target)}: {reason}" in one_line(r)
+    assert stat.S_ISFIFO(os.stat(tmp_path / "n").st_mode) and os.path.islink(tmp_path / "x.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.csv", "n", "x.csv"]
+    assert list((tmp_path / "folder.csv").iterdir()) == []
+
+
+def test_f25_an_output_name_too_long_for_its_temporaries_is_refused_up_front(head, tmp_path):
+    room = validate.MAX_NAME_BYTES - validate.NAME_ROOM
+    name = "n" * (room - 4) + ".csv"
+    record = tmp_path / "out" / f"{name}.eet.json"
+    assert len(files.partial_path(record).name) <= validate.MAX_NAME_BYTES  # the longest name written beside it
+    long = "n" * 226 + ".csv"  # 230 bytes: a file name, but its record's temporary is not
+    start = time.perf_counter()
+    r = cli("bake", "--audio", head / "line.wav", "--csv", tmp_path / long)
+    assert r.returncode == 2 and f"its file name is 230 bytes, more than the {room} an output" in one_line(r)
+    assert time.perf_counter() - start < 30 and list(tmp_path.iterdir()) == []
+    path = _batch_folder(tmp_path, head, [json.dumps({"audio": "line.wav", "csv": f"out/{name}"})])
+    for expected in ("1 baked, 0 up to date", "0 baked, 1 up to date"):
+        r = cli("batch", path, "--no-progress")
+        assert r.returncode == 0 and expected in r.stdout, r.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [name, record.name]
+
+
+def test_f26_a_flac_header_claiming_10_gb_allocates_what_the_file_holds(head, tmp_path):
+    samples = np.random.default_rng(0).normal(0, 0.1, (96000, 8)).astype(np.float32)
+    sf.write(str(tmp_path / "real.flac"), samples, 192000, subtype="PCM_24")
+    data = bytearray((tmp_path / "real.flac").read_bytes())
+    fields = int.from_bytes(data[18:26], "big")  # STREAMINFO: rate 20 bits, channels 3, bits 5, samples 36
+    data[18:26] = (fields & ~((1 << 36) - 1) | 1800 * 192000).to_bytes(8, "big")  # 30 minutes at 192 kHz
+    (tmp_path / "forged.flac").write_bytes(data)
+    info = sf.info(str(tmp_path / "forged.flac"))
+    assert info.frames * info.channels * 4 > 10 << 30  # what decoding by the header would allocate
+
+    def limited():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    r = cli("bake", "--audio", tmp_path / "forged.flac", "--fps", 30, "--csv", tmp_path / "x.csv", preexec_fn=limited)
+    assert r.returncode == 0 and "header says 1800.0 s but it holds 0.5 s" in one_line(r), r.stderr[-2000:]
+    assert len(read_csv(tmp_path / "x.csv", fps=30).weights) == 15
+
+
+def test_f27_small_faults(head, tmp_path):
+    # --mode voice beside --emotion-from-voice keys is refused, not dropped
+    r = cli(
+        "bake",
+        "--audio",
+        head / "line.wav",
+        "--mode",
+        "voice",
+        "--emotion-from-voice",
+        "keys",
+        "--csv",
+        tmp_path / "a.csv",
+    )
+    assert r.returncode == 2 and "mode voice does not go with emotion_from_voice keys" in one_line(r)
+    # a clip a little over 30 minutes says so in seconds
+    sf.write(str(tmp_path / "long.flac"), np.zeros(int(1800.9 * 8000), np.float32), 8000)
+    r = cli("bake", "--audio", tmp_path / "long.flac", "--csv", tmp_path / "a.csv")
+    assert r.returncode == 2 and "Audio is too long (1800.9 s, more than 1800 s = 30 min)" in one_line(r)
+    # a folder given as the manifest
+    r = cli("batch", tmp_path, "--no-progress")
+    assert r.returncode == 2 and f"manifest {tmp_path} is a folder - give the manifest file in it" in one_line(r)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.flac"]

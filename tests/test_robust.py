@@ -177,7 +177,8 @@ def test_the_api_raises_the_same_errors():
 
 @pytest.mark.parametrize("case", ["corrupt blend", "bad weights manifest", "read-only target", "folder target"])
 def test_broken_inputs_and_targets_give_one_line(head, tmp_path, case):
-    """A broken mesh is the user's input (exit 2); weights and targets are the run's (exit 1)."""
+    """A broken mesh or a folder as the target is the user's input (exit 2); weights and a read-only target are
+    the run's (exit 1)."""
     args = ["bake", "--audio", head / "line.wav", "--fbx", tmp_path / "x.fbx"]
     if case == "corrupt blend":
         (tmp_path / "bad.blend").write_bytes(os.urandom(5000))
@@ -197,7 +198,8 @@ def test_broken_inputs_and_targets_give_one_line(head, tmp_path, case):
         (tmp_path / "x.fbx").mkdir()
         expected = "is a folder"
     r = cli(*args)
-    assert r.returncode == (2 if case == "corrupt blend" else 1) and expected in one_line(r), r.stderr[-2000:]
+    status = 2 if case in ("corrupt blend", "folder target") else 1  # a folder is no output path: input wrong
+    assert r.returncode == status and expected in one_line(r), r.stderr[-2000:]
     if case == "read-only target":
         assert (tmp_path / "x.fbx").read_text() == "mine"
 

@@ -22,7 +22,7 @@ import bpy
 import numpy as np
 
 from ..core import files, livelink, processes, rig, terminal
-from ..core.errors import UserError
+from ..core.errors import InputError, UserError
 from ..core.performance import check_finite
 from . import nla, playblast
 from .alembic_child import select_only
@@ -186,11 +186,19 @@ def problem(key: str, path: Path, obj_name: str, frames: int, fps: float) -> str
 
 
 def _target(path) -> Path:
+    """The real path an output replaces: a regular file or a new name (never a folder, a device, a pipe or a
+    socket, which a write would replace with a file). Raises InputError (exit status 2) for those, UserError when
+    the folder cannot be written."""
     path = Path(path).resolve()
     if path.parent.exists() and not path.parent.is_dir():
-        raise UserError(f"Cannot write {path}: {path.parent} is a file, not a folder - choose another path.")
+        raise InputError(f"Cannot write {path}: {path.parent} is a file, not a folder - choose another path.")
     if path.is_dir():
-        raise UserError(f"Cannot write {path}: it is a folder - give a file name.")
+        raise InputError(f"Cannot write {path}: it is a folder - give a file name.")
+    if path.exists() and not path.is_file():
+        raise InputError(
+            f"Cannot write {path}: it is not a regular file (a device, pipe or socket), which an output would "
+            "replace - give the path of a file"
+        )
     if path.exists() and not path.stat().st_mode & stat.S_IWUSR:
         raise UserError(f"Cannot write {path}: the file is read-only - make it writable or choose another path.")
     try:

@@ -51,6 +51,10 @@ def read_manifest(path: str | Path) -> list[dict | str]:
     they are (a file name may be any bytes), one that is not JSON, nested too deep, or holds a number too large
     fails alone. Raises InputError only when the manifest itself cannot be read."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"manifest {path} is a folder - give the manifest file in it (.jsonl or .csv)")
+    if path.exists() and not path.is_file():
+        raise InputError(f"manifest {path} is not a regular file (a pipe or device?) - save the manifest to a file")
     if not path.is_file():
         raise InputError(f"manifest not found: {path} - check the path")
     try:
