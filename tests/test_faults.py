@@ -750,3 +750,27 @@ def test_f27_small_faults(head, tmp_path):
     r = cli("batch", tmp_path, "--no-progress")
     assert r.returncode == 2 and f"manifest {tmp_path} is a folder - give the manifest file in it" in one_line(r)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.flac"]
+
+
+def test_f28_no_job_overwrites_its_manifest_its_record_or_the_summary(head, tmp_path):
+    (tmp_path / "line.wav").write_bytes((head / "line.wav").read_bytes())
+    (tmp_path / "jobs.csv").write_text("audio,csv\nline.wav,jobs.csv\nline.wav,o/ok.csv\n")
+    before = files.sha256(tmp_path / "jobs.csv")
+    r = cli("batch", tmp_path / "jobs.csv", "--no-progress")
+    assert r.returncode == 2 and "1 baked, 0 up to date, 1 failed" in r.stdout, r.stderr[-2000:]
+    (failed,) = failed_lines(r)
+    assert f"csv {tmp_path / 'jobs.csv'} is the manifest itself, which the batch reads - give each job" in failed
+    assert files.sha256(tmp_path / "jobs.csv") == before
+    lines = [
+        {"audio": "line.wav", "csv": "o/a.csv", "heard": "o/a.csv.eet.json"},  # its own record
+        {"audio": "line.wav", "heard": "jobs.shard0of1.summary.json"},
+        {"audio": "line.wav", "heard": "o/b.json"},
+    ]
+    path = _batch_folder(tmp_path, head, [json.dumps(line) for line in lines])
+    for expected in ("1 baked, 0 up to date, 2 failed", "0 baked, 1 up to date, 2 failed"):  # nothing lost, no rebake
+        r = cli("batch", path, "--no-progress")
+        assert r.returncode == 2 and expected in r.stdout, r.stderr[-2000:]
+        first, second = failed_lines(r)
+        assert "heard " in first and "o/a.csv.eet.json is also this job's record - give each job" in first
+        assert "jobs.shard0of1.summary.json is this manifest's batch summary, which the batch writes" in second
+        assert json.loads((tmp_path / "jobs.shard0of1.summary.json").read_text())["failed"] == 2

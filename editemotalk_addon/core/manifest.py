@@ -79,7 +79,28 @@ def read_manifest(path: str | Path) -> list[dict | str]:
             entries.append((n, job))
         except InputError as exc:
             entries.append((n, str(exc)))
-    return [job if isinstance(job, dict) else f"{path.name} line {n}: {job}" for n, job in _collisions(entries)]
+    checked = _collisions(entries, _own_files(path))
+    return [job if isinstance(job, dict) else f"{path.name} line {n}: {job}" for n, job in checked]
+
+
+def _own_files(path: Path):
+    """What a batch of this manifest reads and writes besides its jobs' files: real path -> what it is, or None
+    (the manifest itself, its lock and summary files, by the name given and by the real one)."""
+    names = {(os.path.realpath(p.parent), p.stem) for p in (path, Path(os.path.realpath(path)))}
+    real_manifest = os.path.realpath(path)
+
+    def own(real: str) -> str | None:
+        if real == real_manifest:
+            return "the manifest itself, which the batch reads"
+        folder, name = os.path.split(real)
+        for where, stem in names:
+            if folder == where and re.fullmatch(rf"{re.escape(stem)}\.shard[0-9]+of[0-9]+\.(summary\.json|lock)", name):
+                return (
+                    f"this manifest's batch {'summary' if name.endswith('.json') else 'lock'}, which the batch writes"
+                )
+        return None
+
+    return own
 
 
 def _csv_rows(path: Path, body: list[tuple[int, str]]) -> list[tuple[int, dict | str]]:
@@ -136,9 +157,10 @@ def _resolve(job: dict, base: Path, outside: bool) -> dict:
     return job
 
 
-def _collisions(entries: list[tuple[int, dict | str]]) -> list[tuple[int, dict | str]]:
-    """The manifest as a whole: a job whose output (or record) is another job's input or output fails, naming the
-    other job, so that a manifest never overwrites its own inputs and two jobs never fight over one file."""
+def _collisions(entries: list[tuple[int, dict | str]], own) -> list[tuple[int, dict | str]]:
+    """The manifest as a whole: a job whose output (or record) is another job's input or output, its own record,
+    or a file of the batch itself (`own`: the manifest, its summary, its lock) fails, naming the other, so that a
+    manifest never overwrites its own inputs or itself and two jobs never fight over one file."""
     paths = {}  # job index -> ({input key: real path}, {output key: real path})
     for i, (_, job) in enumerate(entries):
         if isinstance(job, dict):
@@ -156,7 +178,12 @@ def _collisions(entries: list[tuple[int, dict | str]]) -> list[tuple[int, dict |
         for key, real in outs.items():
             writer = next(((j, k) for j, k in writers[real] if j != i), None)
             reader = next(((j, k) for j, k in readers.get(real, []) if j != i), None)
-            if writer:
+            itself = next((k for j, k in writers[real] if j == i and k != key), None)
+            if own(real):
+                problem = f"is {own(real)}"
+            elif itself:
+                problem = f"is also this job's {itself}"
+            elif writer:
                 problem = f"is also written by job {writer[0] + 1} (its {writer[1]})"
             elif reader:
                 problem = f"is an input of job {reader[0] + 1} (its {reader[1]}), which it would overwrite"
