@@ -774,3 +774,44 @@ def test_f28_no_job_overwrites_its_manifest_its_record_or_the_summary(head, tmp_
         assert "heard " in first and "o/a.csv.eet.json is also this job's record - give each job" in first
         assert "jobs.shard0of1.summary.json is this manifest's batch summary, which the batch writes" in second
         assert json.loads((tmp_path / "jobs.shard0of1.summary.json").read_text())["failed"] == 2
+
+
+CHANNELS = """
+import sys, numpy as np, bpy, editemotalk_addon
+from editemotalk_addon.blender import bake
+from editemotalk_addon.blender.sound import all_strips
+from editemotalk_addon.core.errors import InputError
+from editemotalk_addon.core.performance import Performance
+editemotalk_addon.register()
+bpy.ops.wm.open_mainfile(filepath=sys.argv[1], load_ui=False)
+scene, obj, wav = bpy.context.scene, bpy.data.objects["EET Demo Head"], sys.argv[2]
+se = scene.sequence_editor
+for channel in range(2, 129):  # the user's strips fill every other channel over the first clip's frames
+    se.strips.new_sound(f"user {channel}", wav, channel, 1)
+end = max(s.frame_final_end for s in all_strips(scene))
+tracks = lambda: len(obj.data.shape_keys.animation_data.nla_tracks)
+before = (tracks(), len(bpy.data.actions), len(all_strips(scene)))
+w = np.full((20, 52), 0.1, np.float32)
+try:
+    bake.bake_clip(scene, obj, Performance(30, w, 0 * w, 0 * w), "/clips/late.wav", 5)
+except InputError as exc:
+    print(exc)
+print((tracks(), len(bpy.data.actions), len(all_strips(scene))) == before)
+bake.bake_clip(scene, obj, Performance(30, w, 0 * w, 0 * w), wav, end + 10)  # after them: channel 1 is free again
+new = [s for s in all_strips(scene) if int(s.frame_start) == end + 10]
+print(len(all_strips(scene)), [s.channel for s in new], tracks() - before[0])
+editemotalk_addon.unregister()
+"""
+
+
+def test_f29_a_129th_clip_shares_a_channel_or_is_refused_before_anything_changes(head, tmp_path):
+    (tmp_path / "late.wav").write_bytes((head / "line.wav").read_bytes())
+    r = subprocess.run(
+        [sys.executable, "-c", CHANNELS, str(head / "head.blend"), str(tmp_path / "late.wav")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-3000:]
+    refused, unchanged, added = r.stdout.splitlines()[-3:]
+    assert refused.startswith("every one of the sequencer's 128 channels holds a strip at frames 5-24, where the ")
+    assert refused.endswith(" - start the clip elsewhere, or remove strips there") and unchanged == "True"
+    assert added.startswith("129 [1] ") and int(added.split("] ")[1]) > 0, added
