@@ -162,14 +162,18 @@ def main(argv: list[str] | None = None, prog: str = "python -m editemotalk_addon
 
 
 def command(argv: list[str] | None = None, prog: str = "python -m editemotalk_addon") -> None:
-    """`main`, then the process ends with its status without waiting on bpy's shutdown (processes.leave): what
-    `python -m editemotalk_addon`, `blender -c editemotalk` and `-P cli.py` run."""
-    from .core.processes import leave
+    """`main`, then the process ends with its status without waiting on bpy's shutdown (processes.leave); Ctrl-C
+    and SIGTERM stop it within a second, with one line (processes.stop_on_signals). What `python -m
+    editemotalk_addon`, `blender -c editemotalk` and `-P cli.py` run."""
+    from .core.processes import leave, stop_on_signals, stopped_line, stopped_status
 
+    stop_on_signals()
     try:
         status = main(argv, prog)
     except SystemExit as exc:  # --help, or a flag argparse refuses (before bpy is imported)
         status = exc.code or 0
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM, the run unwound
+        leave(stopped_status(), stopped_line())
     except BaseException:  # a bug: its traceback, then the same exit
         import traceback
 

@@ -815,3 +815,59 @@ def test_f29_a_129th_clip_shares_a_channel_or_is_refused_before_anything_changes
     assert refused.startswith("every one of the sequencer's 128 channels holds a strip at frames 5-24, where the ")
     assert refused.endswith(" - start the clip elsewhere, or remove strips there") and unchanged == "True"
     assert added.startswith("129 [1] ") and int(added.split("] ")[1]) > 0, added
+
+
+EXPORTING = """
+import sys
+from pathlib import Path
+import bpy
+import io_scene_fbx.export_fbx_bin as fbx
+real = fbx.save
+def save(*args, **kwargs):  # the real exporter, once it has said that it runs
+    Path(sys.argv[1]).touch()
+    return real(*args, **kwargs)
+fbx.save = save
+from editemotalk_addon.cli import command
+command(sys.argv[2:])
+"""
+
+
+def _stopped_in_fbx_export(tmp_path, how, *args):
+    """Run the CLI, send `how` once the FBX exporter runs: (the finished process, stdout, stderr, seconds to end)."""
+    marker = tmp_path / "exporting"
+    marker.unlink(missing_ok=True)
+    run = subprocess.Popen([sys.executable, "-c", EXPORTING, str(marker), *map(str, args)], cwd=ROOT, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.time() + 300
+    while not marker.exists():
+        assert time.time() < deadline and run.poll() is None, run.communicate()
+        time.sleep(0.01)
+    time.sleep(0.3)  # inside the exporter's own Python
+    run.send_signal(how)
+    sent = time.perf_counter()
+    out, err = run.communicate(timeout=60)
+    return run, out, err, time.perf_counter() - sent
+
+
+def test_f30_ctrl_c_or_sigterm_in_an_fbx_export_stops_at_once_and_the_summary_says_so(head, tmp_path):
+    samples, rate = sf.read(str(head / "line.wav"), dtype="float32")
+    sf.write(str(tmp_path / "long.wav"), np.tile(samples, 4), rate)
+    lines = [json.dumps({"audio": "long.wav", "fbx": f"out/{i}.fbx"}) for i in range(2)]
+    path = _batch_folder(tmp_path, head, lines)
+    summary = tmp_path / "jobs.shard0of1.summary.json"
+    summary.write_text('{"done": 4, "failed": 0}')  # an earlier run's
+    run, out, err, seconds = _stopped_in_fbx_export(tmp_path, signal.SIGINT, "batch", path, "--no-progress")
+    assert run.returncode == 130 and seconds < 5, (run.returncode, seconds, err[-3000:])  # it ran on 45 s
+    line = "editemotalk: interrupted (Ctrl-C) - outputs being written were left as they were, finished jobs kept"
+    assert err.strip().splitlines() == [f"{line}; run again to go on"], err[-3000:]
+    assert json.loads(summary.read_text()) == {"stopped": line.removeprefix("editemotalk: ") + "; run again to go on"}
+    assert list((tmp_path / "out").iterdir()) == []  # nothing half-written left, the second job never started
+    run, out, err, seconds = _stopped_in_fbx_export(tmp_path, signal.SIGTERM, "bake", "--audio", tmp_path / "long.wav",
+                                                    "--fbx", tmp_path / "x.fbx")  # fmt: skip
+    assert run.returncode == 143 and seconds < 5 and "interrupted (SIGTERM)" in err, (run.returncode, err[-3000:])
+    assert not (tmp_path / "x.fbx").exists() and not list(tmp_path.glob(".*eet-partial*"))
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "manifest.json").write_text('{"files": [1, 2]')  # tampered weights
+    r = cli("batch", path, "--no-progress", "--weights", tmp_path / "weights")
+    assert r.returncode == 1 and "not a valid manifest" in one_line(r)
+    assert json.loads(summary.read_text()) == {"stopped": one_line(r).removeprefix("editemotalk: ")}

@@ -9,6 +9,7 @@ them; what a killed run left is finished or removed before the jobs run. Workers
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -100,7 +101,26 @@ def run_batch(args) -> int:
     path = Path(args.manifest)
     jobs = manifest.read_manifest(path)
     with manifest.lock(path, index, count):
-        return _run_shard(args, jobs, index, count)
+        try:
+            return _run_shard(args, jobs, index, count)
+        except (UserError, KeyboardInterrupt) as exc:  # stopped before its end (bad weights, Ctrl-C, SIGTERM)
+            why = processes.stopped_line() if isinstance(exc, KeyboardInterrupt) else str(exc)
+            _stopped(summary_path(path, index, count), why.removeprefix("editemotalk: "))
+            raise
+
+
+def summary_path(manifest_path: Path, index: int, count: int) -> Path:
+    return manifest_path.with_name(manifest_path.stem + f".shard{index}of{count}.summary.json")
+
+
+def _stopped(where: Path, why: str) -> None:
+    """The summary of a run that stopped before its end says so and why (the jobs it finished have their records),
+    so that an earlier run's summary never stands for it; where it cannot be written, the earlier one goes."""
+    try:
+        files.write_text_atomic(where, json.dumps({"stopped": why}, indent=1))
+    except OSError:
+        with contextlib.suppress(OSError):
+            where.unlink(missing_ok=True)
 
 
 def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
@@ -153,12 +173,12 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
         ],
         "stats": done,
     }
-    summary_path = Path(args.manifest).with_name(Path(args.manifest).stem + f".shard{index}of{count}.summary.json")
+    where = summary_path(Path(args.manifest), index, count)
     try:
-        files.write_text_atomic(summary_path, json.dumps(summary, indent=1))
+        files.write_text_atomic(where, json.dumps(summary, indent=1))
         written = True
     except OSError as exc:
-        print(f"editemotalk: cannot write {summary_path}: {exc.strerror or exc} - free space", file=sys.stderr)
+        print(f"editemotalk: cannot write {where}: {exc.strerror or exc} - free space", file=sys.stderr)
         written = False
     print(
         f"editemotalk batch: {len(done)} baked, {skipped} up to date, {len(failed)} failed "

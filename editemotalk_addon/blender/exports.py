@@ -258,6 +258,8 @@ def write_outputs(
                 WRITERS[key](tmp, obj, start, end, weights, fps)
             trouble = problem(key, tmp, obj.name, end - start + 1, fps)
         except Exception as exc:  # exporters raise OSError, RuntimeError and their readers' own errors
+            if processes.STOPPED:  # Ctrl-C, which an exporter operator swallowed and reported as its error
+                raise KeyboardInterrupt from None
             trouble = _last_line(exc)
         if trouble:
             raise UserError(f"Cannot write {Path(final).resolve()}: {trouble} - check free space and permissions.")

@@ -1,6 +1,6 @@
 """Child processes and the machine they share: a child that ends with its parent (batch workers, the Alembic
-exporter), how a process that imported bpy ends, and how many batch workers this machine runs well (its cores and
-free memory)."""
+exporter), how a process that imported bpy ends, how Ctrl-C and SIGTERM stop it, and how many batch workers this
+machine runs well (its cores and free memory)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ import time
 WORKER_BYTES = 400 << 20  # one batch worker: Blender, the model and a job (about 340 MB measured)
 PR_SET_PDEATHSIG = 1
 LINUX = sys.platform.startswith("linux")
+STOP_GRACE = 1.0  # seconds from Ctrl-C or SIGTERM to the end of the process, whatever runs
+STOPPED: dict[str, int] = {}  # {"signal": number} once Ctrl-C or SIGTERM arrived
+_LEAVING = threading.Lock()
 
 
 def die_with_parent(parent: int) -> None:
@@ -34,14 +37,48 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def leave(status: int) -> None:
-    """End this process now with `status`, its output flushed, without Python's or Blender's shutdown. bpy's own
-    exit can wait forever (a rig with a Python driver: even `import bpy; open_mainfile(rig.blend)` never exits),
-    and every file a command or worker writes is complete and closed before it returns."""
+def leave(status: int, line: str | None = None) -> None:
+    """End this process now with `status` (after printing `line` to stderr), its output flushed, without Python's
+    or Blender's shutdown. bpy's own exit can wait forever (a rig with a Python driver: even `import bpy;
+    open_mainfile(rig.blend)` never exits), and every file a command or worker writes is complete and closed before
+    it returns. The first caller ends the process; another thread calling meanwhile waits for that."""
+    _LEAVING.acquire()
+    if line:
+        print(line, file=sys.stderr)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a closed or broken pipe: nothing more to say
             stream.flush()
     os._exit(status)
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM stop this process within STOP_GRACE seconds, whatever runs: KeyboardInterrupt
+    at once, which unwinds the run (its temporaries removed; the command prints `stopped_line`), and should code
+    swallow it (Blender's operators catch every exception their Python raises: an FBX export ran on for 45 s) the
+    process ends when the grace is up, with the same line. Main thread only."""
+
+    def handler(signum, frame):
+        if not STOPPED:
+            STOPPED["signal"] = signum
+            timer = threading.Timer(STOP_GRACE, lambda: leave(stopped_status(), stopped_line()))
+            timer.daemon = True
+            timer.start()
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handler)
+
+
+def stopped_status() -> int:
+    return 128 + STOPPED.get("signal", signal.SIGINT)  # what a shell reports for a process a signal ended
+
+
+def stopped_line() -> str:
+    how = "SIGTERM" if STOPPED.get("signal") == signal.SIGTERM else "Ctrl-C"
+    return (
+        f"editemotalk: interrupted ({how}) - outputs being written were left as they were, finished jobs kept; "
+        "run again to go on"
+    )
 
 
 def lifeline():
