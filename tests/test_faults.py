@@ -14,6 +14,7 @@ import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import bpy
 import numpy as np
@@ -871,3 +872,102 @@ def test_f30_ctrl_c_or_sigterm_in_an_fbx_export_stops_at_once_and_the_summary_sa
     r = cli("batch", path, "--no-progress", "--weights", tmp_path / "weights")
     assert r.returncode == 1 and "not a valid manifest" in one_line(r)
     assert json.loads(summary.read_text()) == {"stopped": one_line(r).removeprefix("editemotalk: ")}
+
+
+WINDOWS = """
+import fcntl, os, sys, time
+from pathlib import Path
+from editemotalk_addon.core import files, manifest
+
+class Msvcrt:  # msvcrt.locking's contract on Linux's own byte-range locks: from the file position, no waiting
+    LK_UNLCK, LK_NBLCK = 0, 2
+
+    @staticmethod
+    def locking(fd, mode, nbytes):
+        op = fcntl.LOCK_UN if mode == Msvcrt.LK_UNLCK else fcntl.LOCK_EX | fcntl.LOCK_NB
+        fcntl.lockf(fd, op, nbytes, os.lseek(fd, 0, os.SEEK_CUR))
+
+def kill(pid, sig):
+    raise AssertionError(f"os.kill({pid}, {sig}): on Windows signal 0 is CTRL_C_EVENT")
+
+files.fcntl, files.msvcrt, os.kill = None, Msvcrt, kill  # the Windows branch
+folder, role = Path(sys.argv[1]), sys.argv[2]
+try:
+    with manifest.lock(folder / "jobs.jsonl", 0, 1):
+        print("took", flush=True)
+        if role == "holder":
+            (folder / "holding").touch()
+            time.sleep(600)
+except manifest.Busy as exc:
+    print(exc)
+"""
+
+
+def test_f31_locks_follow_the_manifest_file_and_the_os_and_live_temporaries_are_never_swept(head, tmp_path):
+    import fcntl
+    import tempfile
+
+    guards = set(Path(tempfile.gettempdir()).glob("editemotalk-*.guard"))
+    path = _batch_folder(tmp_path, head, [json.dumps({"audio": "line.wav", "csv": f"out/{i}.csv"}) for i in range(4)])
+    os.link(path, tmp_path / "jobs2.jsonl")  # the same file under another name
+    with manifest.lock(path, 0, 4):
+        for shard in ("0/1", "0/4", "4/8"):  # each shares jobs with 0/4
+            r = cli("batch", tmp_path / "jobs2.jsonl", "--shard", shard, "--no-progress")
+            assert r.returncode == 1 and f"another batch (pid {os.getpid()} on" in one_line(r), r.stderr[-2000:]
+    assert not (tmp_path / "out").exists() and set(Path(tempfile.gettempdir()).glob("editemotalk-*.guard")) == guards
+    # the Windows branch: liveness is the OS's lock, never a process id
+    take = lambda: subprocess.run([sys.executable, "-c", WINDOWS, str(tmp_path), "taker"], cwd=ROOT,
+                                  capture_output=True, text=True, timeout=60)  # fmt: skip
+    holder = subprocess.Popen([sys.executable, "-c", WINDOWS, str(tmp_path), "holder"], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.time() + 60
+    while not (tmp_path / "holding").exists():
+        assert time.time() < deadline and holder.poll() is None, holder.communicate()
+        time.sleep(0.01)
+    lock = tmp_path / "jobs.shard0of1.lock"
+    with open(lock, "rb+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # not the POSIX branch's lock...
+        with pytest.raises(OSError):
+            fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, files.LOCK_OFFSET)  # ...but msvcrt's byte
+    r = take()
+    who = f"pid {holder.pid} on {socket.gethostname()}"
+    assert r.stdout == f"another batch ({who}) is running this manifest - wait for it to finish\n", r.stderr
+    holder.kill()
+    holder.wait()
+    r = take()
+    assert r.stdout == "took\n" and r.returncode == 0, r.stderr
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))  # a live pid, but nobody holds it
+    r = take()
+    assert r.stdout == "took\n" and r.returncode == 0 and not lock.exists(), r.stderr
+    # a write in progress in another process: another run's sweep of the same output leaves its temporary alone
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "shared" / "a.csv")], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.time() + 60
+    while not list((tmp_path / "shared").glob(".a.*.eet-partial.csv")):
+        assert time.time() < deadline and writer.poll() is None, writer.communicate()
+        time.sleep(0.01)
+    (tmp_path / "shared" / "other").mkdir()
+    r = cli("bake", "--audio", head / "line.wav", "--csv", tmp_path / "shared" / "a.csv")
+    assert r.returncode == 0, r.stderr[-2000:]
+    baked = (tmp_path / "shared" / "a.csv").read_bytes()
+    (tmp_path / "shared" / "go").touch()
+    assert writer.wait(timeout=60) == 0, writer.communicate()
+    assert (tmp_path / "shared" / "a.csv").read_text() == "the other run's"  # its write was whole: not swept
+    assert baked.startswith(b"Timecode") and sorted(p.name for p in (tmp_path / "shared").iterdir()) == [
+        "a.csv",
+        "go",
+        "other",
+    ]
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from editemotalk_addon.core import files
+target = Path(sys.argv[1])
+target.parent.mkdir()
+with files.atomic(target) as tmp:
+    tmp.write_text("the other run's")
+    while not (target.parent / "go").exists():
+        time.sleep(0.01)
+"""

@@ -12,35 +12,24 @@ from __future__ import annotations
 import codecs
 import csv
 import functools
-import glob
 import hashlib
 import json
 import math
 import os
 import re
 import socket
-import tempfile
-import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 from . import files, validate
 from .errors import InputError, UserError
 
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
-    import msvcrt
-
 OUTPUT_KEYS = tuple(validate.OUTPUT_SUFFIXES)
 SIDECAR = ".eet.json"
 OUTSIDE = "# editemotalk: allow-outside-paths"  # a manifest line that lets its jobs use paths outside its folder
 SHARD = re.compile(r"\s*([0-9]{1,9})\s*/\s*([0-9]{1,9})\s*")
 MAX_SHARDS = 1_000_000
-LOCK_NAME = re.compile(r"\.shard([0-9]+)of([0-9]+)\.lock")
-FRESH_LOCK_SECONDS = 5  # a lock this young may still be being written by its new holder
+LOCK_NAME = re.compile(r"(.*)\.shard([0-9]+)of([0-9]+)\.lock", re.S)  # (manifest stem, I, N)
 
 
 def read_manifest(path: str | Path) -> list[dict | str]:
@@ -271,133 +260,62 @@ class Busy(UserError):
 
 @contextmanager
 def lock(manifest: str | Path, index: int, count: int):
-    """One run per set of jobs. A run holds `<manifest>.shard<I>of<N>.lock` (I/N as numbers; a plain run is 0/1,
-    the manifest by its real path), naming its holder (pid, host). The lock is created whole in one step, so two
-    runs never both create it; a lock whose holder died on this host is taken over under a host-wide guard, so two
-    runs never both take it over. Holding its own, a run refuses to go on while another run holds a lock of a shard
-    that shares jobs with it (I/N and J/M do when I = J modulo gcd(N, M): a plain run shares all).
+    """One run per set of jobs. A run holds `<manifest>.shard<I>of<N>.lock` beside the manifest's real path (I/N
+    as numbers; a plain run is 0/1) under an operating-system lock (files.hold), which the system drops when the
+    run ends, however it ends: a lock file nobody holds is free, and no process id is ever checked (on Windows
+    os.kill(pid, 0) would send the holder Ctrl+C). The file names its holder and the manifest's identity (device
+    and inode), so that runs of one file under another name in its folder (a hard link) see each other. Holding
+    its own, a run refuses to go on while another run holds a lock of the same manifest for a shard that shares
+    jobs with it (I/N and J/M do when I = J modulo gcd(N, M): a plain run shares all).
 
     Raises Busy, or UserError when the lock cannot be written (a read-only folder)."""
-    manifest = Path(os.path.realpath(manifest))
-    path = manifest.with_name(f"{manifest.stem}.shard{index}of{count}.lock")
-    token = _acquire(path)
+    real = Path(os.path.realpath(manifest))
+    path = real.with_name(f"{real.stem}.shard{index}of{count}.lock")
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "manifest": _identity(real)}
     try:
-        for other in sorted(manifest.parent.glob(f"{glob.escape(manifest.stem)}.shard*of*.lock")):
-            shard = LOCK_NAME.fullmatch(other.name[len(manifest.stem) :])
-            if other == path or not shard:
-                continue
-            j, m = int(shard[1]), int(shard[2])
-            state, holder = _state(other)
-            if state == "held" and (index - j) % math.gcd(count, m) == 0:
-                raise Busy(
-                    f"another batch ({_who(holder)}) is running shard {j}/{m} of this manifest, which shares jobs "
-                    f"with shard {index}/{count} - wait for it to finish, or delete {other} if that process is gone"
-                )
-        yield
-    finally:
-        _release(path, token)
-
-
-def _acquire(path: Path) -> str:
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "token": uuid.uuid4().hex}
-    try:
-        while not _create(path, json.dumps(me)):
-            with _host_guard(path):
-                state, holder = _state(path)
-                if state == "held":
-                    raise Busy(
-                        f"another batch ({_who(holder)}) is running this manifest - wait for it to finish, or "
-                        f"delete {path} if that process is gone"
-                    )
-                if state == "stale":  # its holder died on this host; no other takeover can run while we hold the guard
-                    path.unlink(missing_ok=True)
+        fd = files.hold(path, json.dumps(me))
     except OSError as exc:
         raise UserError(
             f"Cannot create the lock {path}: {exc.strerror or exc} - make the manifest's folder writable (a batch "
             "writes its lock and summary there)"
         ) from None
-    return me["token"]
-
-
-def _create(path: Path, text: str) -> bool:
-    """`path` holding `text`, created in one step (a hard link to a finished file) unless it exists."""
-    tmp = files.partial_path(path)
+    if fd is None:
+        raise Busy(f"another batch ({_who(_holder(path))}) is running this manifest - wait for it to finish")
     try:
-        tmp.write_text(text)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        except OSError:  # no hard links here (FAT, some network shares): create exclusively, then write
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                return False
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-        return True
+        for other in sorted(real.parent.glob("*.shard*of*.lock")):
+            shard = LOCK_NAME.fullmatch(other.name)
+            if other == path or not shard:
+                continue
+            holder = _holder(other)
+            if holder.get("manifest") != me["manifest"] and shard[1] != real.stem:  # another manifest's
+                continue
+            j, m = int(shard[2]), int(shard[3])
+            if (index - j) % math.gcd(count, m) == 0 and files.held(other):
+                raise Busy(
+                    f"another batch ({_who(holder)}) is running shard {j}/{m} of this manifest ({other.name}), "
+                    f"which shares jobs with shard {index}/{count} - wait for it to finish"
+                )
+        yield
     finally:
-        tmp.unlink(missing_ok=True)
+        files.release(path, fd)
 
 
-def _state(path: Path) -> tuple[str, dict]:
-    """("gone", {}), ("stale", holder): its holder died on this host, or ("held", holder): alive, or on another
-    host (which this one cannot check)."""
+def _identity(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_dev, st.st_ino]
+
+
+def _holder(path: Path) -> dict:
+    """What a lock file says of its holder ({} while it is being written, or for a file that is not ours)."""
     try:
-        text, age = path.read_text(), time.time() - path.stat().st_mtime
-    except FileNotFoundError:
-        return "gone", {}
-    except OSError:
-        return "held", {}
-    try:
-        holder = json.loads(text)
-        pid, host = int(holder["pid"]), str(holder["host"])
-    except (ValueError, KeyError, TypeError):  # empty for an instant after an exclusive create, else left broken
-        return ("held", {}) if age < FRESH_LOCK_SECONDS else ("stale", {})
-    if host != socket.gethostname() or _alive(pid):
-        return "held", holder
-    return "stale", holder
+        holder = json.loads(path.read_text(encoding="utf-8"))
+        return holder if isinstance(holder, dict) else {}
+    except (OSError, ValueError):
+        return {}
 
 
 def _who(holder: dict) -> str:
-    return f"pid {holder['pid']} on {holder['host']}" if holder else "a process being started"
-
-
-def _release(path: Path, token: str) -> None:
-    try:
-        if json.loads(path.read_text()).get("token") == token:
-            path.unlink()
-    except (OSError, ValueError, AttributeError):  # gone, or not ours
-        pass
-
-
-@contextmanager
-def _host_guard(path: Path):
-    """Serialises stale-lock takeovers on this host: an exclusive lock on a file in the temporary folder named
-    after the lock, which the system releases when its holder dies (so it is never stale itself)."""
-    guard = Path(tempfile.gettempdir()) / f"editemotalk-{hashlib.sha256(os.fsencode(path)).hexdigest()[:16]}.guard"
-    try:
-        fd = os.open(guard, os.O_RDONLY)
-    except FileNotFoundError:
-        fd = os.open(guard, os.O_RDONLY | os.O_CREAT, 0o644)
-    try:
-        if fcntl:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        else:
-            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return pid > 0
+    return f"pid {holder.get('pid')} on {holder.get('host')}" if holder.get("pid") else "a process being started"
 
 
 def job_source(job: dict | str) -> str:
