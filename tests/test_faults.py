@@ -971,3 +971,26 @@ with files.atomic(target) as tmp:
     while not (target.parent / "go").exists():
         time.sleep(0.01)
 """
+
+
+def test_f32_a_pipe_or_fifo_as_input_is_refused_and_never_hangs_a_batch(head, tmp_path):
+    os.mkfifo(tmp_path / "fifo.wav")
+    os.mkfifo(tmp_path / "fifo.csv")
+    os.mkfifo(tmp_path / "fifo.json")
+    start = time.perf_counter()
+    for args, what in (
+        (["--audio", tmp_path / "fifo.wav"], f"Audio file {tmp_path / 'fifo.wav'}"),
+        (["--audio", "/dev/stdin"], "Audio file /dev/stdin"),  # what --audio <(cat a.wav) gives: a pipe
+        (["--csv-in", tmp_path / "fifo.csv"], f"capture {tmp_path / 'fifo.csv'}"),
+        (["--audio", head / "line.wav", "--emotion-curves", tmp_path / "fifo.json"], "emotion curves"),
+    ):
+        r = cli("bake", *args, "--csv", tmp_path / "x.csv", stdin=subprocess.PIPE, timeout=60)  # stdin: a pipe
+        assert r.returncode == 2 and what in one_line(r) and "is a pipe or device, not a file - save it" in one_line(r)
+    lines = [
+        json.dumps({"audio": "fifo.wav", "csv": "out/a.csv"}),
+        json.dumps({"audio": "line.wav", "csv": "out/b.csv"}),
+    ]
+    r = cli("batch", _batch_folder(tmp_path, head, lines), "--no-progress", timeout=60)
+    assert r.returncode == 2 and "1 baked, 0 up to date, 1 failed" in r.stdout, r.stderr[-2000:]
+    assert "is a pipe or device, not a file" in failed_lines(r)[0] and (tmp_path / "out" / "b.csv").exists()
+    assert time.perf_counter() - start < 120 and not (tmp_path / "x.csv").exists()

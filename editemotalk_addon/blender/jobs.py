@@ -67,7 +67,7 @@ def load_mesh(spec: str):
     path, name = files.split_mesh_spec(spec)
     if path and not Path(path).exists():
         raise InputError(f"mesh file not found: {path} - check the path")
-    if path and Path(path).is_file():
+    if path and not Path(path).is_dir():  # a FaceXModel folder is read as a folder
         files.check_readable(path, "mesh file")
     if path.endswith(".blend"):
         try:

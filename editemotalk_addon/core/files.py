@@ -49,8 +49,17 @@ def sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def check_regular(path: str | Path, what: str) -> None:
+    """Raise InputError naming `what` when `path` is there but is no file or folder: a pipe (`<(cat a.wav)`), a
+    FIFO or a device, whose reading may wait forever and which cannot be read twice."""
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        raise InputError(f"{what} {path} is a pipe or device, not a file - save it to a file and give that file")
+
+
 def check_readable(path: str | Path, what: str) -> None:
-    """Raise InputError naming `what` when `path` cannot be opened and read (its permissions, a broken disk)."""
+    """Raise InputError naming `what` when `path` cannot be opened and read (a pipe or device, its permissions, a
+    broken disk)."""
+    check_regular(path, what)
     try:
         with open(path, "rb") as f:
             f.read(1)

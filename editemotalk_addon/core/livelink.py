@@ -19,6 +19,7 @@ import numpy as np
 
 from .audio import MAX_SECONDS
 from .errors import InputError
+from .files import check_regular
 from .rig import INDEX
 from .validate import short
 
@@ -98,6 +99,7 @@ def read_csv(path: str | Path, fps: float = 60.0) -> Capture:
     raises InputError naming the file, the row, the column and the fix.
     """
     path = Path(path)
+    check_regular(path, "capture")
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_CAPTURE_BYTES + 1)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .files import check_regular
 from .name_mapping import PRESETS
 from .rig import SLIDERS
 from .timebase import blender_rate
@@ -150,6 +151,7 @@ def curves_file(path: str | Path) -> dict:
     """An emotion-curves JSON file -> {"mode", "intensity", "sliders"} (each only when given), checked."""
     path = Path(path)
     fix = 'write {"mode": "absolute", "intensity": 1.0, "sliders": {"happy": [[0.0, 0.0], [1.5, 1.0]]}}'
+    check_regular(path, "emotion curves")
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_CURVES_BYTES + 1)
