@@ -84,7 +84,11 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         default="separate",
         help="NLA tracks for articulation, expression and blinks, or one combined action",
     )
-    b.add_argument("--capture-fps", type=float, default=60.0, help="frame rate of a --csv-in capture (default 60)")
+    b.add_argument(
+        "--capture-fps",
+        type=float,
+        help="frame rate of a --csv-in capture (default: what its timecodes count; 60 for a take under a second)",
+    )
     b.add_argument(
         "--hold-last",
         action="store_true",

@@ -994,3 +994,16 @@ def test_f32_a_pipe_or_fifo_as_input_is_refused_and_never_hangs_a_batch(head, tm
     assert r.returncode == 2 and "1 baked, 0 up to date, 1 failed" in r.stdout, r.stderr[-2000:]
     assert "is a pipe or device, not a file" in failed_lines(r)[0] and (tmp_path / "out" / "b.csv").exists()
     assert time.perf_counter() - start < 120 and not (tmp_path / "x.csv").exists()
+
+
+def test_f33_our_own_csv_fed_back_keeps_its_time(tmp_path):
+    take = capture(tmp_path / "take.csv", rows=48, fps=30)  # what --csv writes: FF counts 0..29
+    times, weights, _ = read_csv(take)  # the rate from its timecodes
+    assert np.abs(times - np.arange(48) / 30).max() < 1e-9
+    r = cli("bake", "--csv-in", take, "--fps", 30, "--csv", tmp_path / "back.csv", timeout=120)
+    assert r.returncode == 0 and "baked 48 frames" in r.stdout, r.stderr[-2000:]  # 35 before: read at 60 fps
+    back = read_csv(tmp_path / "back.csv")
+    assert len(back.weights) == 48 and np.abs(back.weights - weights).max() < 1e-5
+    r = cli("bake", "--csv-in", take, "--capture-fps", 60, "--csv", tmp_path / "warped.csv")
+    line = "its timecodes count 30 frames a second, not the 60 of --capture-fps - set --capture-fps 30, or leave it"
+    assert r.returncode == 2 and line in one_line(r) and not (tmp_path / "warped.csv").exists()

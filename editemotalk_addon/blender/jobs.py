@@ -121,7 +121,7 @@ def run_job(job: dict, animator, speaker_clips: list[str] = ()) -> dict:
         clip = audio.decode(source)
         warnings = [clip.warning] if clip.warning else []
     else:
-        capture = livelink.read_csv(source, job.get("capture_fps", 60.0))
+        capture = livelink.read_csv(source, job.get("capture_fps"))
         warnings = []
     obj = load_mesh(job.get("mesh") or "demo")
     scene = bpy.context.scene
