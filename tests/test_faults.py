@@ -1007,3 +1007,25 @@ def test_f33_our_own_csv_fed_back_keeps_its_time(tmp_path):
     r = cli("bake", "--csv-in", take, "--capture-fps", 60, "--csv", tmp_path / "warped.csv")
     line = "its timecodes count 30 frames a second, not the 60 of --capture-fps - set --capture-fps 30, or leave it"
     assert r.returncode == 2 and line in one_line(r) and not (tmp_path / "warped.csv").exists()
+
+
+def test_f34_a_project_moved_whole_is_still_up_to_date(head, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "curves.json").write_text('{"sliders": {"happy": 0.5}}')
+    (project / "hero.blend").write_bytes((head / "head.blend").read_bytes())
+    line = {"audio": "line.wav", "emotion_curves": "curves.json", "mesh": "hero.blend:EET Demo Head", "csv": "o/a.csv"}
+    _batch_folder(project, head, [json.dumps(line), json.dumps({"audio": "line.wav", "csv": "o/demo.csv"})])
+    r = cli("batch", project / "jobs.jsonl", "--no-progress")
+    assert r.returncode == 0 and "2 baked" in r.stdout, r.stderr[-2000:]
+    made = files.sha256(project / "o" / "a.csv")
+    project.rename(tmp_path / "moved")
+    r = cli("batch", tmp_path / "moved" / "jobs.jsonl", "--no-progress")
+    assert r.returncode == 0 and "0 baked, 2 up to date, 0 failed" in r.stdout, r.stdout + r.stderr[-2000:]
+    (tmp_path / "moved" / "curves.json").write_text('{"sliders": {"happy": 0.6}}')  # an input changed: rebaked
+    r = cli("batch", tmp_path / "moved" / "jobs.jsonl", "--no-progress")
+    assert (
+        r.returncode == 0
+        and "1 baked, 1 up to date" in r.stdout
+        and files.sha256(tmp_path / "moved" / "o" / "a.csv") != made
+    )

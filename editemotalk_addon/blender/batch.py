@@ -128,13 +128,14 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
     voices = speakers(jobs)
     mine = [(i, job) for i, job in enumerate(jobs) if i % count == index]
     digest = manifest.weights_digest(args.weights)
+    base = Path(args.manifest).parent.resolve()  # what the jobs' paths are relative to (manifest.read_manifest)
     hashes, todo = {}, []
     for i, job in mine:
         try:
             if isinstance(job, str):
                 raise InputError(job)
             manifest.sweep(job)
-            hashes[i] = manifest.job_hash(job, digest, voices.get(job.get("speaker"), []))
+            hashes[i] = manifest.job_hash(job, digest, voices.get(job.get("speaker"), []), base)
         except UserError as exc:
             results[i] = _failure(str(exc), exc.status)
             continue

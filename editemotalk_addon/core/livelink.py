@@ -217,4 +217,3 @@ def _timecode(tc: str) -> tuple[int, float] | None:
         return None
     h, m, s, ff = int(match[1]), int(match[2]), int(match[3]), float(match[4])
     return (h * 3600 + m * 60 + s, ff) if m < 60 and s < 60 else None
-

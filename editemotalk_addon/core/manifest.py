@@ -199,13 +199,17 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
     return files.sha256(path)
 
 
-def job_hash(job: dict, weights_digest: str, speaker_clips: list[str] = ()) -> str:
+def job_hash(job: dict, weights_digest: str, speaker_clips: list[str] = (), base: str | Path = "/") -> str:
     """The hash of everything a job's outputs come from, its speaker's other clips included (their baseline shapes
-    its emotion). Raises InputError naming an input that cannot be read."""
+    its emotion), with its paths relative to `base` (the manifest's folder: a project moved whole is still up to
+    date). Raises InputError naming an input that cannot be read."""
     mesh_file = files.split_mesh_spec(job.get("mesh") or "")[0]
     inputs = [_file_digest(k, job.get(k)) for k in validate.INPUT_KEYS] + [_file_digest("mesh", mesh_file)]
     inputs += [_file_digest("audio", clip) for clip in speaker_clips]
-    blob = json.dumps({"job": job, "inputs": inputs, "weights": weights_digest}, sort_keys=True)
+    relative = {k: os.path.relpath(v, base) if k in validate.PATH_KEYS else v for k, v in job.items()}
+    if os.path.isabs(mesh_file):  # not 'demo', nor ':OBJECT' (the open file)
+        relative["mesh"] = os.path.relpath(mesh_file, base) + job["mesh"][len(mesh_file) :]
+    blob = json.dumps({"job": relative, "inputs": inputs, "weights": weights_digest}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -219,9 +223,15 @@ def sidecar(job: dict) -> Path | None:
 
 
 def write_record(job: dict, digest: str, stats: dict) -> None:
-    """After all of a job's outputs are in place: its input hash, and each output's size and SHA-256."""
-    made = [{"path": str(p), "bytes": p.stat().st_size, "sha256": files.sha256(p)} for p in outputs(job)]
-    files.write_text_atomic(sidecar(job), json.dumps({"hash": digest, "outputs": made, "stats": stats}))
+    """After all of a job's outputs are in place: its input hash, and each output's size and SHA-256 (its path
+    relative to the record's folder: a project moved whole is still up to date)."""
+    side = sidecar(job)
+    made = [{"path": _beside(p, side), "bytes": p.stat().st_size, "sha256": files.sha256(p)} for p in outputs(job)]
+    files.write_text_atomic(side, json.dumps({"hash": digest, "outputs": made, "stats": stats}))
+
+
+def _beside(path: Path, record: Path) -> str:
+    return os.path.relpath(path, record.parent)
 
 
 def up_to_date(job: dict, digest: str) -> bool:
@@ -230,7 +240,7 @@ def up_to_date(job: dict, digest: str) -> bool:
     try:
         record = json.loads(side.read_text(encoding="utf-8")) if side else None
         made = record["outputs"]
-        if record["hash"] != digest or [m["path"] for m in made] != [str(p) for p in outputs(job)]:
+        if record["hash"] != digest or [m["path"] for m in made] != [_beside(p, side) for p in outputs(job)]:
             return False
         pairs = zip(outputs(job), made)
         return all(p.stat().st_size == m["bytes"] and files.sha256(p) == m["sha256"] for p, m in pairs)
