@@ -1029,3 +1029,38 @@ def test_f34_a_project_moved_whole_is_still_up_to_date(head, tmp_path):
         and "1 baked, 1 up to date" in r.stdout
         and files.sha256(tmp_path / "moved" / "o" / "a.csv") != made
     )
+
+
+HANGING = """
+import sys
+from pathlib import Path
+from editemotalk_addon.blender import batch
+from editemotalk_addon.core import audio
+batch.JOB_SECONDS, batch.JOB_SECONDS_A_CLIP_SECOND = 0.5, 20  # deadlines: 2.5 s for a 0.1 s clip, 58 s for 2.9 s
+real = audio.decode
+def decode(path, *args, **kwargs):
+    if Path(path).name == "hang.wav":  # its read never ends, as a pipe's did
+        open(Path(path).with_name("fifo"), "rb")
+    return real(path, *args, **kwargs)
+audio.decode = decode
+from editemotalk_addon.cli import command
+command(sys.argv[1:])
+"""
+
+
+def test_f35_every_batch_job_has_a_deadline(head, tmp_path):
+    os.mkfifo(tmp_path / "fifo")  # nobody ever writes it
+    sf.write(str(tmp_path / "hang.wav"), np.random.default_rng(0).normal(0, 0.1, 1600).astype(np.float32), 16000)
+    lines = [
+        json.dumps({"audio": "hang.wav", "csv": "out/a.csv"}),
+        json.dumps({"audio": "line.wav", "csv": "out/b.csv"}),
+    ]
+    path = _batch_folder(tmp_path, head, lines)
+    start = time.perf_counter()
+    r = subprocess.run([sys.executable, "-c", HANGING, "batch", str(path), "--no-progress"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 1 and "1 baked, 0 up to date, 1 failed" in r.stdout, r.stdout + r.stderr[-3000:]
+    (failed,) = failed_lines(r)
+    assert "FAILED job 1" in failed and "the job ran past its deadline of 2 s (an input that never ends?)" in failed
+    assert time.perf_counter() - start < 60 and sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "b.csv", "b.csv.eet.json"]  # fmt: skip

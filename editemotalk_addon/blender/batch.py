@@ -18,12 +18,13 @@ import time
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from ..core import files, manifest, processes, terminal
+from ..core import audio, files, manifest, processes, terminal
 from ..core.errors import INPUT_STATUS, RUN_STATUS, InputError, UserError
 
 # --- worker side (one Blender per process) ----------------------------------------------------------------------
 _ANIMATOR = None
 DIED = "the worker process died while baking this job (killed, or out of memory?) - run the batch again to retry it"
+JOB_SECONDS, JOB_SECONDS_A_CLIP_SECOND = 600, 30  # a job's deadline (job_deadline)
 
 
 def _init_worker(weights: str | None, runtime: str, parent: int | None = None) -> None:
@@ -42,12 +43,28 @@ def _failure(error: str, status: int) -> dict:
     return {"ok": False, "error": error, "status": status}
 
 
+def job_deadline(job: dict) -> float:
+    """Seconds a job may run before it fails as hung: far beyond what baking and exporting its clip takes (a
+    30-minute clip: hours), as long as the one that may be 30 minutes when its length cannot be read."""
+    try:
+        import soundfile
+
+        seconds = soundfile.info(job["audio"]).duration if job.get("audio") else audio.MAX_SECONDS
+    except Exception:  # no soundfile (inside Blender), a file the job itself will refuse
+        seconds = audio.MAX_SECONDS
+    return JOB_SECONDS + JOB_SECONDS_A_CLIP_SECOND * min(seconds, audio.MAX_SECONDS)
+
+
 def _run(job: dict, digest: str, speaker_clips: list[str] = ()) -> dict:
-    """Bake one job; its record is written only after all its outputs were written and checked."""
+    """Bake one job, within its deadline; its record is written only after all its outputs were written and
+    checked."""
     from .jobs import run_job
 
     try:
-        stats = run_job(job, _ANIMATOR, speaker_clips)
+        with processes.deadline(job_deadline(job)):
+            stats = run_job(job, _ANIMATOR, speaker_clips)
+    except processes.Overdue as exc:  # its temporaries were removed on the way out
+        return _failure(f"the job {exc} (an input that never ends?) - check its inputs, then run again", RUN_STATUS)
     except UserError as exc:
         return _failure(str(exc), exc.status)
     except Exception as exc:  # a bug or a Blender error: report it for this job, keep the batch going

@@ -51,6 +51,30 @@ def leave(status: int, line: str | None = None) -> None:
     os._exit(status)
 
 
+class Overdue(Exception):
+    """A block ran past its deadline (see `deadline`)."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float):
+    """Raises Overdue in this thread when the block runs past `seconds`, a blocking read or wait included (the
+    alarm interrupts it). The main thread of a POSIX process only (SIGALRM); elsewhere the block is unbounded."""
+    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise Overdue(f"ran past its deadline of {seconds:.0f} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def stop_on_signals() -> None:
     """Ctrl-C (SIGINT) and SIGTERM stop this process within STOP_GRACE seconds, whatever runs: KeyboardInterrupt
     at once, which unwinds the run (its temporaries removed; the command prints `stopped_line`), and should code
