@@ -1064,3 +1064,39 @@ def test_f35_every_batch_job_has_a_deadline(head, tmp_path):
     assert "FAILED job 1" in failed and "the job ran past its deadline of 2 s (an input that never ends?)" in failed
     assert time.perf_counter() - start < 60 and sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "b.csv", "b.csv.eet.json"]  # fmt: skip
+
+
+CHARACTER = """
+import os, shutil, sys, time
+import numpy as np, bpy, editemotalk_addon
+from editemotalk_addon.blender import session
+editemotalk_addon.register()
+folder, sources = sys.argv[1], sys.argv[2:]
+clips = [os.path.join(folder, f"{n}.flac") for n in "abc"]
+for source, clip in zip(sources, clips):
+    shutil.copy(source, clip)
+context = bpy.context
+context.scene.editemotalk.character = "Ada"
+for clip in clips:
+    session.analyze(context, clip)
+animator = session.get_animator(context)
+def baseline_is(clip, members):  # the clip as Ada's voice reads it == against exactly these clips
+    scores = [session.cached_analysis(m).logits for m in members]
+    expected = animator.against_speaker(session.cached_analysis(clip), scores)
+    return bool(np.allclose(session.analyze(context, clip).probabilities, expected.probabilities))
+print(baseline_is(clips[1], clips))
+os.remove(clips[2])  # deleted: it leaves the baseline
+print(baseline_is(clips[1], clips[:2]))
+shutil.copy(sources[2], clips[0])  # re-recorded: its new take replaces the old once analysed
+os.utime(clips[0], (time.time() + 5,) * 2)
+session.analyze(context, clips[0])
+print(baseline_is(clips[1], clips[:2]), len(session._STATE["characters"]["Ada"]))
+editemotalk_addon.unregister()
+"""
+
+
+def test_f36_the_character_baseline_holds_each_clip_as_it_is_now(tmp_path, data_root):
+    sources = [str(data_root / "emodb" / "audio" / f"{n}.flac") for n in ("03a01Wa", "03a01Nc", "03a01Fa")]
+    r = subprocess.run([sys.executable, "-c", CHARACTER, str(tmp_path), *sources], cwd=ROOT, capture_output=True,
+                       text=True, timeout=300)  # fmt: skip
+    assert r.returncode == 0 and r.stdout.splitlines()[-3:] == ["True", "True", "True 2"], r.stdout + r.stderr[-3000:]

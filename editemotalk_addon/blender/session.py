@@ -25,7 +25,7 @@ _STATE: dict = {
     "animator": None,
     "animator_key": None,
     "analyses": {},
-    "characters": {},  # character name -> {clip: its emotion scores}: the clips analysed as that voice
+    "characters": {},  # character name -> {clip path: (its _cache_key, its emotion scores)}: analysed as that voice
     "as_heard": {},  # (clip analysis, character, its clips) -> the analysis read against the character
     "perf": None,
     "perf_key": None,
@@ -76,9 +76,10 @@ def cached_analysis(path: str):
 
 
 def store_analysis(path: str, analysis, character: str = "") -> None:
-    _STATE["analyses"][_cache_key(path)] = analysis
-    if character.strip():
-        _STATE["characters"].setdefault(character.strip(), {})[_cache_key(path)] = analysis.logits
+    key = _cache_key(path)
+    _STATE["analyses"][key] = analysis
+    if character.strip():  # one entry a clip: a re-recording replaces its earlier take
+        _STATE["characters"].setdefault(character.strip(), {})[key[0]] = (key, analysis.logits)
     _STATE["perf_key"] = None
 
 
@@ -90,7 +91,7 @@ def analyze(context, path: str):
     if analysis is None:
         analysis = get_animator(context).analyze(path)
         store_analysis(path, analysis, character)
-    elif character.strip() and _cache_key(path) not in _STATE["characters"].get(character.strip(), {}):
+    elif character.strip() and _character_clips(character).get(_cache_key(path)) is None:
         store_analysis(path, analysis, character)
     return as_heard(context, analysis)
 
@@ -98,13 +99,27 @@ def analyze(context, path: str):
 def as_heard(context, analysis):
     """The analysis as the scene's character reads it: with two or more clips analysed under that character's
     name, the voice's emotion against the character's own baseline (Animator.against_speaker); else as it is."""
-    clips = _STATE["characters"].get(context.scene.editemotalk.character.strip(), {})
+    clips = _character_clips(context.scene.editemotalk.character)
     key = (id(analysis), tuple(clips))
     if len(clips) < 2:
         return analysis
     if key not in _STATE["as_heard"]:
         _STATE["as_heard"][key] = get_animator(context).against_speaker(analysis, list(clips.values()))
     return _STATE["as_heard"][key]
+
+
+def _character_clips(character: str) -> dict:
+    """{_cache_key: emotion scores} of the clips analysed as `character` that are still as they were analysed: a
+    clip deleted, or changed since (re-recorded, not yet analysed again), leaves the baseline."""
+    clips = _STATE["characters"].get(character.strip(), {})
+    for path, (key, _) in list(clips.items()):
+        try:
+            current = _cache_key(path) == key
+        except OSError:
+            current = False
+        if not current:
+            del clips[path]
+    return {key: logits for key, logits in clips.values()}
 
 
 def _fcurves(idblock) -> list:
