@@ -45,13 +45,15 @@ def _failure(error: str, status: int) -> dict:
 
 def job_deadline(job: dict) -> float:
     """Seconds a job may run before it fails as hung: far beyond what baking and exporting its clip takes (a
-    30-minute clip: hours), as long as the one that may be 30 minutes when its length cannot be read."""
-    try:
-        import soundfile
+    30-minute clip: hours); a clip whose length cannot be read counts as the longest, 30 minutes."""
+    seconds = audio.MAX_SECONDS
+    if job.get("audio") and os.path.isfile(job["audio"]):  # a pipe's header is never read: it may never come
+        try:
+            import soundfile
 
-        seconds = soundfile.info(job["audio"]).duration if job.get("audio") else audio.MAX_SECONDS
-    except Exception:  # no soundfile (inside Blender), a file the job itself will refuse
-        seconds = audio.MAX_SECONDS
+            seconds = soundfile.info(job["audio"]).duration
+        except Exception:  # no soundfile (inside Blender), a file the job itself will refuse
+            pass
     return JOB_SECONDS + JOB_SECONDS_A_CLIP_SECOND * min(seconds, audio.MAX_SECONDS)
 
 

@@ -122,7 +122,7 @@ def release(path: str | Path, fd: int) -> None:
 def held(path: str | Path) -> bool:
     """Whether another process holds `path` (see `hold`); one that nobody holds is removed (its holder died)."""
     try:
-        fd = os.open(path, os.O_RDWR)
+        fd = os.open(path, os.O_RDONLY)  # a lock needs no write access: another user's file is checked too
     except FileNotFoundError:
         return False
     if not _lock(fd):

@@ -42,8 +42,7 @@ def read_manifest(path: str | Path) -> list[dict | str]:
     path = Path(path)
     if path.is_dir():
         raise InputError(f"manifest {path} is a folder - give the manifest file in it (.jsonl or .csv)")
-    if path.exists() and not path.is_file():
-        raise InputError(f"manifest {path} is not a regular file (a pipe or device?) - save the manifest to a file")
+    files.check_regular(path, "manifest")
     if not path.is_file():
         raise InputError(f"manifest not found: {path} - check the path")
     try:

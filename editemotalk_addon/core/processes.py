@@ -82,11 +82,12 @@ def stop_on_signals() -> None:
     process ends when the grace is up, with the same line. Main thread only."""
 
     def handler(signum, frame):
-        if not STOPPED:
-            STOPPED["signal"] = signum
-            timer = threading.Timer(STOP_GRACE, lambda: leave(stopped_status(), stopped_line()))
-            timer.daemon = True
-            timer.start()
+        if STOPPED:  # stopping already: the first signal's grace ends the process
+            return
+        STOPPED["signal"] = signum
+        timer = threading.Timer(STOP_GRACE, lambda: leave(stopped_status(), stopped_line()))
+        timer.daemon = True
+        timer.start()
         raise KeyboardInterrupt
 
     for signum in (signal.SIGINT, signal.SIGTERM):
