@@ -447,7 +447,7 @@ def test_emotion_from_voice_keys_bakes_the_heard_keys_and_writes_them(tmp_path, 
     assert spec["mode"] == "absolute" and set(spec["sliders"]) == set(spec["confidence"])
     r = cli("bake", "--audio", speech_wav, "--emotion-curves", heard, "--csv", tmp_path / "b.csv")
     assert r.returncode == 0, r.stderr[-2000:]
-    a, b = read_csv(tmp_path / "a.csv", 30).weights, read_csv(tmp_path / "b.csv", 30).weights
+    a, b = read_csv(tmp_path / "a.csv").weights, read_csv(tmp_path / "b.csv").weights
     assert np.abs(a - b).max() < 1e-4
     r = cli("bake", "--csv-in", tmp_path / "a.csv", "--heard", tmp_path / "c.json")
     assert r.returncode == 2 and "a capture has no voice to hear" in r.stderr
@@ -467,8 +467,8 @@ def test_a_batchs_speaker_reads_its_clips_against_that_voice(tmp_path, data_root
     (tmp_path / "jobs.jsonl").write_text("\n".join(lines) + "\n")
     r = cli("batch", tmp_path / "jobs.jsonl", "--no-progress")
     assert r.returncode == 0 and "6 baked" in r.stdout, r.stderr[-2000:]
-    plain = [read_csv(tmp_path / "out" / f"plain{n}.csv", 30).weights for n in range(3)]
-    ada = [read_csv(tmp_path / "out" / f"Ada{n}.csv", 30).weights for n in range(3)]
+    plain = [read_csv(tmp_path / "out" / f"plain{n}.csv").weights for n in range(3)]
+    ada = [read_csv(tmp_path / "out" / f"Ada{n}.csv").weights for n in range(3)]
     assert all(np.abs(p - a).max() > 1e-3 for p, a in zip(plain, ada))  # the baseline changed what voice mode shows
     shutil.copy(data_root / "emodb" / "audio" / "03a04Wc.flac", tmp_path / "03a01Nc.flac")  # one clip changes
     r = cli("batch", tmp_path / "jobs.jsonl", "--no-progress")

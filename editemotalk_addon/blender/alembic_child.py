@@ -10,6 +10,7 @@ shutdown, which may never finish (a rig with a Python driver), once the archive 
 
 import json
 import os
+import shutil
 import sys
 
 import bpy
@@ -28,6 +29,7 @@ if __name__ == "__main__":
     bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False)
     select_only(bpy.data.objects[name])
     bpy.ops.wm.alembic_export(filepath=target, **json.loads(options))
+    shutil.rmtree(bpy.app.tempdir, ignore_errors=True)  # what Blender's shutdown would remove
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

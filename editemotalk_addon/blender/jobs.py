@@ -11,12 +11,13 @@ import contextlib
 import functools
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
 import bpy
 
-from ..core import audio, bundled_head, files, livelink, performance, terminal, timebase, validate
+from ..core import audio, bundled_head, files, livelink, performance, processes, terminal, timebase, validate
 from ..core.emotion_keys import curves_json, heard_keys
 from ..core.errors import InputError, UserError
 from ..core.job import checked, keyed_from_voice
@@ -184,8 +185,15 @@ def run_job(job: dict, animator, speaker_clips: list[str] = ()) -> dict:
 
 
 def ensure_registered() -> None:
-    """The Blender layer, where no add-on manager registered it (`python -m editemotalk_addon`, batch workers)."""
+    """The Blender layer, where no add-on manager registered it (`python -m editemotalk_addon`, batch workers); and
+    Blender's session folder in the temporary folder removed when the process leaves without Blender's shutdown,
+    which would remove it (processes.leave)."""
     if not hasattr(bpy.types.Scene, "editemotalk"):
         from . import register
 
         register()
+    processes.on_leave(_remove_session_folder)
+
+
+def _remove_session_folder() -> None:
+    shutil.rmtree(bpy.app.tempdir, ignore_errors=True)

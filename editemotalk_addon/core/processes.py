@@ -18,6 +18,7 @@ LINUX = sys.platform.startswith("linux")
 STOP_GRACE = 1.0  # seconds from Ctrl-C or SIGTERM to the end of the process, whatever runs
 STOPPED: dict[str, int] = {}  # {"signal": number} once Ctrl-C or SIGTERM arrived
 _LEAVING = threading.Lock()
+_ON_LEAVE: dict = {}  # what `leave` runs first, in the order given (what the shutdown it skips would have done)
 
 
 def die_with_parent(parent: int) -> None:
@@ -43,12 +44,20 @@ def leave(status: int, line: str | None = None) -> None:
     open_mainfile(rig.blend)` never exits), and every file a command or worker writes is complete and closed before
     it returns. The first caller ends the process; another thread calling meanwhile waits for that."""
     _LEAVING.acquire()
+    for tidy in _ON_LEAVE:
+        with contextlib.suppress(Exception):  # leaving goes on whatever a tidy-up meets
+            tidy()
     if line:
         print(line, file=sys.stderr)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a closed or broken pipe: nothing more to say
             stream.flush()
     os._exit(status)
+
+
+def on_leave(tidy) -> None:
+    """`tidy()` runs when this process leaves (see `leave`), once however often it is given."""
+    _ON_LEAVE[tidy] = True
 
 
 class Overdue(Exception):
