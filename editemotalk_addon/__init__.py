@@ -11,7 +11,7 @@ def register():
 
     from . import blender, cli
 
-    blender.register(commands={"editemotalk": functools.partial(cli.main, prog="blender -c editemotalk")})
+    blender.register(commands={"editemotalk": functools.partial(cli.command, prog="blender -c editemotalk")})
 
 
 def unregister():

@@ -93,7 +93,11 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         help="whose voice this is: a character file (created if missing), the clip added to it, and what is heard "
         "read against that voice's clips (the file Blender's Character panel saves and a batch writes per speaker)",
     )
-    b.add_argument("--capture-fps", type=float, default=60.0, help="frame rate of a --csv-in capture (default 60)")
+    b.add_argument(
+        "--capture-fps",
+        type=float,
+        help="frame rate of a --csv-in capture (default: what its timecodes count; 60 for a take under a second)",
+    )
     b.add_argument(
         "--hold-last",
         action="store_true",
@@ -180,6 +184,27 @@ def main(argv: list[str] | None = None, prog: str = "python -m editemotalk_addon
         return exc.status
 
 
+def command(argv: list[str] | None = None, prog: str = "python -m editemotalk_addon") -> None:
+    """`main`, then the process ends with its status without waiting on bpy's shutdown (processes.leave); Ctrl-C
+    and SIGTERM stop it within a second, with one line (processes.stop_on_signals). What `python -m
+    editemotalk_addon`, `blender -c editemotalk` and `-P cli.py` run."""
+    from .core.processes import leave, stop_on_signals, stopped_line, stopped_status
+
+    stop_on_signals()
+    try:
+        status = main(argv, prog)
+    except SystemExit as exc:  # --help, or a flag argparse refuses (before bpy is imported)
+        status = exc.code or 0
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM, the run unwound
+        leave(stopped_status(), stopped_line())
+    except BaseException:  # a bug: its traceback, then the same exit
+        import traceback
+
+        traceback.print_exc()
+        status = 1
+    leave(status)
+
+
 def _bake(args) -> int:
     from .core import validate
     from .core.animator import Animator
@@ -215,4 +240,4 @@ if __name__ == "__main__":  # `blender -b file.blend -P <extension>/cli.py -- ba
     if package is None or not hasattr(package, "cli"):
         print("editemotalk: the extension is not enabled in this Blender - enable it in Preferences", file=sys.stderr)
         sys.exit(2)
-    sys.exit(package.cli.main(sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]))
+    package.cli.command(sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:])

@@ -220,7 +220,7 @@ def test_live_link_face_capture_bakes_onto_any_mapped_mesh(baked, data_root, tmp
 @pytest.mark.parametrize(
     "case, status",
     [("corrupt audio", 2), ("folder as audio", 2), ("missing mesh file", 2), ("missing object", 2)]
-    + [("unwritable output", 1), ("disk full", 1)],
+    + [("output under a file", 2), ("disk full", 1)],
 )
 def test_failures_give_one_clear_line(case, status, speech_wav, baked, tmp_path):
     """The input is wrong: exit status 2; the run failed: 1."""
@@ -235,7 +235,7 @@ def test_failures_give_one_clear_line(case, status, speech_wav, baked, tmp_path)
         args[4], expected = f"{tmp_path / 'nowhere.blend'}:Face", "mesh file not found"
     elif case == "missing object":
         args[4], expected = f"{baked / 'line.blend'}:Nobody", "no object 'Nobody'"
-    elif case == "unwritable output":
+    elif case == "output under a file":
         (tmp_path / "a_file").write_text("x")
         args[-1], expected = tmp_path / "a_file" / "out.blend", "is a file, not a folder"
     else:  # a file-size limit makes the disk "full" for this process only: writes fail with EFBIG
@@ -441,7 +441,7 @@ def test_emotion_from_voice_keys_bakes_the_heard_keys_and_writes_them(tmp_path, 
     assert spec["mode"] == "absolute" and set(spec["sliders"]) == set(spec["confidence"])
     r = cli("bake", "--audio", speech_wav, "--emotion-curves", heard, "--csv", tmp_path / "b.csv")
     assert r.returncode == 0, r.stderr[-2000:]
-    a, b = read_csv(tmp_path / "a.csv", 30).weights, read_csv(tmp_path / "b.csv", 30).weights
+    a, b = read_csv(tmp_path / "a.csv").weights, read_csv(tmp_path / "b.csv").weights
     assert np.abs(a - b).max() < 1e-4
     r = cli("bake", "--csv-in", tmp_path / "a.csv", "--heard", tmp_path / "c.json")
     assert r.returncode == 2 and "a capture has no voice to hear" in r.stderr
@@ -463,8 +463,8 @@ def test_a_batchs_speaker_reads_its_clips_against_that_voice(tmp_path, data_root
     (tmp_path / "jobs.jsonl").write_text("\n".join(lines) + "\n")
     r = cli("batch", tmp_path / "jobs.jsonl", "--no-progress")
     assert r.returncode == 0 and "6 baked" in r.stdout, r.stderr[-2000:]
-    plain = [read_csv(tmp_path / "out" / f"plain{n}.csv", 30).weights for n in range(3)]
-    ada = [read_csv(tmp_path / "out" / f"Ada{n}.csv", 30).weights for n in range(3)]
+    plain = [read_csv(tmp_path / "out" / f"plain{n}.csv").weights for n in range(3)]
+    ada = [read_csv(tmp_path / "out" / f"Ada{n}.csv").weights for n in range(3)]
     # against the voice, its neutral and sad takes read otherwise (its angry take is angry either way)
     assert all(np.abs(p - a).max() > 1e-3 for p, a in zip(plain[1:], ada[1:]))
     shutil.copy(takes / "03-01-03-02-01-01-02.flac", tmp_path / "03-01-01-01-01-01-02.flac")  # one clip changes

@@ -10,9 +10,11 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import bpy
 import numpy as np
@@ -634,3 +636,434 @@ def test_one_exit_status_rule_in_help_readme_and_batches(head, tmp_path):
     assert r.returncode == 1 and "0 baked, 0 up to date, 2 failed" in r.stdout  # any run failed: 1
     summary = json.loads((tmp_path / "jobs.shard0of1.summary.json").read_text())
     assert [f["status"] for f in summary["failures"]] == [2, 1]
+
+
+# --- Issue 34 (F23 ...): rigs with drivers, outputs onto devices, manifests that harm themselves, locks ----------
+
+RIG = """
+import os, sys, bpy
+bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+bpy.ops.mesh.primitive_ico_sphere_add(subdivisions=2)
+face = bpy.context.object
+face.name = "Face"
+face.shape_key_add(name="Basis")
+for name in ("jawOpen", "mouthClose", "eyeBlinkLeft", "eyeBlinkRight"):
+    face.shape_key_add(name=name).data[0].co.x += 0.5
+driver = face.data.shape_keys.key_blocks["mouthClose"].driver_add("value").driver
+driver.type = "SCRIPTED"
+driver.expression = "min(0.0, len('a'))"  # not a simple expression: Python evaluates it
+bpy.ops.wm.save_as_mainfile(filepath=sys.argv[1])
+sys.stdout.flush()
+os._exit(0)  # bpy's own exit would wait forever on this file (the fault under test)
+"""
+
+
+def test_f23_a_rig_with_a_python_driver_bakes_exports_and_exits(head, tmp_path):
+    r = subprocess.run([sys.executable, "-c", RIG, str(tmp_path / "rig.blend")], capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    temp = tmp_path / "temp"  # the temporary folder: nothing of ours, nor Blender's session folder, stays there
+    temp.mkdir()
+    env = dict(os.environ, TMPDIR=str(temp))
+    start = time.perf_counter()
+    r = cli("bake", "--audio", head / "line.wav", "--mesh", f"{tmp_path / 'rig.blend'}:Face",
+            "--abc", tmp_path / "x.abc", "--csv", tmp_path / "x.csv", timeout=60, env=env)  # fmt: skip
+    assert r.returncode == 0 and "baked" in r.stdout, r.stderr[-2000:]
+    assert (tmp_path / "x.abc").read_bytes()[:6] == b"Ogawa\xff"  # the archive closed complete
+    frames = len(read_csv(tmp_path / "x.csv", fps=24).weights)
+    assert abs(frames - sf.info(str(head / "line.wav")).duration * 24) <= 1
+    line = json.dumps({"audio": "line.wav", "mesh": "rig.blend:Face", "abc": "out/a.abc", "csv": "out/a.csv"})
+    path = _batch_folder(tmp_path, head, [line])
+    r = cli("batch", path, "--workers", 1, "--no-progress", timeout=60, env=env)
+    assert r.returncode == 0 and "1 baked, 0 up to date, 0 failed" in r.stdout, r.stderr[-2000:]
+    assert (tmp_path / "out" / "a.abc").read_bytes()[:6] == b"Ogawa\xff"
+    assert (tmp_path / "out" / "a.csv").read_bytes() == (tmp_path / "x.csv").read_bytes()
+    assert time.perf_counter() - start < 120 and list(temp.iterdir()) == []
+
+
+def test_f24_an_output_that_is_no_regular_file_is_refused_and_left_as_it_is(head, tmp_path):
+    os.mkfifo(tmp_path / "n")  # a node that is not a regular file (mknod c 1 3 as root: a /dev/null)
+    (tmp_path / "x.csv").symlink_to(tmp_path / "n")
+    (tmp_path / "folder.csv").mkdir()
+    for target, reason in (
+        ("x.csv", "it is not a regular file (a device, pipe or socket)"),
+        ("folder.csv", "it is a folder"),
+    ):
+        r = cli("bake", "--audio", head / "line.wav", "--csv", tmp_path / target, timeout=60)
+        assert r.returncode == 2 and f"{tmp_path / ('n' if target == 'x.csv' else target)}: {reason}" in one_line(r)
+    assert stat.S_ISFIFO(os.stat(tmp_path / "n").st_mode) and os.path.islink(tmp_path / "x.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.csv", "n", "x.csv"]
+    assert list((tmp_path / "folder.csv").iterdir()) == []
+
+
+def test_f25_an_output_name_too_long_for_its_temporaries_is_refused_up_front(head, tmp_path):
+    room = validate.MAX_NAME_BYTES - validate.NAME_ROOM
+    name = "n" * (room - 4) + ".csv"
+    record = tmp_path / "out" / f"{name}.eet.json"
+    assert len(files.partial_path(record).name) <= validate.MAX_NAME_BYTES  # the longest name written beside it
+    long = "n" * 226 + ".csv"  # 230 bytes: a file name, but its record's temporary is not
+    start = time.perf_counter()
+    r = cli("bake", "--audio", head / "line.wav", "--csv", tmp_path / long)
+    assert r.returncode == 2 and f"its file name is 230 bytes, more than the {room} an output" in one_line(r)
+    assert time.perf_counter() - start < 30 and list(tmp_path.iterdir()) == []
+    path = _batch_folder(tmp_path, head, [json.dumps({"audio": "line.wav", "csv": f"out/{name}"})])
+    for expected in ("1 baked, 0 up to date", "0 baked, 1 up to date"):
+        r = cli("batch", path, "--no-progress")
+        assert r.returncode == 0 and expected in r.stdout, r.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [name, record.name]
+
+
+def test_f26_a_flac_header_claiming_10_gb_allocates_what_the_file_holds(head, tmp_path):
+    samples = np.random.default_rng(0).normal(0, 0.1, (96000, 8)).astype(np.float32)
+    sf.write(str(tmp_path / "real.flac"), samples, 192000, subtype="PCM_24")
+    data = bytearray((tmp_path / "real.flac").read_bytes())
+    fields = int.from_bytes(data[18:26], "big")  # STREAMINFO: rate 20 bits, channels 3, bits 5, samples 36
+    data[18:26] = (fields & ~((1 << 36) - 1) | 1800 * 192000).to_bytes(8, "big")  # 30 minutes at 192 kHz
+    (tmp_path / "forged.flac").write_bytes(data)
+    info = sf.info(str(tmp_path / "forged.flac"))
+    assert info.frames * info.channels * 4 > 10 << 30  # what decoding by the header would allocate
+
+    def limited():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    r = cli("bake", "--audio", tmp_path / "forged.flac", "--fps", 30, "--csv", tmp_path / "x.csv", preexec_fn=limited)
+    assert r.returncode == 0 and "header says 1800.0 s but it holds 0.5 s" in one_line(r), r.stderr[-2000:]
+    assert len(read_csv(tmp_path / "x.csv", fps=30).weights) == 15
+
+
+def test_f27_small_faults(head, tmp_path):
+    # --mode voice beside --emotion-from-voice keys is refused, not dropped
+    r = cli(
+        "bake",
+        "--audio",
+        head / "line.wav",
+        "--mode",
+        "voice",
+        "--emotion-from-voice",
+        "keys",
+        "--csv",
+        tmp_path / "a.csv",
+    )
+    assert r.returncode == 2 and "mode voice does not go with emotion_from_voice keys" in one_line(r)
+    # a clip a little over 30 minutes says so in seconds
+    sf.write(str(tmp_path / "long.flac"), np.zeros(int(1800.9 * 8000), np.float32), 8000)
+    r = cli("bake", "--audio", tmp_path / "long.flac", "--csv", tmp_path / "a.csv")
+    assert r.returncode == 2 and "Audio is too long (1800.9 s, more than 1800 s = 30 min)" in one_line(r)
+    # a folder given as the manifest
+    r = cli("batch", tmp_path, "--no-progress")
+    assert r.returncode == 2 and f"manifest {tmp_path} is a folder - give the manifest file in it" in one_line(r)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.flac"]
+
+
+def test_f28_no_job_overwrites_its_manifest_its_record_or_the_summary(head, tmp_path):
+    (tmp_path / "line.wav").write_bytes((head / "line.wav").read_bytes())
+    (tmp_path / "jobs.csv").write_text("audio,csv\nline.wav,jobs.csv\nline.wav,o/ok.csv\n")
+    before = files.sha256(tmp_path / "jobs.csv")
+    r = cli("batch", tmp_path / "jobs.csv", "--no-progress")
+    assert r.returncode == 2 and "1 baked, 0 up to date, 1 failed" in r.stdout, r.stderr[-2000:]
+    (failed,) = failed_lines(r)
+    assert f"csv {tmp_path / 'jobs.csv'} is the manifest itself, which the batch reads - give each job" in failed
+    assert files.sha256(tmp_path / "jobs.csv") == before
+    lines = [
+        {"audio": "line.wav", "csv": "o/a.csv", "heard": "o/a.csv.eet.json"},  # its own record
+        {"audio": "line.wav", "heard": "jobs.shard0of1.summary.json"},
+        {"audio": "line.wav", "heard": "o/b.json"},
+    ]
+    path = _batch_folder(tmp_path, head, [json.dumps(line) for line in lines])
+    for expected in ("1 baked, 0 up to date, 2 failed", "0 baked, 1 up to date, 2 failed"):  # nothing lost, no rebake
+        r = cli("batch", path, "--no-progress")
+        assert r.returncode == 2 and expected in r.stdout, r.stderr[-2000:]
+        first, second = failed_lines(r)
+        assert "heard " in first and "o/a.csv.eet.json is also this job's record - give each job" in first
+        assert "jobs.shard0of1.summary.json is this manifest's batch summary, which the batch writes" in second
+        assert json.loads((tmp_path / "jobs.shard0of1.summary.json").read_text())["failed"] == 2
+
+
+CHANNELS = """
+import sys, numpy as np, bpy, editemotalk_addon
+from editemotalk_addon.blender import bake
+from editemotalk_addon.blender.sound import all_strips
+from editemotalk_addon.core.errors import InputError
+from editemotalk_addon.core.performance import Performance
+editemotalk_addon.register()
+bpy.ops.wm.open_mainfile(filepath=sys.argv[1], load_ui=False)
+scene, obj, wav = bpy.context.scene, bpy.data.objects["EET Demo Head"], sys.argv[2]
+se = scene.sequence_editor
+for channel in range(2, 129):  # the user's strips fill every other channel over the first clip's frames
+    se.strips.new_sound(f"user {channel}", wav, channel, 1)
+end = max(s.frame_final_end for s in all_strips(scene))
+tracks = lambda: len(obj.data.shape_keys.animation_data.nla_tracks)
+before = (tracks(), len(bpy.data.actions), len(all_strips(scene)))
+w = np.full((20, 52), 0.1, np.float32)
+try:
+    bake.bake_clip(scene, obj, Performance(30, w, 0 * w, 0 * w), "/clips/late.wav", 5)
+except InputError as exc:
+    print(exc)
+print((tracks(), len(bpy.data.actions), len(all_strips(scene))) == before)
+bake.bake_clip(scene, obj, Performance(30, w, 0 * w, 0 * w), wav, end + 10)  # after them: channel 1 is free again
+new = [s for s in all_strips(scene) if int(s.frame_start) == end + 10]
+print(len(all_strips(scene)), [s.channel for s in new], tracks() - before[0])
+editemotalk_addon.unregister()
+"""
+
+
+def test_f29_a_129th_clip_shares_a_channel_or_is_refused_before_anything_changes(head, tmp_path):
+    (tmp_path / "late.wav").write_bytes((head / "line.wav").read_bytes())
+    r = subprocess.run(
+        [sys.executable, "-c", CHANNELS, str(head / "head.blend"), str(tmp_path / "late.wav")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-3000:]
+    refused, unchanged, added = r.stdout.splitlines()[-3:]
+    assert refused.startswith("every one of the sequencer's 128 channels holds a strip at frames 5-24, where the ")
+    assert refused.endswith(" - start the clip elsewhere, or remove strips there") and unchanged == "True"
+    assert added.startswith("129 [1] ") and int(added.split("] ")[1]) > 0, added
+
+
+EXPORTING = """
+import sys
+from pathlib import Path
+import bpy
+import io_scene_fbx.export_fbx_bin as fbx
+real = fbx.save
+def save(*args, **kwargs):  # the real exporter, once it has said that it runs
+    Path(sys.argv[1]).touch()
+    return real(*args, **kwargs)
+fbx.save = save
+from editemotalk_addon.cli import command
+command(sys.argv[2:])
+"""
+
+
+def _stopped_in_fbx_export(tmp_path, how, *args):
+    """Run the CLI, send `how` once the FBX exporter runs: (the finished process, stdout, stderr, seconds to end)."""
+    marker = tmp_path / "exporting"
+    marker.unlink(missing_ok=True)
+    run = subprocess.Popen([sys.executable, "-c", EXPORTING, str(marker), *map(str, args)], cwd=ROOT, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.time() + 300
+    while not marker.exists():
+        assert time.time() < deadline and run.poll() is None, run.communicate()
+        time.sleep(0.01)
+    time.sleep(0.3)  # inside the exporter's own Python
+    run.send_signal(how)
+    sent = time.perf_counter()
+    out, err = run.communicate(timeout=60)
+    return run, out, err, time.perf_counter() - sent
+
+
+def test_f30_ctrl_c_or_sigterm_in_an_fbx_export_stops_at_once_and_the_summary_says_so(head, tmp_path):
+    samples, rate = sf.read(str(head / "line.wav"), dtype="float32")
+    sf.write(str(tmp_path / "long.wav"), np.tile(samples, 4), rate)
+    lines = [json.dumps({"audio": "long.wav", "fbx": f"out/{i}.fbx"}) for i in range(2)]
+    path = _batch_folder(tmp_path, head, lines)
+    summary = tmp_path / "jobs.shard0of1.summary.json"
+    summary.write_text('{"done": 4, "failed": 0}')  # an earlier run's
+    run, out, err, seconds = _stopped_in_fbx_export(tmp_path, signal.SIGINT, "batch", path, "--no-progress")
+    assert run.returncode == 130 and seconds < 5, (run.returncode, seconds, err[-3000:])  # it ran on 45 s
+    line = "editemotalk: interrupted (Ctrl-C) - outputs being written were left as they were, finished jobs kept"
+    assert err.strip().splitlines() == [f"{line}; run again to go on"], err[-3000:]
+    assert json.loads(summary.read_text()) == {"stopped": line.removeprefix("editemotalk: ") + "; run again to go on"}
+    assert list((tmp_path / "out").iterdir()) == []  # nothing half-written left, the second job never started
+    run, out, err, seconds = _stopped_in_fbx_export(tmp_path, signal.SIGTERM, "bake", "--audio", tmp_path / "long.wav",
+                                                    "--fbx", tmp_path / "x.fbx")  # fmt: skip
+    assert run.returncode == 143 and seconds < 5 and "interrupted (SIGTERM)" in err, (run.returncode, err[-3000:])
+    assert not (tmp_path / "x.fbx").exists() and not list(tmp_path.glob(".*eet-partial*"))
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "manifest.json").write_text('{"files": [1, 2]')  # tampered weights
+    r = cli("batch", path, "--no-progress", "--weights", tmp_path / "weights")
+    assert r.returncode == 1 and "not a valid manifest" in one_line(r)
+    assert json.loads(summary.read_text()) == {"stopped": one_line(r).removeprefix("editemotalk: ")}
+
+
+WINDOWS = """
+import fcntl, os, sys, time
+from pathlib import Path
+from editemotalk_addon.core import files, manifest
+
+class Msvcrt:  # msvcrt.locking's contract on Linux's own byte-range locks: from the file position, no waiting
+    LK_UNLCK, LK_NBLCK = 0, 2
+
+    @staticmethod
+    def locking(fd, mode, nbytes):
+        op = fcntl.LOCK_UN if mode == Msvcrt.LK_UNLCK else fcntl.LOCK_EX | fcntl.LOCK_NB
+        fcntl.lockf(fd, op, nbytes, os.lseek(fd, 0, os.SEEK_CUR))
+
+def kill(pid, sig):
+    raise AssertionError(f"os.kill({pid}, {sig}): on Windows signal 0 is CTRL_C_EVENT")
+
+files.fcntl, files.msvcrt, os.kill = None, Msvcrt, kill  # the Windows branch
+folder, role = Path(sys.argv[1]), sys.argv[2]
+try:
+    with manifest.lock(folder / "jobs.jsonl", 0, 1):
+        print("took", flush=True)
+        if role == "holder":
+            (folder / "holding").touch()
+            time.sleep(600)
+except manifest.Busy as exc:
+    print(exc)
+"""
+
+
+def test_f31_locks_follow_the_manifest_file_and_the_os_and_live_temporaries_are_never_swept(head, tmp_path):
+    import fcntl
+    import tempfile
+
+    guards = set(Path(tempfile.gettempdir()).glob("editemotalk-*.guard"))
+    path = _batch_folder(tmp_path, head, [json.dumps({"audio": "line.wav", "csv": f"out/{i}.csv"}) for i in range(4)])
+    os.link(path, tmp_path / "jobs2.jsonl")  # the same file under another name
+    with manifest.lock(path, 0, 4):
+        for shard in ("0/1", "0/4", "4/8"):  # each shares jobs with 0/4
+            r = cli("batch", tmp_path / "jobs2.jsonl", "--shard", shard, "--no-progress")
+            assert r.returncode == 1 and f"another batch (pid {os.getpid()} on" in one_line(r), r.stderr[-2000:]
+    assert not (tmp_path / "out").exists() and set(Path(tempfile.gettempdir()).glob("editemotalk-*.guard")) == guards
+    # the Windows branch: liveness is the OS's lock, never a process id
+    take = lambda: subprocess.run([sys.executable, "-c", WINDOWS, str(tmp_path), "taker"], cwd=ROOT,
+                                  capture_output=True, text=True, timeout=60)  # fmt: skip
+    holder = subprocess.Popen([sys.executable, "-c", WINDOWS, str(tmp_path), "holder"], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.time() + 60
+    while not (tmp_path / "holding").exists():
+        assert time.time() < deadline and holder.poll() is None, holder.communicate()
+        time.sleep(0.01)
+    lock = tmp_path / "jobs.shard0of1.lock"
+    with open(lock, "rb+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # not the POSIX branch's lock...
+        with pytest.raises(OSError):
+            fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, files.LOCK_OFFSET)  # ...but msvcrt's byte
+    r = take()
+    who = f"pid {holder.pid} on {socket.gethostname()}"
+    assert r.stdout == f"another batch ({who}) is running this manifest - wait for it to finish\n", r.stderr
+    holder.kill()
+    holder.wait()
+    r = take()
+    assert r.stdout == "took\n" and r.returncode == 0, r.stderr
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))  # a live pid, but nobody holds it
+    r = take()
+    assert r.stdout == "took\n" and r.returncode == 0 and not lock.exists(), r.stderr
+    # a write in progress in another process: another run's sweep of the same output leaves its temporary alone
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "shared" / "a.csv")], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.time() + 60
+    while not list((tmp_path / "shared").glob(".a.*.eet-partial.csv")):
+        assert time.time() < deadline and writer.poll() is None, writer.communicate()
+        time.sleep(0.01)
+    (tmp_path / "shared" / "other").mkdir()
+    r = cli("bake", "--audio", head / "line.wav", "--csv", tmp_path / "shared" / "a.csv")
+    assert r.returncode == 0, r.stderr[-2000:]
+    baked = (tmp_path / "shared" / "a.csv").read_bytes()
+    (tmp_path / "shared" / "go").touch()
+    assert writer.wait(timeout=60) == 0, writer.communicate()
+    assert (tmp_path / "shared" / "a.csv").read_text() == "the other run's"  # its write was whole: not swept
+    assert baked.startswith(b"Timecode") and sorted(p.name for p in (tmp_path / "shared").iterdir()) == [
+        "a.csv",
+        "go",
+        "other",
+    ]
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from editemotalk_addon.core import files
+target = Path(sys.argv[1])
+target.parent.mkdir()
+with files.atomic(target) as tmp:
+    tmp.write_text("the other run's")
+    while not (target.parent / "go").exists():
+        time.sleep(0.01)
+"""
+
+
+def test_f32_a_pipe_or_fifo_as_input_is_refused_and_never_hangs_a_batch(head, tmp_path):
+    os.mkfifo(tmp_path / "fifo.wav")
+    os.mkfifo(tmp_path / "fifo.csv")
+    os.mkfifo(tmp_path / "fifo.json")
+    start = time.perf_counter()
+    for args, what in (
+        (["--audio", tmp_path / "fifo.wav"], f"Audio file {tmp_path / 'fifo.wav'}"),
+        (["--audio", "/dev/stdin"], "Audio file /dev/stdin"),  # what --audio <(cat a.wav) gives: a pipe
+        (["--csv-in", tmp_path / "fifo.csv"], f"capture {tmp_path / 'fifo.csv'}"),
+        (["--audio", head / "line.wav", "--emotion-curves", tmp_path / "fifo.json"], "emotion curves"),
+    ):
+        r = cli("bake", *args, "--csv", tmp_path / "x.csv", stdin=subprocess.PIPE, timeout=60)  # stdin: a pipe
+        assert r.returncode == 2 and what in one_line(r) and "is a pipe or device, not a file - save it" in one_line(r)
+    lines = [
+        json.dumps({"audio": "fifo.wav", "csv": "out/a.csv"}),
+        json.dumps({"audio": "line.wav", "csv": "out/b.csv"}),
+    ]
+    r = cli("batch", _batch_folder(tmp_path, head, lines), "--no-progress", timeout=60)
+    assert r.returncode == 2 and "1 baked, 0 up to date, 1 failed" in r.stdout, r.stderr[-2000:]
+    assert "is a pipe or device, not a file" in failed_lines(r)[0] and (tmp_path / "out" / "b.csv").exists()
+    assert time.perf_counter() - start < 120 and not (tmp_path / "x.csv").exists()
+
+
+def test_f33_our_own_csv_fed_back_keeps_its_time(tmp_path):
+    take = capture(tmp_path / "take.csv", rows=48, fps=30)  # what --csv writes: FF counts 0..29
+    times, weights, _ = read_csv(take)  # the rate from its timecodes
+    assert np.abs(times - np.arange(48) / 30).max() < 1e-9
+    r = cli("bake", "--csv-in", take, "--fps", 30, "--csv", tmp_path / "back.csv", timeout=120)
+    assert r.returncode == 0 and "baked 48 frames" in r.stdout, r.stderr[-2000:]  # 35 before: read at 60 fps
+    back = read_csv(tmp_path / "back.csv")
+    assert len(back.weights) == 48 and np.abs(back.weights - weights).max() < 1e-5
+    r = cli("bake", "--csv-in", take, "--capture-fps", 60, "--csv", tmp_path / "warped.csv")
+    line = "its timecodes count 30 frames a second, not the 60 of --capture-fps - set --capture-fps 30, or leave it"
+    assert r.returncode == 2 and line in one_line(r) and not (tmp_path / "warped.csv").exists()
+
+
+def test_f34_a_project_moved_whole_is_still_up_to_date(head, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "curves.json").write_text('{"sliders": {"happy": 0.5}}')
+    (project / "hero.blend").write_bytes((head / "head.blend").read_bytes())
+    line = {"audio": "line.wav", "emotion_curves": "curves.json", "mesh": "hero.blend:EET Demo Head", "csv": "o/a.csv"}
+    _batch_folder(project, head, [json.dumps(line), json.dumps({"audio": "line.wav", "csv": "o/demo.csv"})])
+    r = cli("batch", project / "jobs.jsonl", "--no-progress")
+    assert r.returncode == 0 and "2 baked" in r.stdout, r.stderr[-2000:]
+    made = files.sha256(project / "o" / "a.csv")
+    project.rename(tmp_path / "moved")
+    r = cli("batch", tmp_path / "moved" / "jobs.jsonl", "--no-progress")
+    assert r.returncode == 0 and "0 baked, 2 up to date, 0 failed" in r.stdout, r.stdout + r.stderr[-2000:]
+    (tmp_path / "moved" / "curves.json").write_text('{"sliders": {"happy": 0.6}}')  # an input changed: rebaked
+    r = cli("batch", tmp_path / "moved" / "jobs.jsonl", "--no-progress")
+    assert (
+        r.returncode == 0
+        and "1 baked, 1 up to date" in r.stdout
+        and files.sha256(tmp_path / "moved" / "o" / "a.csv") != made
+    )
+
+
+HANGING = """
+import sys
+from pathlib import Path
+from editemotalk_addon.blender import batch
+from editemotalk_addon.core import audio
+batch.JOB_SECONDS, batch.JOB_SECONDS_A_CLIP_SECOND = 0.5, 20  # deadlines: 2.5 s for a 0.1 s clip, 58 s for 2.9 s
+real = audio.decode
+def decode(path, *args, **kwargs):
+    if Path(path).name == "hang.wav":  # its read never ends, as a pipe's did
+        open(Path(path).with_name("fifo"), "rb")
+    return real(path, *args, **kwargs)
+audio.decode = decode
+from editemotalk_addon.cli import command
+command(sys.argv[1:])
+"""
+
+
+def test_f35_every_batch_job_has_a_deadline(head, tmp_path):
+    os.mkfifo(tmp_path / "fifo")  # nobody ever writes it
+    sf.write(str(tmp_path / "hang.wav"), np.random.default_rng(0).normal(0, 0.1, 1600).astype(np.float32), 16000)
+    lines = [
+        json.dumps({"audio": "hang.wav", "csv": "out/a.csv"}),
+        json.dumps({"audio": "line.wav", "csv": "out/b.csv"}),
+    ]
+    path = _batch_folder(tmp_path, head, lines)
+    start = time.perf_counter()
+    r = subprocess.run([sys.executable, "-c", HANGING, "batch", str(path), "--no-progress"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 1 and "1 baked, 0 up to date, 1 failed" in r.stdout, r.stdout + r.stderr[-3000:]
+    (failed,) = failed_lines(r)
+    assert "FAILED job 1" in failed and "the job ran past its deadline of 2 s (an input that never ends?)" in failed
+    assert time.perf_counter() - start < 60 and sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "b.csv", "b.csv.eet.json"]  # fmt: skip

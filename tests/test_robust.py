@@ -20,6 +20,7 @@ from test_cli import _import, _values, cli
 
 from editemotalk_addon.core.animator import Animator, EmotionEdit
 from editemotalk_addon.core.livelink import read_csv
+from editemotalk_addon.core.manifest import lock as manifest_lock
 
 
 def full_disk(limit: int):
@@ -177,7 +178,8 @@ def test_the_api_raises_the_same_errors():
 
 @pytest.mark.parametrize("case", ["corrupt blend", "bad weights manifest", "read-only target", "folder target"])
 def test_broken_inputs_and_targets_give_one_line(head, tmp_path, case):
-    """A broken mesh is the user's input (exit 2); weights and targets are the run's (exit 1)."""
+    """A broken mesh or a folder as the target is the user's input (exit 2); weights and a read-only target are
+    the run's (exit 1)."""
     args = ["bake", "--audio", head / "line.wav", "--fbx", tmp_path / "x.fbx"]
     if case == "corrupt blend":
         (tmp_path / "bad.blend").write_bytes(os.urandom(5000))
@@ -197,7 +199,8 @@ def test_broken_inputs_and_targets_give_one_line(head, tmp_path, case):
         (tmp_path / "x.fbx").mkdir()
         expected = "is a folder"
     r = cli(*args)
-    assert r.returncode == (2 if case == "corrupt blend" else 1) and expected in one_line(r), r.stderr[-2000:]
+    status = 2 if case in ("corrupt blend", "folder target") else 1  # a folder is no output path: input wrong
+    assert r.returncode == status and expected in one_line(r), r.stderr[-2000:]
     if case == "read-only target":
         assert (tmp_path / "x.fbx").read_text() == "mine"
 
@@ -281,13 +284,13 @@ def test_batch_survives_an_alembic_abort_and_an_unwritable_record(head, tmp_path
 def test_one_batch_per_manifest_and_a_stale_lock_is_taken_over(head, tmp_path):
     manifest = _batch_folder(tmp_path, head, [json.dumps({"audio": "line.wav", "csv": "out/a.csv"})])
     lock = tmp_path / "jobs.shard0of1.lock"
-    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
-    r = cli("batch", manifest, "--no-progress")
-    assert r.returncode == 1 and f"another batch (pid {os.getpid()}" in one_line(r)
-    assert not (tmp_path / "out").exists() and lock.exists()
+    with manifest_lock(manifest, 0, 1):  # this process runs it
+        r = cli("batch", manifest, "--no-progress")
+        assert r.returncode == 1 and f"another batch (pid {os.getpid()}" in one_line(r)
+        assert not (tmp_path / "out").exists() and lock.exists()
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    lock.write_text(json.dumps({"pid": dead.pid, "host": socket.gethostname()}))
+    lock.write_text(json.dumps({"pid": dead.pid, "host": socket.gethostname()}))  # a run killed: nobody holds it
     stale = tmp_path / "out" / ".a.1234abcd.eet-partial.csv"  # leftovers of every kind from a killed run
     stale.parent.mkdir()
     stale.write_text("half")

@@ -5,11 +5,13 @@ full disk), so it must never run inside the bake or a batch worker.
     blender -b --factory-startup --python alembic_child.py -- BAKE_PID scene.blend OBJECT target.abc '{...}'
 
 Imports bpy and, by its path, the add-on's core/processes.py (standard library only): it runs on the bpy module
-and in a real Blender without the add-on enabled.
+and in a real Blender without the add-on enabled. It ends without bpy's shutdown, which may never finish (a rig
+with a Python driver), once the archive is written and closed.
 """
 
 import json
 import os
+import shutil
 import sys
 
 if __name__ == "__main__":  # first of all, before bpy loads (seconds): the child of a bake ends with it
@@ -34,3 +36,7 @@ if __name__ == "__main__":
     bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False)
     select_only(bpy.data.objects[name])
     bpy.ops.wm.alembic_export(filepath=target, **json.loads(options))
+    shutil.rmtree(bpy.app.tempdir, ignore_errors=True)  # what Blender's shutdown would remove
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

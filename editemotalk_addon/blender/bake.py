@@ -16,10 +16,12 @@ def bake_clip(
         check_finite(layer, f"the performance of {nla.clip_name(source_path)}")
     if scene.editemotalk.live_preview:
         scene.editemotalk.live_preview = False  # its update removes the preview layer
+    frames = (start_frame, start_frame + len(perf.weights) - 1)
+    channel = sound.free_channel(scene, source_path, frames) if with_sound else None  # a full sequencer: refused now
     tag = nla.clip_key(source_path)
     result = nla.bake_layers(obj, perf, tag, nla.clip_name(source_path), start_frame, combined, hold)
     if with_sound:
-        sound.ensure_sound_strip(scene, source_path, start_frame)
+        sound.ensure_sound_strip(scene, source_path, start_frame, channel)
     return result
 
 

@@ -9,6 +9,7 @@ them; what a killed run left is finished or removed before the jobs run. Workers
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -17,12 +18,13 @@ import time
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from ..core import files, manifest, processes, speakers, terminal
+from ..core import audio, files, manifest, processes, speakers, terminal
 from ..core.errors import INPUT_STATUS, RUN_STATUS, InputError, UserError
 
 # --- worker side (one Blender per process) ----------------------------------------------------------------------
 _ANIMATOR = None
 DIED = "the worker process died while baking this job (killed, or out of memory?) - run the batch again to retry it"
+JOB_SECONDS, JOB_SECONDS_A_CLIP_SECOND = 600, 30  # a job's deadline (job_deadline)
 
 
 def _init_worker(weights: str | None, runtime: str, parent: int | None = None) -> None:
@@ -49,13 +51,30 @@ def _failure(error: str, status: int) -> dict:
     return {"ok": False, "error": error, "status": status}
 
 
+def job_deadline(job: dict) -> float:
+    """Seconds a job may run before it fails as hung: far beyond what baking and exporting its clip takes (a
+    30-minute clip: hours); a clip whose length cannot be read counts as the longest, 30 minutes."""
+    seconds = audio.MAX_SECONDS
+    if job.get("audio") and os.path.isfile(job["audio"]):  # a pipe's header is never read: it may never come
+        try:
+            import soundfile
+
+            seconds = soundfile.info(job["audio"]).duration
+        except Exception:  # no soundfile (inside Blender), a file the job itself will refuse
+            pass
+    return JOB_SECONDS + JOB_SECONDS_A_CLIP_SECOND * min(seconds, audio.MAX_SECONDS)
+
+
 def _run(job: dict, digest: str, character: str | None = None) -> dict:
-    """Bake one job (heard against the `character` file of its speaker); its record is written only after all its
-    outputs were written and checked."""
+    """Bake one job within its deadline (heard against the `character` file of its speaker); its record is written
+    only after all its outputs were written and checked."""
     from .jobs import read_character, run_job
 
     try:
-        stats = run_job(job, _ANIMATOR, read_character(character) if character else None)
+        with processes.deadline(job_deadline(job)):
+            stats = run_job(job, _ANIMATOR, read_character(character) if character else None)
+    except processes.Overdue as exc:  # its temporaries were removed on the way out
+        return _failure(f"the job {exc} (an input that never ends?) - check its inputs, then run again", RUN_STATUS)
     except UserError as exc:
         return _failure(str(exc), exc.status)
     except Exception as exc:  # a bug or a Blender error: report it for this job, keep the batch going
@@ -69,16 +88,18 @@ def _run(job: dict, digest: str, character: str | None = None) -> dict:
 
 
 def _worker(conn, weights: str | None, runtime: str, parent: int) -> None:
-    """A worker process: ready (or why it cannot start), then one job at a time until told to stop."""
+    """A worker process: ready (or why it cannot start), then one job at a time until told to stop; then it ends
+    without bpy's shutdown, which may never finish (processes.leave)."""
     try:
         _init_worker(weights, runtime, parent)
     except UserError as exc:
         conn.send_bytes(json.dumps({"cannot_start": str(exc)}).encode())
-        return
+        processes.leave(0)
     conn.send_bytes(json.dumps({"ready": True}).encode())
     while "job" in (message := json.loads(conn.recv_bytes())):
         result = _run(message["job"], message["digest"], message["character"])
         conn.send_bytes(json.dumps({"index": message["index"], "result": result}).encode())
+    processes.leave(0)
 
 
 def _workers_here(requested: int) -> int:
@@ -107,7 +128,26 @@ def run_batch(args) -> int:
     path = Path(args.manifest)
     jobs = manifest.read_manifest(path)
     with manifest.lock(path, index, count):
-        return _run_shard(args, jobs, index, count)
+        try:
+            return _run_shard(args, jobs, index, count)
+        except (UserError, KeyboardInterrupt) as exc:  # stopped before its end (bad weights, Ctrl-C, SIGTERM)
+            why = processes.stopped_line() if isinstance(exc, KeyboardInterrupt) else str(exc)
+            _stopped(summary_path(path, index, count), why.removeprefix("editemotalk: "))
+            raise
+
+
+def summary_path(manifest_path: Path, index: int, count: int) -> Path:
+    return manifest_path.with_name(manifest_path.stem + f".shard{index}of{count}.summary.json")
+
+
+def _stopped(where: Path, why: str) -> None:
+    """The summary of a run that stopped before its end says so and why (the jobs it finished have their records),
+    so that an earlier run's summary never stands for it; where it cannot be written, the earlier one goes."""
+    try:
+        files.write_text_atomic(where, json.dumps({"stopped": why}, indent=1))
+    except OSError:
+        with contextlib.suppress(OSError):
+            where.unlink(missing_ok=True)
 
 
 def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
@@ -120,6 +160,7 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
     model = lambda: _animator(args.weights, args.runtime)
     voices = speakers.build(Path(args.manifest), jobs, wanted, model, progress=not args.no_progress)
     own = speakers.character_files(Path(args.manifest), jobs)
+    base = Path(args.manifest).parent.resolve()  # what the jobs' paths are relative to (manifest.read_manifest)
     hashes, todo = {}, []
     for i, job in mine:
         try:
@@ -128,7 +169,7 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
             speakers.check_outputs(job, own)
             manifest.sweep(job)
             voice = voices.get(job.get("speaker"))
-            hashes[i] = manifest.job_hash(job, digest, voice.digest if voice else "")
+            hashes[i] = manifest.job_hash(job, digest, voice.digest if voice else "", base)
         except UserError as exc:
             results[i] = _failure(str(exc), exc.status)
             continue
@@ -169,12 +210,12 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
         "stats": done,
         "speakers": {name: voice.summary() for name, voice in voices.items()},
     }
-    summary_path = Path(args.manifest).with_name(Path(args.manifest).stem + f".shard{index}of{count}.summary.json")
+    where = summary_path(Path(args.manifest), index, count)
     try:
-        files.write_text_atomic(summary_path, json.dumps(summary, indent=1))
+        files.write_text_atomic(where, json.dumps(summary, indent=1))
         written = True
     except OSError as exc:
-        print(f"editemotalk: cannot write {summary_path}: {exc.strerror or exc} - free space", file=sys.stderr)
+        print(f"editemotalk: cannot write {where}: {exc.strerror or exc} - free space", file=sys.stderr)
         written = False
     print(
         f"editemotalk batch: {len(done)} baked, {skipped} up to date, {len(failed)} failed "

@@ -22,8 +22,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..core import files, livelink, rig, terminal
-from ..core.errors import UserError
+from ..core import files, livelink, processes, rig, terminal
+from ..core.errors import InputError, UserError
 from ..core.performance import check_finite
 from . import nla, playblast
 from .alembic_child import select_only
@@ -96,6 +96,8 @@ def _one_frame_earlier(obj, first: int, last: int):
 
 
 ALEMBIC_OPTIONS = {"selected": True, "visible_objects_only": False, "export_hair": False, "export_particles": False}
+# The child's deadline, far beyond what an export takes (a 30-minute clip of a dense head is minutes)
+ALEMBIC_SECONDS, ALEMBIC_SECONDS_A_FRAME = 300, 0.5
 
 
 def export_alembic(path, obj, frame_start: int, frame_end: int) -> None:
@@ -110,10 +112,14 @@ def export_alembic(path, obj, frame_start: int, frame_end: int) -> None:
     args = ["--", str(os.getpid()), str(scratch), obj.name, str(path), options]
     blender = bpy.app.binary_path  # "" on the bpy module, whose Python imports bpy itself
     command = [blender, "-b", "--factory-startup", "--python", script] if blender else [sys.executable, script]
-    # It dies with this process (killed on an exception by subprocess.run; when this process is killed, as it sets
-    # itself up to), so that no exporter outlives the bake writing into a file nobody will move. No preexec_fn:
-    # Python code between fork and exec can deadlock a process with threads, as Blender is.
-    done = subprocess.run([*command, *args], capture_output=True, text=True)
+    # It dies with this process (killed on an exception or past its deadline by subprocess.run; when this process is
+    # killed, as it sets itself up to), so that no exporter outlives the bake writing into a file nobody will move.
+    # No preexec_fn: Python code between fork and exec can deadlock a process with threads, as Blender is.
+    deadline = ALEMBIC_SECONDS + ALEMBIC_SECONDS_A_FRAME * (frame_end - frame_start + 1)
+    try:
+        done = subprocess.run([*command, *args], capture_output=True, text=True, timeout=deadline)
+    except subprocess.TimeoutExpired:  # killed by subprocess.run: a hung exporter never holds the run
+        raise RuntimeError(f"the Alembic exporter did not finish within {deadline:.0f} s") from None
     if done.returncode != 0:
         raise RuntimeError(f"the Alembic exporter stopped (exit status {done.returncode}), disk full?")
 
@@ -180,11 +186,19 @@ def problem(key: str, path: Path, obj_name: str, frames: int, fps: float) -> str
 
 
 def _target(path) -> Path:
+    """The real path an output replaces: a regular file or a new name (never a folder, a device, a pipe or a
+    socket, which a write would replace with a file). Raises InputError (exit status 2) for those, UserError when
+    the folder cannot be written."""
     path = Path(path).resolve()
     if path.parent.exists() and not path.parent.is_dir():
-        raise UserError(f"Cannot write {path}: {path.parent} is a file, not a folder - choose another path.")
+        raise InputError(f"Cannot write {path}: {path.parent} is a file, not a folder - choose another path.")
     if path.is_dir():
-        raise UserError(f"Cannot write {path}: it is a folder - give a file name.")
+        raise InputError(f"Cannot write {path}: it is a folder - give a file name.")
+    if path.exists() and not path.is_file():
+        raise InputError(
+            f"Cannot write {path}: it is not a regular file (a device, pipe or socket), which an output would "
+            "replace - give the path of a file"
+        )
     if path.exists() and not path.stat().st_mode & stat.S_IWUSR:
         raise UserError(f"Cannot write {path}: the file is read-only - make it writable or choose another path.")
     try:
@@ -244,6 +258,8 @@ def write_outputs(
                 WRITERS[key](tmp, obj, start, end, weights, fps)
             trouble = problem(key, tmp, obj.name, end - start + 1, fps)
         except Exception as exc:  # exporters raise OSError, RuntimeError and their readers' own errors
+            if processes.STOPPED:  # Ctrl-C, which an exporter operator swallowed and reported as its error
+                raise KeyboardInterrupt from None
             trouble = _last_line(exc)
         if trouble:
             raise UserError(f"Cannot write {Path(final).resolve()}: {trouble} - check free space and permissions.")

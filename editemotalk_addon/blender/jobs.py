@@ -11,12 +11,13 @@ import contextlib
 import functools
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
 import bpy
 
-from ..core import audio, bundled_head, files, livelink, performance, speakers, terminal, timebase, validate
+from ..core import audio, bundled_head, files, livelink, performance, processes, speakers, terminal, timebase, validate
 from ..core.character import Character
 from ..core.emotion_keys import curves_json, heard_keys
 from ..core.errors import InputError, UserError
@@ -68,7 +69,7 @@ def load_mesh(spec: str):
     path, name = files.split_mesh_spec(spec)
     if path and not Path(path).exists():
         raise InputError(f"mesh file not found: {path} - check the path")
-    if path and Path(path).is_file():
+    if path and not Path(path).is_dir():  # a FaceXModel folder is read as a folder
         files.check_readable(path, "mesh file")
     if path.endswith(".blend"):
         try:
@@ -123,7 +124,7 @@ def run_job(job: dict, animator, character: Character | None = None, character_f
         clip = audio.decode(source)
         warnings = [clip.warning] if clip.warning else []
     else:
-        capture = livelink.read_csv(source, job.get("capture_fps", 60.0))
+        capture = livelink.read_csv(source, job.get("capture_fps"))
         warnings = []
     obj = load_mesh(job.get("mesh") or "demo")
     scene = bpy.context.scene
@@ -193,8 +194,15 @@ def run_job(job: dict, animator, character: Character | None = None, character_f
 
 
 def ensure_registered() -> None:
-    """The Blender layer, where no add-on manager registered it (`python -m editemotalk_addon`, batch workers)."""
+    """The Blender layer, where no add-on manager registered it (`python -m editemotalk_addon`, batch workers); and
+    Blender's session folder in the temporary folder removed when the process leaves without Blender's shutdown,
+    which would remove it (processes.leave)."""
     if not hasattr(bpy.types.Scene, "editemotalk"):
         from . import register
 
         register()
+    processes.on_leave(_remove_session_folder)
+
+
+def _remove_session_folder() -> None:
+    shutil.rmtree(bpy.app.tempdir, ignore_errors=True)

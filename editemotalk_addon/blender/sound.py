@@ -8,7 +8,10 @@ import tempfile
 
 import bpy
 
+from ..core.errors import InputError
 from .nla import TAG, clip_key, clip_name
+
+CHANNELS = 128  # the sequencer's channels; strips share one as long as their frames do not overlap
 
 
 def all_strips(scene) -> list:
@@ -24,17 +27,34 @@ def remove_sound_strips(scene, tag: str, keep_start: int | None = None) -> None:
             scene.sequence_editor.strips.remove(s)
 
 
-def ensure_sound_strip(scene, audio_path: str, start_frame: int):
-    """The clip's sound strip at start_frame: reused when it is already there, else added on a free channel; the
-    strip an earlier bake of this clip added elsewhere goes."""
+def free_channel(scene, audio_path: str, frames: tuple[int, int]) -> int:
+    """The lowest channel with no strip over `frames` (first, last), this clip's own strips left out (a re-bake
+    replaces them); raises InputError, before anything is changed, when every channel holds one there."""
+    first, last = frames
+    path = clip_key(audio_path)
+    used = {
+        s.channel
+        for s in all_strips(scene)
+        if s.get(TAG) != path and s.frame_final_start <= last and s.frame_final_end > first
+    }
+    channel = next((c for c in range(1, CHANNELS + 1) if c not in used), None)
+    if channel is None:
+        raise InputError(
+            f"every one of the sequencer's {CHANNELS} channels holds a strip at frames {first}-{last}, where the "
+            f"sound of {clip_name(audio_path)} would go - start the clip elsewhere, or remove strips there"
+        )
+    return channel
+
+
+def ensure_sound_strip(scene, audio_path: str, start_frame: int, channel: int):
+    """The clip's sound strip at start_frame: reused when it is already there, else added on `channel` (see
+    free_channel); the strip an earlier bake of this clip added elsewhere goes."""
     path = clip_key(audio_path)
     remove_sound_strips(scene, path, keep_start=start_frame)
     for s in all_strips(scene):
         if s.type == "SOUND" and clip_key(s.sound.filepath) == path and int(s.frame_start) == start_frame:
             return s
     se = scene.sequence_editor or scene.sequence_editor_create()
-    used = {s.channel for s in all_strips(scene)}
-    channel = next(c for c in range(1, 129) if c not in used)
     strip = _new_sound(se.strips, clip_name(audio_path), bpy.path.abspath(audio_path), channel, start_frame)
     strip[TAG] = path
     return strip

@@ -109,9 +109,7 @@ def validate_audio(x: np.ndarray, name: str = "audio", max_seconds: float = MAX_
         raise AudioError(f"Audio holds NaN or infinite samples: {name} - re-export it as 16-bit PCM.")
     seconds = len(x) / SAMPLE_RATE
     if seconds > max_seconds:
-        raise AudioError(
-            f"Audio is too long ({seconds / 60:.1f} min > {max_seconds / 60:.0f} min): {name} - split it into lines."
-        )
+        raise _too_long(seconds, name, max_seconds)
     if np.max(np.abs(x)) < SILENCE_PEAK:
         raise AudioError(f"Audio is silent (peak below -60 dBFS): {name} - check the recording or its gain.")
     return x
@@ -137,9 +135,10 @@ def _wav_header_seconds(path: Path) -> float | None:
     return None
 
 
-def _too_long(seconds: float, path: Path, max_seconds: float) -> AudioError:
+def _too_long(seconds: float, path: Path | str, max_seconds: float) -> AudioError:
     return AudioError(
-        f"Audio is too long ({seconds / 60:.1f} min > {max_seconds / 60:.0f} min): {path} - split it into lines."
+        f"Audio is too long ({seconds:.1f} s, more than {max_seconds:g} s = {max_seconds / 60:g} min): {path} - "
+        "split it into lines."
     )
 
 
@@ -162,17 +161,18 @@ def _decode(path: Path, max_seconds: float) -> tuple[np.ndarray, int, float]:
             raise AudioError(f"Audio holds no samples: {path} - re-export the recording.")
         if f.frames / f.samplerate > max_seconds:
             raise _too_long(f.frames / f.samplerate, path, max_seconds)
-        samples, held = np.empty((f.frames, f.channels), np.float32), 0
+        # Nothing is allocated from what the header claims (a forged one claims 30 minutes of 8 channels at
+        # 192 kHz, 10 GB): blocks as they decode, each made mono at once, so memory follows what the file holds.
+        blocks, block = [], np.empty((BLOCK, f.channels), np.float32)
         try:
-            while held < len(samples) and (got := len(f.read(out=samples[held : held + BLOCK]))):
-                held += got
+            while got := len(f.read(out=block)):
+                blocks.append(block[:got, 0].copy() if f.channels == 1 else block[:got].mean(axis=1))
         except Exception as exc:  # damage: a cut-off FLAC or MP3 ends in a broken frame
-            if not held:
+            if not blocks:
                 raise AudioError(
                     f"Cannot decode audio {path.name}: the file is damaged ({_first_line(exc)}) - re-export it."
                 ) from None
-        samples = samples[:held]
-        return samples, f.samplerate, f.frames / f.samplerate
+        return np.concatenate(blocks or [np.empty(0, np.float32)]), f.samplerate, f.frames / f.samplerate
 
 
 def _decode_with_aud(path: Path, max_seconds: float) -> tuple[np.ndarray, int, float]:

@@ -34,7 +34,13 @@ def checked(job: dict) -> tuple[dict, EmotionEdit]:
     """(the job with every value checked and typed, its emotion edit); raises errors.InputError."""
     job = validate.job(job)
     validate.separate_paths(job)
-    return job, emotion_edit(job)
+    edit = emotion_edit(job)
+    if job.get("emotion_from_voice") and edit.mode == "voice":
+        raise InputError(
+            "mode voice does not go with emotion_from_voice keys: the keys already hold the voice's emotion (baked "
+            "in absolute mode) - drop one of them"
+        )
+    return job, edit
 
 
 def character_file(path: str, job: dict) -> Character:

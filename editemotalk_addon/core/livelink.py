@@ -19,6 +19,7 @@ import numpy as np
 
 from .audio import MAX_SECONDS
 from .errors import InputError
+from .files import check_regular
 from .rig import INDEX
 from .validate import short
 
@@ -87,17 +88,20 @@ class Capture(NamedTuple):
     missing: list[str]  # ARKit channels the file has no column for (left at 0)
 
 
-def read_csv(path: str | Path, fps: float = 60.0) -> Capture:
+def read_csv(path: str | Path, fps: float | None = None) -> Capture:
     """A Live Link Face CSV, as the app and its importers write it: column names in any case (BlendShapeCount or
     BlendshapeCount), all 52 blendshapes or some (`missing` names the rest), with or without the nine rotation
     columns (which we do not read).
 
-    `fps` is the app's capture rate (60 by default, 30 when set so), which the FF field of the timecode counts in.
+    `fps` is the rate the FF field of the timecode counts in (the app's capture rate: 60, or 30 when set so). When
+    not given it is read from the timecodes (the last frame of a second), 60 for a take that never crosses one; when
+    given it must match them, or the take's times would be warped (30 fps rows read at 60 play twice as fast).
     Checked as it is read, before anything larger than the file is allocated: at most 128 MB, UTF-8 text, a number
     in every cell read, timecodes rising and spanning at most 30 minutes (what a recording may hold). Anything else
     raises InputError naming the file, the row, the column and the fix.
     """
     path = Path(path)
+    check_regular(path, "capture")
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_CAPTURE_BYTES + 1)
@@ -121,7 +125,7 @@ def read_csv(path: str | Path, fps: float = 60.0) -> Capture:
     return _parse(csv.reader(io.StringIO(text)), name, fps)
 
 
-def _parse(reader, name: str, fps: float) -> Capture:
+def _parse(reader, name: str, fps: float | None) -> Capture:
     def refuse(row, problem: str, fix: str = "fix that cell, or export the take again from Live Link Face"):
         raise InputError(f"capture {name} row {row}{problem} - {fix}")
 
@@ -139,23 +143,18 @@ def _parse(reader, name: str, fps: float) -> Capture:
         read = [(INDEX[arkit], col) for arkit, col in used.items() if col is not None]
         width = 1 + max(tc, *(col for _, col in read))
         title = {i: n for n, i in columns.items()}
-        times, weights, first = array("d"), array("f"), None
+        stamps, texts, rows, weights = [], [], array("q"), array("f")  # per frame: (seconds, FF), as written, row
         for row in reader:
             if not row:
                 continue
             n = reader.line_num
             if len(row) < width:
                 refuse(n, f" has {len(row)} cells where the header has {len(header)} (no {title[len(row)]})")
-            t = _seconds(row[tc].strip(), fps)
-            if t is None:
-                refuse(n, f", column {title[tc]}: {short(row[tc])} is not a timecode HH:MM:SS:FF.mmm at {fps:g} fps",
-                       "fix the timecode, or set --capture-fps to the take's rate")  # fmt: skip
-            if first is None:
-                first = t
-            elif t <= times[-1] + first:
-                refuse(n, f", column {title[tc]}: {row[tc].strip()} does not come after the row before it",
-                       "rows must be in time order, one timecode each (is --capture-fps the take's rate?)")  # fmt: skip
-            if t - first > MAX_SECONDS:
+            stamp = _timecode(row[tc].strip())
+            if stamp is None:
+                refuse(n, f", column {title[tc]}: {short(row[tc])} is not a timecode HH:MM:SS:FF.mmm",
+                       "fix the timecode, or export the take again from Live Link Face")  # fmt: skip
+            if stamps and stamp[0] - stamps[0][0] > MAX_SECONDS:
                 refuse(n, f": the take spans more than {MAX_SECONDS // 60} minutes", "split it into shorter takes")
             frame = [0.0] * len(INDEX)
             for channel, col in read:
@@ -167,25 +166,54 @@ def _parse(reader, name: str, fps: float) -> Capture:
                 if not math.isfinite(value):
                     refuse(n, f", column {title[col]}: {cell} is not a finite number")
                 frame[channel] = min(max(value, 0.0), 1.0)
-            times.append(t - first)
+            stamps.append(stamp)
+            texts.append(row[tc].strip())
+            rows.append(n)
             weights.extend(frame)
     except csv.Error as exc:  # a cell beyond the csv module's size limit, a stray quote
         refuse(reader.line_num, f": {exc}")
-    if not times:
+    if not stamps:
         raise InputError(f"{name} has a Live Link Face header but no frames - export the take again")
+    fps = _rate(stamps, fps, name)
+    times = array("d")
+    for (seconds, ff), text, n in zip(stamps, texts, rows):
+        if ff >= fps:
+            refuse(n, f", column {title[tc]}: its frame {ff:g} is past the {fps:g} frames of a second",
+                   "set --capture-fps to the take's rate")  # fmt: skip
+        t = seconds + ff / fps - stamps[0][0] - stamps[0][1] / fps
+        if times and t <= times[-1]:
+            refuse(n, f", column {title[tc]}: {text} does not come after the row before it",
+                   "rows must be in time order, one timecode each (is --capture-fps the take's rate?)")  # fmt: skip
+        times.append(t)
     missing = [arkit for arkit, col in used.items() if col is None]
     grid = np.frombuffer(weights, np.float32).reshape(len(times), len(INDEX)).copy()
     return Capture(np.frombuffer(times, np.float64).copy(), grid, missing)
 
 
+def _rate(stamps: list[tuple[int, float]], fps: float | None, name: str) -> float:
+    """The rate FF counts in: the last frame before a new second says it (30 fps: 29; 29.97: 29.03). A given
+    `fps` must agree (NTSC rates within 1 % of the whole one)."""
+    counted = max((ff for (s, ff), (t, _) in zip(stamps, stamps[1:]) if t > s), default=None)
+    if counted is None:  # the take never crosses a second: only a given rate, or the app's default
+        return fps or 60.0
+    heard = math.floor(counted) + 1
+    if fps is None:
+        return float(heard)
+    if fps > heard * 1.01:  # its seconds end far below the given rate: read at it, the take would play too fast
+        raise InputError(
+            f"capture {name}: its timecodes count {heard} frames a second, not the {fps:g} of --capture-fps - set "
+            f"--capture-fps {heard}, or leave it out (the rate is read from the timecodes)"
+        )
+    return fps
+
+
 TIMECODE = re.compile(r"(\d{1,9}):(\d{1,2}):(\d{1,2}):(\d{1,4}(?:\.\d{1,9})?)")
 
 
-def _seconds(tc: str, fps: float) -> float | None:
-    """HH:MM:SS:FF.mmm -> seconds, or None when it is no timecode at `fps` (minutes or seconds past 59, FF past
-    the frames of a second)."""
+def _timecode(tc: str) -> tuple[int, float] | None:
+    """HH:MM:SS:FF.mmm -> (whole seconds, FF), or None when it is no timecode (minutes or seconds past 59)."""
     match = TIMECODE.fullmatch(tc)
     if match is None:
         return None
     h, m, s, ff = int(match[1]), int(match[2]), int(match[3]), float(match[4])
-    return h * 3600 + m * 60 + s + ff / fps if m < 60 and s < 60 and ff < fps else None
+    return (h * 3600 + m * 60 + s, ff) if m < 60 and s < 60 else None

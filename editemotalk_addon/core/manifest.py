@@ -12,35 +12,24 @@ from __future__ import annotations
 import codecs
 import csv
 import functools
-import glob
 import hashlib
 import json
 import math
 import os
 import re
 import socket
-import tempfile
-import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 from . import files, validate
 from .errors import InputError, UserError
 
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
-    import msvcrt
-
 OUTPUT_KEYS = tuple(validate.OUTPUT_SUFFIXES)
 SIDECAR = ".eet.json"
 OUTSIDE = "# editemotalk: allow-outside-paths"  # a manifest line that lets its jobs use paths outside its folder
 SHARD = re.compile(r"\s*([0-9]{1,9})\s*/\s*([0-9]{1,9})\s*")
 MAX_SHARDS = 1_000_000
-LOCK_NAME = re.compile(r"\.shard([0-9]+)of([0-9]+)\.lock")
-FRESH_LOCK_SECONDS = 5  # a lock this young may still be being written by its new holder
+LOCK_NAME = re.compile(r"(.*)\.shard([0-9]+)of([0-9]+)\.lock", re.S)  # (manifest stem, I, N)
 
 
 def read_manifest(path: str | Path) -> list[dict | str]:
@@ -51,6 +40,9 @@ def read_manifest(path: str | Path) -> list[dict | str]:
     they are (a file name may be any bytes), one that is not JSON, nested too deep, or holds a number too large
     fails alone. Raises InputError only when the manifest itself cannot be read."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"manifest {path} is a folder - give the manifest file in it (.jsonl or .csv)")
+    files.check_regular(path, "manifest")
     if not path.is_file():
         raise InputError(f"manifest not found: {path} - check the path")
     try:
@@ -75,7 +67,28 @@ def read_manifest(path: str | Path) -> list[dict | str]:
             entries.append((n, job))
         except InputError as exc:
             entries.append((n, str(exc)))
-    return [job if isinstance(job, dict) else f"{path.name} line {n}: {job}" for n, job in _collisions(entries)]
+    checked = _collisions(entries, _own_files(path))
+    return [job if isinstance(job, dict) else f"{path.name} line {n}: {job}" for n, job in checked]
+
+
+def _own_files(path: Path):
+    """What a batch of this manifest reads and writes besides its jobs' files: real path -> what it is, or None
+    (the manifest itself, its lock and summary files, by the name given and by the real one)."""
+    names = {(os.path.realpath(p.parent), p.stem) for p in (path, Path(os.path.realpath(path)))}
+    real_manifest = os.path.realpath(path)
+
+    def own(real: str) -> str | None:
+        if real == real_manifest:
+            return "the manifest itself, which the batch reads"
+        folder, name = os.path.split(real)
+        for where, stem in names:
+            if folder == where and re.fullmatch(rf"{re.escape(stem)}\.shard[0-9]+of[0-9]+\.(summary\.json|lock)", name):
+                return (
+                    f"this manifest's batch {'summary' if name.endswith('.json') else 'lock'}, which the batch writes"
+                )
+        return None
+
+    return own
 
 
 def _csv_rows(path: Path, body: list[tuple[int, str]]) -> list[tuple[int, dict | str]]:
@@ -132,9 +145,10 @@ def _resolve(job: dict, base: Path, outside: bool) -> dict:
     return job
 
 
-def _collisions(entries: list[tuple[int, dict | str]]) -> list[tuple[int, dict | str]]:
-    """The manifest as a whole: a job whose output (or record) is another job's input or output fails, naming the
-    other job, so that a manifest never overwrites its own inputs and two jobs never fight over one file."""
+def _collisions(entries: list[tuple[int, dict | str]], own) -> list[tuple[int, dict | str]]:
+    """The manifest as a whole: a job whose output (or record) is another job's input or output, its own record,
+    or a file of the batch itself (`own`: the manifest, its summary, its lock) fails, naming the other, so that a
+    manifest never overwrites its own inputs or itself and two jobs never fight over one file."""
     paths = {}  # job index -> ({input key: real path}, {output key: real path})
     for i, (_, job) in enumerate(entries):
         if isinstance(job, dict):
@@ -152,7 +166,12 @@ def _collisions(entries: list[tuple[int, dict | str]]) -> list[tuple[int, dict |
         for key, real in outs.items():
             writer = next(((j, k) for j, k in writers[real] if j != i), None)
             reader = next(((j, k) for j, k in readers.get(real, []) if j != i), None)
-            if writer:
+            itself = next((k for j, k in writers[real] if j == i and k != key), None)
+            if own(real):
+                problem = f"is {own(real)}"
+            elif itself:
+                problem = f"is also this job's {itself}"
+            elif writer:
                 problem = f"is also written by job {writer[0] + 1} (its {writer[1]})"
             elif reader:
                 problem = f"is an input of job {reader[0] + 1} (its {reader[1]}), which it would overwrite"
@@ -179,12 +198,16 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
     return files.sha256(path)
 
 
-def job_hash(job: dict, weights_digest: str, speaker: str = "") -> str:
+def job_hash(job: dict, weights_digest: str, speaker: str = "", base: str | Path = "/") -> str:
     """The hash of everything a job's outputs come from, its speaker's baseline included (`speaker`: the digest of
-    the recordings it is built from, core/speakers.py). Raises InputError naming an input that cannot be read."""
+    the recordings it is built from, core/speakers.py), with its paths relative to `base` (the manifest's folder: a
+    project moved whole is still up to date). Raises InputError naming an input that cannot be read."""
     mesh_file = files.split_mesh_spec(job.get("mesh") or "")[0]
     inputs = [_file_digest(k, job.get(k)) for k in validate.INPUT_KEYS] + [_file_digest("mesh", mesh_file), speaker]
-    blob = json.dumps({"job": job, "inputs": inputs, "weights": weights_digest}, sort_keys=True)
+    relative = {k: os.path.relpath(v, base) if k in validate.PATH_KEYS else v for k, v in job.items()}
+    if os.path.isabs(mesh_file):  # not 'demo', nor ':OBJECT' (the open file)
+        relative["mesh"] = os.path.relpath(mesh_file, base) + job["mesh"][len(mesh_file) :]
+    blob = json.dumps({"job": relative, "inputs": inputs, "weights": weights_digest}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -198,9 +221,15 @@ def sidecar(job: dict) -> Path | None:
 
 
 def write_record(job: dict, digest: str, stats: dict) -> None:
-    """After all of a job's outputs are in place: its input hash, and each output's size and SHA-256."""
-    made = [{"path": str(p), "bytes": p.stat().st_size, "sha256": files.sha256(p)} for p in outputs(job)]
-    files.write_text_atomic(sidecar(job), json.dumps({"hash": digest, "outputs": made, "stats": stats}))
+    """After all of a job's outputs are in place: its input hash, and each output's size and SHA-256 (its path
+    relative to the record's folder: a project moved whole is still up to date)."""
+    side = sidecar(job)
+    made = [{"path": _beside(p, side), "bytes": p.stat().st_size, "sha256": files.sha256(p)} for p in outputs(job)]
+    files.write_text_atomic(side, json.dumps({"hash": digest, "outputs": made, "stats": stats}))
+
+
+def _beside(path: Path, record: Path) -> str:
+    return os.path.relpath(path, record.parent)
 
 
 def up_to_date(job: dict, digest: str) -> bool:
@@ -209,7 +238,7 @@ def up_to_date(job: dict, digest: str) -> bool:
     try:
         record = json.loads(side.read_text(encoding="utf-8")) if side else None
         made = record["outputs"]
-        if record["hash"] != digest or [m["path"] for m in made] != [str(p) for p in outputs(job)]:
+        if record["hash"] != digest or [m["path"] for m in made] != [_beside(p, side) for p in outputs(job)]:
             return False
         pairs = zip(outputs(job), made)
         return all(p.stat().st_size == m["bytes"] and files.sha256(p) == m["sha256"] for p, m in pairs)
@@ -239,133 +268,62 @@ class Busy(UserError):
 
 @contextmanager
 def lock(manifest: str | Path, index: int, count: int):
-    """One run per set of jobs. A run holds `<manifest>.shard<I>of<N>.lock` (I/N as numbers; a plain run is 0/1,
-    the manifest by its real path), naming its holder (pid, host). The lock is created whole in one step, so two
-    runs never both create it; a lock whose holder died on this host is taken over under a host-wide guard, so two
-    runs never both take it over. Holding its own, a run refuses to go on while another run holds a lock of a shard
-    that shares jobs with it (I/N and J/M do when I = J modulo gcd(N, M): a plain run shares all).
+    """One run per set of jobs. A run holds `<manifest>.shard<I>of<N>.lock` beside the manifest's real path (I/N
+    as numbers; a plain run is 0/1) under an operating-system lock (files.hold), which the system drops when the
+    run ends, however it ends: a lock file nobody holds is free, and no process id is ever checked (on Windows
+    os.kill(pid, 0) would send the holder Ctrl+C). The file names its holder and the manifest's identity (device
+    and inode), so that runs of one file under another name in its folder (a hard link) see each other. Holding
+    its own, a run refuses to go on while another run holds a lock of the same manifest for a shard that shares
+    jobs with it (I/N and J/M do when I = J modulo gcd(N, M): a plain run shares all).
 
     Raises Busy, or UserError when the lock cannot be written (a read-only folder)."""
-    manifest = Path(os.path.realpath(manifest))
-    path = manifest.with_name(f"{manifest.stem}.shard{index}of{count}.lock")
-    token = _acquire(path)
+    real = Path(os.path.realpath(manifest))
+    path = real.with_name(f"{real.stem}.shard{index}of{count}.lock")
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "manifest": _identity(real)}
     try:
-        for other in sorted(manifest.parent.glob(f"{glob.escape(manifest.stem)}.shard*of*.lock")):
-            shard = LOCK_NAME.fullmatch(other.name[len(manifest.stem) :])
-            if other == path or not shard:
-                continue
-            j, m = int(shard[1]), int(shard[2])
-            state, holder = _state(other)
-            if state == "held" and (index - j) % math.gcd(count, m) == 0:
-                raise Busy(
-                    f"another batch ({_who(holder)}) is running shard {j}/{m} of this manifest, which shares jobs "
-                    f"with shard {index}/{count} - wait for it to finish, or delete {other} if that process is gone"
-                )
-        yield
-    finally:
-        _release(path, token)
-
-
-def _acquire(path: Path) -> str:
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "token": uuid.uuid4().hex}
-    try:
-        while not _create(path, json.dumps(me)):
-            with _host_guard(path):
-                state, holder = _state(path)
-                if state == "held":
-                    raise Busy(
-                        f"another batch ({_who(holder)}) is running this manifest - wait for it to finish, or "
-                        f"delete {path} if that process is gone"
-                    )
-                if state == "stale":  # its holder died on this host; no other takeover can run while we hold the guard
-                    path.unlink(missing_ok=True)
+        fd = files.hold(path, json.dumps(me))
     except OSError as exc:
         raise UserError(
             f"Cannot create the lock {path}: {exc.strerror or exc} - make the manifest's folder writable (a batch "
             "writes its lock and summary there)"
         ) from None
-    return me["token"]
-
-
-def _create(path: Path, text: str) -> bool:
-    """`path` holding `text`, created in one step (a hard link to a finished file) unless it exists."""
-    tmp = files.partial_path(path)
+    if fd is None:
+        raise Busy(f"another batch ({_who(_holder(path))}) is running this manifest - wait for it to finish")
     try:
-        tmp.write_text(text)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        except OSError:  # no hard links here (FAT, some network shares): create exclusively, then write
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                return False
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-        return True
+        for other in sorted(real.parent.glob("*.shard*of*.lock")):
+            shard = LOCK_NAME.fullmatch(other.name)
+            if other == path or not shard:
+                continue
+            holder = _holder(other)
+            if holder.get("manifest") != me["manifest"] and shard[1] != real.stem:  # another manifest's
+                continue
+            j, m = int(shard[2]), int(shard[3])
+            if (index - j) % math.gcd(count, m) == 0 and files.held(other):
+                raise Busy(
+                    f"another batch ({_who(holder)}) is running shard {j}/{m} of this manifest ({other.name}), "
+                    f"which shares jobs with shard {index}/{count} - wait for it to finish"
+                )
+        yield
     finally:
-        tmp.unlink(missing_ok=True)
+        files.release(path, fd)
 
 
-def _state(path: Path) -> tuple[str, dict]:
-    """("gone", {}), ("stale", holder): its holder died on this host, or ("held", holder): alive, or on another
-    host (which this one cannot check)."""
+def _identity(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_dev, st.st_ino]
+
+
+def _holder(path: Path) -> dict:
+    """What a lock file says of its holder ({} while it is being written, or for a file that is not ours)."""
     try:
-        text, age = path.read_text(), time.time() - path.stat().st_mtime
-    except FileNotFoundError:
-        return "gone", {}
-    except OSError:
-        return "held", {}
-    try:
-        holder = json.loads(text)
-        pid, host = int(holder["pid"]), str(holder["host"])
-    except (ValueError, KeyError, TypeError):  # empty for an instant after an exclusive create, else left broken
-        return ("held", {}) if age < FRESH_LOCK_SECONDS else ("stale", {})
-    if host != socket.gethostname() or _alive(pid):
-        return "held", holder
-    return "stale", holder
+        holder = json.loads(path.read_text(encoding="utf-8"))
+        return holder if isinstance(holder, dict) else {}
+    except (OSError, ValueError):
+        return {}
 
 
 def _who(holder: dict) -> str:
-    return f"pid {holder['pid']} on {holder['host']}" if holder else "a process being started"
-
-
-def _release(path: Path, token: str) -> None:
-    try:
-        if json.loads(path.read_text()).get("token") == token:
-            path.unlink()
-    except (OSError, ValueError, AttributeError):  # gone, or not ours
-        pass
-
-
-@contextmanager
-def _host_guard(path: Path):
-    """Serialises stale-lock takeovers on this host: an exclusive lock on a file in the temporary folder named
-    after the lock, which the system releases when its holder dies (so it is never stale itself)."""
-    guard = Path(tempfile.gettempdir()) / f"editemotalk-{hashlib.sha256(os.fsencode(path)).hexdigest()[:16]}.guard"
-    try:
-        fd = os.open(guard, os.O_RDONLY)
-    except FileNotFoundError:
-        fd = os.open(guard, os.O_RDONLY | os.O_CREAT, 0o644)
-    try:
-        if fcntl:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        else:
-            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return pid > 0
+    return f"pid {holder.get('pid')} on {holder.get('host')}" if holder.get("pid") else "a process being started"
 
 
 def job_source(job: dict | str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .files import check_regular
 from .name_mapping import PRESETS
 from .rig import SLIDERS
 from .timebase import blender_rate
@@ -47,6 +48,10 @@ JOB_KEYS += ("capture_fps", "hold_last", "whole_timeline", "emotion_from_voice",
 FROM_VOICE = ("keys",)  # emotion_from_voice: the sliders keyed from what the voice sounds like
 MAX_CURVES_BYTES = 16 << 20  # a key every frame of a 30-minute clip, for every slider, is about 8 MB
 MAX_PATH_BYTES, MAX_NAME_BYTES = 4096, 255  # what Linux, macOS and Windows file systems take
+# What this program's own names beside an output add to its name: the temporary of its record
+# (.<name>.eet.<8 hex>.eet-partial.json, 31 bytes more), Blender's save of a temporary (...blend@), the Alembic
+# child's scene (...abc.blend). An output's name is at most MAX_NAME_BYTES - NAME_ROOM, so all of them can be made.
+NAME_ROOM = 32
 SWITCHES = {True: True, False: False, "true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 
 
@@ -147,6 +152,7 @@ def curves_file(path: str | Path) -> dict:
     """An emotion-curves JSON file -> {"mode", "intensity", "sliders"} (each only when given), checked."""
     path = Path(path)
     fix = 'write {"mode": "absolute", "intensity": 1.0, "sliders": {"happy": [[0.0, 0.0], [1.5, 1.0]]}}'
+    check_regular(path, "emotion curves")
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_CURVES_BYTES + 1)
@@ -249,6 +255,12 @@ def file_path(key: str, value) -> str:
         raise InputError(f"{key}={short(value)} is not a valid file name (a broken character) - retype it") from None
     if len(raw) > MAX_PATH_BYTES or any(len(part) > MAX_NAME_BYTES for part in raw.split(os.fsencode(os.sep))):
         raise InputError(f"{key}={short(value)} is too long for a file path - shorten it")
+    name = len(os.path.basename(raw))
+    if key in OUTPUT_SUFFIXES and name > MAX_NAME_BYTES - NAME_ROOM:
+        raise InputError(
+            f"{key}={short(value)}: its file name is {name} bytes, more than the {MAX_NAME_BYTES - NAME_ROOM} an "
+            f"output may have (the temporary and record names written beside it add {NAME_ROOM}) - shorten it"
+        )
     return value
 
 
