@@ -20,10 +20,13 @@ def bake_clip(
     result = nla.bake_layers(obj, perf, tag, nla.clip_name(source_path), start_frame, combined, hold)
     if with_sound:
         sound.ensure_sound_strip(scene, source_path, start_frame)
+    nla.export_range(obj)
     return result
 
 
 def clear_clip(scene, obj, source_path: str) -> int:
     """Undo what baking this clip made: its tracks, actions and sound strip; returns how many tracks went."""
     sound.remove_sound_strips(scene, nla.clip_key(source_path))
-    return nla.remove_bake(obj.data.shape_keys, nla.clip_key(source_path))
+    removed = nla.remove_bake(obj.data.shape_keys, nla.clip_key(source_path))
+    nla.export_range(obj)
+    return removed

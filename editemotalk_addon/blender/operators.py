@@ -3,6 +3,7 @@ video (a playblast with sound, cancellable)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -12,7 +13,7 @@ import bpy
 
 from ..core import files
 from ..core.errors import UserError
-from . import bake, exports, heads, playblast, session
+from . import bake, exports, heads, nla, playblast, session
 from .shape_keys import check_target, update_mapping
 
 
@@ -364,6 +365,62 @@ class EET_OT_preview(bpy.types.Operator):
             context.workspace.status_text_set(None)
 
 
+class EET_OT_export(bpy.types.Operator):
+    """Export the baked clip (or every baked clip on the face) through the same writers as the command line, at
+    the scene's frame rate on the clip's own frames"""
+
+    bl_idname = "editemotalk.export"
+    bl_label = "Export"
+
+    format: bpy.props.EnumProperty(
+        name="Format",
+        items=(
+            ("FBX", "FBX", "Shape-key animation, baked per frame, on the clip's own frames (game engines, Maya)"),
+            ("ABC", "Alembic", "The deformed vertices every frame (compositing, engines without blend shapes)"),
+            ("USD", "USD", "The mesh with its blend shapes and their weights every frame"),
+            ("CSV", "Live Link CSV", "The 52 ARKit weights per frame as the Live Link Face app writes them"),
+        ),
+    )
+    filepath: bpy.props.StringProperty(
+        subtype="FILE_PATH", description="File to write (default: <clip>.<format> beside the .blend file)"
+    )
+    every_clip: bpy.props.BoolProperty(
+        name="Every Clip",
+        description="The face as it plays over the frames of every clip baked on it (your own keys included), "
+        "not the chosen clip alone",
+    )
+
+    def _default_path(self, context) -> str:
+        suffix = exports.PANEL_FORMATS[self.format][1]
+        return playblast.default_path(session.audio_path(context.scene), suffix, "exports")
+
+    @reporting
+    def invoke(self, context, event):
+        check_target(context.scene.editemotalk.target)
+        self.filepath = self.filepath or self._default_path(context)
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    @reporting
+    def execute(self, context):
+        scene, obj = context.scene, context.scene.editemotalk.target
+        check_target(obj)
+        path = session.audio_path(scene)
+        key, _, name = exports.PANEL_FORMATS[self.format]
+        target = bpy.path.abspath(self.filepath) if self.filepath else self._default_path(context)
+        if self.every_clip:
+            frames, isolate, what = nla.baked_frames(obj.data.shape_keys), None, "every clip"
+            if frames is None:
+                raise UserError(f"'{obj.name}' has no baked clip - Bake, then Export.")
+        else:
+            frames, what = playblast.clip_frames(obj, path), nla.clip_name(path)
+            isolate = lambda: exports.solo(obj, path)
+        exports.export_baked(scene, obj, key, target, frames, isolate or contextlib.nullcontext)
+        fps = scene.render.fps / scene.render.fps_base
+        self.report({"INFO"}, f"Wrote {name} of {what} (frames {frames[0]}-{frames[1]} at {fps:g} fps) to {target}")
+        return {"FINISHED"}
+
+
 CLASSES = (
     EET_OT_analyze,
     EET_OT_key_heard,
@@ -373,4 +430,5 @@ CLASSES = (
     EET_OT_add_demo_head,
     EET_OT_import_ict_head,
     EET_OT_preview,
+    EET_OT_export,
 )

@@ -4,7 +4,7 @@ import bpy
 
 from ..core import rig
 from ..core.errors import UserError
-from . import session
+from . import exports, session
 
 
 class _Panel:
@@ -75,6 +75,10 @@ class EET_PT_bake(_Panel, bpy.types.Panel):
         row.operator("editemotalk.bake", icon="REC")
         row.operator("editemotalk.clear", icon="TRASH")
         col.operator("editemotalk.preview", icon="FILE_MOVIE")
+        col.label(text="Export:")
+        row = col.row(align=True)
+        for fmt, (_, _, name) in exports.PANEL_FORMATS.items():
+            row.operator("editemotalk.export", text=name.removeprefix("Live Link Face ")).format = fmt
 
 
 class EET_PT_mapping(_Panel, bpy.types.Panel):

@@ -141,8 +141,8 @@ def render_into(path, scene, obj, frames: tuple[int, int], size: int = SIZE, pro
             blast.restore()
 
 
-def default_path(audio_path: str) -> str:
-    """Beside the .blend file when it is saved, else in the extension's own folder."""
-    name = f"{nla.clip_name(audio_path)}_preview.mp4"
-    folder = os.path.dirname(bpy.data.filepath) if bpy.data.filepath else own_folder("previews")
+def default_path(audio_path: str, ending: str = "_preview.mp4", own: str = "previews") -> str:
+    """<clip><ending> beside the .blend file when it is saved, else in the extension's own folder `own`."""
+    name = f"{nla.clip_name(audio_path)}{ending}"
+    folder = os.path.dirname(bpy.data.filepath) if bpy.data.filepath else own_folder(own)
     return os.path.join(folder, name)
