@@ -645,3 +645,18 @@ def test_a_character_reads_each_clip_against_its_own_voice(scene, data_root):
     heard = [session.analyze(bpy.context, str(clip)).probabilities.mean(0) for clip in clips]
     assert all(not np.allclose(a, b) for a, b in zip(plain, heard))
     assert s.heard == session.analyze(bpy.context, str(clips[1])).heard()
+
+
+def test_the_scene_range_fits_a_first_bake_and_never_shrinks_under_the_users_animation(scene):
+    obj = demo_head(scene)
+    assert (scene.frame_start, scene.frame_end) == (1, 250)  # the startup file's range
+    assert bpy.ops.editemotalk.bake() == {"FINISHED"}
+    frames = len(nla.strip_fcurves(obj.data.shape_keys.animation_data.nla_tracks[0].strips[0])[0].keyframe_points)
+    assert (scene.frame_start, scene.frame_end) == (10, 10 + frames - 1)  # Bake was the first thing: the clip
+    scene.frame_start, scene.frame_end = 1, 300
+    scene.camera.keyframe_insert("location", frame=300)  # the user's own animation, up to frame 300
+    assert bpy.ops.editemotalk.bake() == {"FINISHED"}
+    assert (scene.frame_start, scene.frame_end) == (1, 300)  # kept: it holds the user's animation
+    scene.editemotalk.start_frame = 280
+    assert bpy.ops.editemotalk.bake() == {"FINISHED"}
+    assert (scene.frame_start, scene.frame_end) == (1, 280 + frames - 1)  # widened to take the clip in

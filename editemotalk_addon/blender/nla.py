@@ -150,8 +150,9 @@ def bake_layers(obj, perf, tag: str, name: str, start_frame: int, combined=False
 
 
 def baked_frames(key) -> tuple[int, int] | None:
-    """First and last frame of every clip baked on a shape-key datablock, or None when none is."""
-    strips = [s for t in clip_tracks(key.animation_data if key else None) for s in t.strips]
+    """First and last frame of every clip baked on a shape-key datablock (not the live preview), or None."""
+    tracks = clip_tracks(key.animation_data if key else None)
+    strips = [s for t in tracks for s in t.strips if not s.action[TAG].startswith("editemotalk:")]  # no preview
     if not strips:
         return None
     return int(min(s.frame_start for s in strips)), int(max(s.frame_end for s in strips))

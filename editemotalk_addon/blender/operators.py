@@ -159,9 +159,7 @@ class EET_OT_bake(bpy.types.Operator):
         heard = _heard(context, path, analysis)
         perf = session.performance(context, scene, analysis)
         result = bake.bake_clip(scene, s.target, perf, path, s.start_frame, s.layers == "COMBINED", hold=s.hold_last)
-        end = s.start_frame + result.frames - 1
-        if scene.frame_end < end:
-            scene.frame_end = end
+        bake.fit_scene_range(scene, s.target)
         note = f"; unmatched: {', '.join(result.unmatched)}" if result.unmatched else ""
         self.report({"INFO"}, f"{heard}; baked {result.frames} frames into {len(result.tracks)} NLA track(s){note}")
         return {"FINISHED"}
