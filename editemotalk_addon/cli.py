@@ -32,6 +32,17 @@ MESH_HELP = (
 )
 
 
+OUTPUT_HELP = {  # what each output flag writes, after "write"
+    "--out": "a .blend",
+    "--fbx": "an FBX",
+    "--abc": "an Alembic",
+    "--usd": "a USD (.usd/.usdc/.usda)",
+    "--csv": "a Live Link Face CSV",
+    "--preview": "a preview video (.mp4: a Workbench playblast with the sound, H.264/AAC)",
+    "--heard": "a curves JSON of the emotion heard in the voice, phrase by phrase (the --emotion-curves format)",
+}
+
+
 def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
@@ -95,16 +106,8 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         action="store_true",
         help="export the scene's whole frame range as it plays (other clips, your own animation), not this clip alone",
     )
-    for flag, what in (
-        ("--out", ".blend"),
-        ("--fbx", "FBX"),
-        ("--abc", "Alembic"),
-        ("--usd", "USD (.usd/.usdc/.usda)"),
-        ("--csv", "Live Link Face CSV"),
-        ("--preview", "preview video (.mp4: a Workbench playblast with the sound, H.264/AAC)"),
-        ("--heard", "curves JSON of the emotion heard in the voice, phrase by phrase (the --emotion-curves format)"),
-    ):
-        b.add_argument(flag, help=f"write a {what} file")
+    for flag, what in OUTPUT_HELP.items():
+        b.add_argument(flag, help=f"write {what} file")
     _engine_args(b)
     m = sub.add_parser(
         "batch",
@@ -112,7 +115,7 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         description=BATCH_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    m.add_argument("manifest")
+    m.add_argument("manifest", help="the jobs: a .jsonl file (one JSON object a line) or a .csv file with a header")
     m.add_argument(
         "--workers", type=int, default=1, help="parallel worker processes (default 1; at most the cores and memory)"
     )
@@ -124,7 +127,7 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         "runs of shards that share jobs never overlap",
     )
     m.add_argument("--force", action="store_true", help="re-bake jobs whose outputs are already up to date")
-    m.add_argument("--no-progress", action="store_true")
+    m.add_argument("--no-progress", action="store_true", help="print no progress line")
     _engine_args(m)
     return p
 
@@ -135,12 +138,23 @@ BATCH_HELP = """One job per line (JSONL) or row (CSV with a header). Keys are th
 In CSV, "emotion" is written happy=0.8;sad=0.2. Relative paths are relative to the manifest. A job whose outputs
 are still those it wrote from the same inputs (hashes in <output>.eet.json) is skipped, so a rerun resumes; one
 failed job never stops the others, and the failures are listed. Exit status: 0 all done, 1 any job's run failed
-(a full disk, an exporter, a dead worker) or the manifest is busy, else 2 any job's input is wrong."""
+(a full disk, an exporter, a dead worker) or the manifest is busy, else 2 any job's input is wrong.
+
+Fields: every bake flag, without dashes: audio, csv_in, mesh, names, emotion, emotion_curves, emotion_from_voice,
+mode, intensity, fps, start_frame, seed, layers, capture_fps, hold_last, whole_timeline; the outputs out, fbx, abc,
+usd, csv, preview, heard; and speaker: a name shared by the jobs of one voice, whose clips are then read against
+that voice's own baseline (a voice that always sounds tense shows its calm lines as calm).
+The summary (<manifest>.shard<I>of<N>.summary.json) lists each job baked by its number (from 1) and outputs."""
 
 
 def _engine_args(p):
     p.add_argument("--weights", help="weights folder (default: the bundled model)")
-    p.add_argument("--runtime", default="auto", choices=("auto", "onnx", "torch"))
+    p.add_argument(
+        "--runtime",
+        default="auto",
+        choices=("auto", "onnx", "torch"),
+        help="auto (the default: ONNX Runtime, bundled), onnx, or torch (the PyTorch installed beside it)",
+    )
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m editemotalk_addon") -> int:
@@ -164,10 +178,13 @@ def main(argv: list[str] | None = None, prog: str = "python -m editemotalk_addon
 def _bake(args) -> int:
     from .core import validate
     from .core.animator import Animator
+    from .core.errors import InputError
     from .core.job import checked
 
     job = {k: v for k, v in vars(args).items() if k not in ("command", "weights", "runtime")}
     checked(job)  # before Blender and the model load: bad values fail fast
+    if not any(job.get(k) for k in validate.OUTPUT_SUFFIXES):
+        raise InputError(f"nothing to write - give at least one of {', '.join(OUTPUT_HELP)}")
     from .blender import jobs
 
     jobs.ensure_registered()
@@ -178,7 +195,7 @@ def _bake(args) -> int:
     note = f"; unmatched channels: {', '.join(stats['unmatched'])}" if stats["unmatched"] else ""
     if stats["missing_columns"]:
         note += f"; not in the capture (left at 0): {', '.join(stats['missing_columns'])}"
-    print(f"editemotalk: baked {stats['frames']} frames -> {', '.join(written) or 'nothing written'}{note}")
+    print(f"editemotalk: baked {stats['frames']} frames -> {', '.join(written)}{note}")
     return 0
 
 

@@ -78,7 +78,7 @@ def test_bake_on_the_demo_head_equals_the_model_through_the_mapping(scene):
 def test_ict_head_through_the_suffix_preset(scene, data_root):
     bpy.ops.editemotalk.import_ict_head(filepath=str(data_root / "ict_facekit" / "ict_face_model.npz"))
     obj = scene.editemotalk.target
-    assert obj.name.startswith("ICT Head") and obj.editemotalk.preset == "suffix_lr"
+    assert obj.name.startswith("ICT Head") and obj.editemotalk.preset == "SUFFIX_LR"
     assert obj.editemotalk.unmatched == "tongueOut"
     assert bpy.ops.editemotalk.bake() == {"FINISHED"}
     analysis = session.cached_analysis(session.audio_path(scene))
@@ -182,7 +182,7 @@ def test_live_preview_follows_sliders_and_the_timeline(scene):
     scene.frame_set(40)
     smile = obj.data.shape_keys.key_blocks["mouthSmileLeft"]
     before = smile.value
-    s.mode = "absolute"
+    s.mode = "ABSOLUTE"
     s.happy = 1.0  # the property update regenerates the preview layer
     bpy.context.view_layer.update()  # what the viewport's redraw does
     assert smile.value > before + 0.1
@@ -378,7 +378,7 @@ def user_layer(obj):
 def clip_perf(scene, path, **sliders):
     """Choose a clip and slider values; returns the performance a bake of it will write (ARKit order)."""
     s = scene.editemotalk
-    s.audio_path, s.mode = str(path), "absolute"
+    s.audio_path, s.mode = str(path), "ABSOLUTE"
     for name in ("happy", "sad", "surprised"):
         setattr(s, name, sliders.get(name, 0.0))
     bpy.ops.editemotalk.analyze()
@@ -621,7 +621,7 @@ def test_key_heard_emotion_keys_the_sliders_phrase_by_phrase_in_one_undo_step(sc
     assert [round(f, 3) for f, _, _ in keys] == [round(s.start_frame + t * 30, 3) for t, _, _ in expected]
     assert [v for _, v, _ in keys] == pytest.approx([v for _, v, _ in expected], abs=1e-4)
     assert {i for _, _, i in keys} == {"LINEAR"} and max(v for _, v, _ in keys) > 0.5
-    assert s.mode == "absolute"
+    assert s.mode == "ABSOLUTE"
     assert [p.co[0] for p in curves["sad"].keyframe_points] == [500.0]  # outside the clip: the user's key stays
     bpy.ops.ed.undo()
     assert "happy" not in session.slider_curves(bpy.context.scene)
@@ -660,3 +660,35 @@ def test_the_scene_range_fits_a_first_bake_and_never_shrinks_under_the_users_ani
     scene.editemotalk.start_frame = 280
     assert bpy.ops.editemotalk.bake() == {"FINISHED"}
     assert (scene.frame_start, scene.frame_end) == (1, 280 + frames - 1)  # widened to take the clip in
+
+
+def test_the_preview_camera_looks_at_the_front_of_a_turned_scaled_head_and_frames_the_face(scene, tmp_path):
+    import math
+
+    from editemotalk_addon.blender import playblast
+
+    obj = demo_head(scene)
+    obj.rotation_euler = (math.radians(15), math.radians(-10), math.radians(130))
+    obj.scale = (2.5, 2.5, 2.5)
+    bpy.context.view_layer.update()
+    world = obj.matrix_world.copy()
+    blocks = obj.data.shape_keys.key_blocks
+
+    def landmark(name):  # the vertex its shape key moves most (a mouth corner, an eyelid), in world space
+        basis, moved = (np.array([v.co for v in kb.data]) for kb in (blocks[0], blocks[name]))
+        return world @ Vector(basis[np.argmax(np.linalg.norm(moved - basis, axis=1))])
+
+    blast = playblast.Playblast(scene, obj, (1, 2), str(tmp_path / "p.mp4"), 480)
+    try:
+        bpy.context.view_layer.update()
+        seen = {n: world_to_camera_view(scene, blast.camera, landmark(n)) for n in
+                ("mouthSmileLeft", "mouthSmileRight", "eyeBlinkLeft", "eyeBlinkRight", "jawOpen")}  # fmt: skip
+    finally:
+        blast.restore()
+    assert all(0.1 < p.x < 0.9 and 0.1 < p.y < 0.9 and p.z > 0 for p in seen.values()), seen  # the whole face
+    left, right = seen["mouthSmileLeft"], seen["mouthSmileRight"]
+    assert left.x > right.x  # the face's left on the picture's right: seen from the front
+    assert abs(left.y - right.y) < 0.01 and abs((left.x + right.x) / 2 - 0.5) < 0.02  # level, centred
+    assert abs(left.z - right.z) < 0.01 * left.z  # the two corners at the same depth: not from the side
+    assert seen["eyeBlinkLeft"].y > left.y + 0.1 and seen["eyeBlinkRight"].y > right.y + 0.1  # upright
+    assert abs(seen["eyeBlinkLeft"].y - seen["eyeBlinkRight"].y) < 0.01

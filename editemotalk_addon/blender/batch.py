@@ -137,7 +137,7 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
     elif workers > 1:
         results |= _pool(args, todo, hashes, workers, bar, voices)
     failed = {i: r for i, r in results.items() if not r["ok"]}
-    done = [r["stats"] for r in results.values() if r["ok"]]
+    done = {i: r["stats"] for i, r in sorted(results.items()) if r["ok"]}
     summary = {
         "jobs": len(mine),
         "done": len(done),
@@ -149,7 +149,7 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
             {"job": i + 1, "audio": manifest.job_source(jobs[i]), "error": r["error"], "status": r["status"]}
             for i, r in sorted(failed.items())
         ],
-        "stats": done,
+        "stats": [{"job": i + 1, "outputs": manifest.job_outputs(jobs[i]), **stats} for i, stats in done.items()],
     }
     summary_path = Path(args.manifest).with_name(Path(args.manifest).stem + f".shard{index}of{count}.summary.json")
     try:

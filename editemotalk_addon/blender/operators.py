@@ -136,7 +136,7 @@ class EET_OT_key_heard(bpy.types.Operator):
         if not keyed:
             self.report({"INFO"}, "Nothing keyed: no phrase sounds more than neutral")
             return {"FINISHED"}
-        s.mode = "absolute"
+        s.mode = "ABSOLUTE"
         summary = ", ".join(f"{name} ({n} phrase{'s' * (n > 1)}, {c:.0%} sure)" for name, (n, c) in keyed.items())
         self.report({"INFO"}, f"Keyed {summary}")
         return {"FINISHED"}

@@ -13,6 +13,7 @@ import os
 
 import bpy
 import numpy as np
+from mathutils import Matrix
 
 from ..core import terminal
 from ..core.errors import UserError
@@ -35,8 +36,9 @@ def clip_frames(obj, audio_path: str) -> tuple[int, int]:
 
 
 def frame_camera(cam, obj, margin: float = 1.3) -> None:
-    """Put `cam` in front of obj (looking down +Y, Blender's front view), framing what its shape keys move (the
-    face: where a key moves vertices by half its most or more), or the whole mesh when they move nothing."""
+    """Put `cam` before the face, looking at its front (the object's -Y, Blender's front view, with its +Z up,
+    whatever the object's rotation and scale), framing what its shape keys move (the face: where a key moves
+    vertices by half its most or more), or the whole mesh when they move nothing."""
     keys = obj.data.shape_keys.key_blocks
     basis, co = np.empty((2, len(obj.data.vertices), 3), np.float32)
     keys[0].data.foreach_get("co", basis.ravel())
@@ -47,15 +49,22 @@ def frame_camera(cam, obj, margin: float = 1.3) -> None:
         if offset.max() > 0:
             moved |= offset > 0.5 * offset.max()
     points = basis[moved] if moved.any() else basis
-    world = np.asarray(obj.matrix_world)
+    world = np.asarray(obj.matrix_world, np.float64)
     points = points @ world[:3, :3].T + world[:3, 3]
-    low, high = points.min(0), points.max(0)
-    centre, size = (low + high) / 2, high - low
+    front = -world[:3, 1] / np.linalg.norm(world[:3, 1])  # (3,) the way the face looks
+    up = world[:3, 2] - front * (world[:3, 2] @ front)
+    up = up / np.linalg.norm(up) if np.linalg.norm(up) > 1e-9 else np.array([0.0, 0.0, 1.0])
+    axes = np.stack([np.cross(up, front), up, front], 1)  # (3, 3) the camera's x (right), y (up), z (back)
+    local = points @ axes  # (N, 3) the face in the camera's axes
+    low, high = local.min(0), local.max(0)
+    size = high - low
     cam.data.lens = LENS
     half_fov = math.atan(cam.data.sensor_width / 2 / LENS)
-    distance = margin * max(size[0], size[2]) / 2 / math.tan(half_fov) + size[1] / 2
-    cam.location = (centre[0], centre[1] - distance, centre[2])
-    cam.rotation_euler = (math.radians(90), 0.0, 0.0)
+    distance = margin * max(size[0], size[1]) / 2 / math.tan(half_fov) + size[2] / 2
+    centre = axes @ ((low + high) / 2)
+    placed = np.eye(4)
+    placed[:3, :3], placed[:3, 3] = axes, centre + front * distance
+    cam.matrix_world = Matrix(placed.tolist())
 
 
 class Playblast:

@@ -28,7 +28,7 @@ class EETMapRow(bpy.types.PropertyGroup):
 
 class EETObjectSettings(bpy.types.PropertyGroup):
     preset: bpy.props.EnumProperty(
-        name="Names", items=[(k, v, "") for k, v in name_mapping.PRESET_LABELS.items()], default="auto"
+        name="Names", items=[(k.upper(), v, "") for k, v in name_mapping.PRESET_LABELS.items()], default="AUTO"
     )
     rows: bpy.props.CollectionProperty(type=EETMapRow)
     row_index: bpy.props.IntProperty()
@@ -66,11 +66,11 @@ class EETSceneSettings(bpy.types.PropertyGroup):
         "start_frame": bpy.props.IntProperty(name="Start frame", default=1, update=_refresh_preview),
         "mode": bpy.props.EnumProperty(
             name="Mode",
-            default=validate.DEFAULT_MODE,
+            default=validate.DEFAULT_MODE.upper(),  # the core's modes, upper-case like every Blender enum
             update=_refresh_preview,
             items=[
-                ("voice", "Keep voice emotion", "Sliders add to the emotion heard in the voice"),
-                ("absolute", "Absolute", "Sliders set the emotion; the face starts neutral"),
+                ("VOICE", "Keep voice emotion", "Sliders add to the emotion heard in the voice"),
+                ("ABSOLUTE", "Absolute", "Sliders set the emotion; the face starts neutral"),
             ],
         ),
         "intensity": bpy.props.FloatProperty(name="Intensity", min=0.0, max=2.0, default=1.0, update=_refresh_preview),
