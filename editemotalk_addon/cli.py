@@ -40,6 +40,8 @@ OUTPUT_HELP = {  # what each output flag writes, after "write"
     "--csv": "a Live Link Face CSV",
     "--preview": "a preview video (.mp4: a Workbench playblast with the sound, H.264/AAC)",
     "--heard": "a curves JSON of the emotion heard in the voice, phrase by phrase (the --emotion-curves format)",
+    "--phones": "a JSON of the lip closures, rounded and open vowels the recogniser is sure of ({frame, seconds, "
+    "group} each: what Blender's phone markers show)",
 }
 
 
@@ -142,7 +144,7 @@ failed job never stops the others, and the failures are listed. Exit status: 0 a
 
 Fields: every bake flag, without dashes: audio, csv_in, mesh, names, emotion, emotion_curves, emotion_from_voice,
 mode, intensity, fps, start_frame, seed, layers, capture_fps, hold_last, whole_timeline; the outputs out, fbx, abc,
-usd, csv, preview, heard; and speaker: a name shared by the jobs of one voice, whose clips are then read against
+usd, csv, preview, heard, phones; and speaker: a name shared by the jobs of one voice, whose clips are then read against
 that voice's own baseline (a voice that always sounds tense shows its calm lines as calm).
 The summary (<manifest>.shard<I>of<N>.summary.json) lists each job baked by its number (from 1) and outputs."""
 

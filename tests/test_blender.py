@@ -329,7 +329,7 @@ def three_seconds(speech_wav, tmp_path):
 
 
 def test_preview_of_a_3s_clip_has_its_frames_rate_and_sound_and_leaves_the_scene_as_it_was(
-    scene, three_seconds, tmp_path
+    scene, three_seconds, tmp_path, capfd
 ):
     import aud
 
@@ -338,7 +338,11 @@ def test_preview_of_a_3s_clip_has_its_frames_rate_and_sound_and_leaves_the_scene
     assert bpy.ops.editemotalk.bake() == {"FINISHED"}
     before = (scene.camera, scene.render.engine, scene.frame_start, scene.render.filepath, len(bpy.data.objects))
     out = tmp_path / "preview.mp4"
+    capfd.readouterr()
     assert bpy.ops.editemotalk.preview(filepath=str(out), size=96) == {"FINISHED"}
+    printed = capfd.readouterr()
+    assert "Fra:" not in printed.out + printed.err and "Append frame" not in printed.out + printed.err  # quiet
+    assert scene.editemotalk.status == f"Preview written to {out}"  # the panel's status line says where
     clip = bpy.data.movieclips.load(str(out))  # Blender's own movie reader
     assert clip.frame_duration == 90 and clip.fps == 30 and tuple(clip.size) == (96, 96)
     assert mp4_tracks(out) == ["vide", "soun"]
@@ -692,3 +696,34 @@ def test_the_preview_camera_looks_at_the_front_of_a_turned_scaled_head_and_frame
     assert abs(left.z - right.z) < 0.01 * left.z  # the two corners at the same depth: not from the side
     assert seen["eyeBlinkLeft"].y > left.y + 0.1 and seen["eyeBlinkRight"].y > right.y + 0.1  # upright
     assert abs(seen["eyeBlinkLeft"].y - seen["eyeBlinkRight"].y) < 0.01
+
+
+def test_phone_markers_after_analyze_are_the_clis_json_and_go_in_one_step_leaving_the_users(scene, tmp_path):
+    import json
+
+    from test_cli import cli
+
+    s = scene.editemotalk
+    demo_head(scene)
+    scene.timeline_markers.new("EET take 2", frame=12)  # the user's own markers, one inside the clip
+    scene.timeline_markers.new("mine", frame=40)
+    s.mark_phones = True
+    assert bpy.ops.editemotalk.analyze() == {"FINISHED"}
+    assert bpy.ops.editemotalk.analyze() == {"FINISHED"}  # again: replaced, not doubled
+    ours = sorted((m.frame, m.name) for m in scene.timeline_markers if m.name.startswith("EET:"))
+    closures = [f for f, name in ours if name == "EET:closure"]
+    # "Maybe Bob brought the purple map to my mother" (flite): the sure ones of its p, b and m, in the clip
+    assert len(closures) >= 4 and all(10 <= f < 10 + 90 for f, _ in ours)
+    assert {name for _, name in ours} <= {"EET:closure", "EET:rounded", "EET:open"}
+    assert s.status.endswith(f"; {len(ours)} phone marker(s)")
+    r = cli("bake", "--audio", s.audio_path, "--fps", 30, "--start-frame", 10, "--phones", tmp_path / "p.json")
+    assert r.returncode == 0, r.stderr[-2000:]
+    written = json.loads((tmp_path / "p.json").read_text())
+    assert (written["fps"], written["start_frame"]) == (30, 10)
+    assert sorted((m["frame"], "EET:" + m["group"]) for m in written["marks"]) == ours  # the same marks
+    bpy.ops.ed.undo_push(message="before")
+    assert bpy.ops.editemotalk.remove_markers() == {"FINISHED"}
+    assert sorted(m.name for m in scene.timeline_markers) == ["EET take 2", "mine"]
+    bpy.ops.ed.undo_push(message="Remove Phone Markers")
+    bpy.ops.ed.undo()
+    assert len(bpy.context.scene.timeline_markers) == len(ours) + 2  # one undo step brings them back

@@ -151,7 +151,7 @@ def test_bake_with_nothing_to_write_is_refused_naming_the_flags(speech_wav):
     assert r.returncode == 2 and r.stdout == ""
     assert (
         r.stderr == "editemotalk: nothing to write - give at least one of --out, --fbx, --abc, --usd, --csv, "
-        "--preview, --heard\n"
+        "--preview, --heard, --phones\n"
     )
 
 

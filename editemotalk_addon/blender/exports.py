@@ -148,11 +148,12 @@ def problem(key: str, path: Path, obj_name: str, frames: int, fps: float) -> str
     """What is wrong with a freshly written output, or None when it holds the object and its animation."""
     if not path.is_file() or path.stat().st_size == 0:
         return "nothing was written (disk full?)"
-    if key == "heard":
+    if key in ("heard", "phones"):
+        field = {"heard": "sliders", "phones": "marks"}[key]
         try:
-            return None if "sliders" in json.loads(path.read_text(encoding="utf-8")) else "the curves lack sliders"
+            return None if field in json.loads(path.read_text(encoding="utf-8")) else f"the JSON lacks {field}"
         except (ValueError, UnicodeDecodeError):
-            return "the curves are not complete JSON"
+            return "the JSON is not complete"
     if key == "out":
         with bpy.data.libraries.load(str(path)) as (source, _):
             names = list(source.objects)

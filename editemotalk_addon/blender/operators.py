@@ -13,7 +13,7 @@ import bpy
 
 from ..core import files
 from ..core.errors import UserError
-from . import bake, exports, heads, nla, playblast, session
+from . import bake, exports, heads, markers, nla, playblast, session
 from .shape_keys import check_target, update_mapping
 
 
@@ -43,6 +43,9 @@ def _heard(context, path: str, analysis) -> str:
     if s.key_heard and bpy.ops.editemotalk.key_heard.poll():
         bpy.ops.editemotalk.key_heard()
     s.status = f"Analyzed {bpy.path.basename(path)}: heard {s.heard}"
+    if s.mark_phones:
+        placed = markers.mark_heard(context.scene, analysis, s.start_frame, session.scene_fps(context.scene))
+        s.status += f"; {placed} phone marker(s)"
     return s.status
 
 
@@ -295,7 +298,8 @@ class EET_OT_preview(bpy.types.Operator):
     def execute(self, context):  # scripts and background mode: synchronous
         obj, frames = self._prepare(context)
         exports.write_preview(self.filepath, context.scene, obj, frames, self.size)
-        self.report({"INFO"}, f"Preview written to {self.filepath}")
+        context.scene.editemotalk.status = f"Preview written to {self.filepath}"
+        self.report({"INFO"}, context.scene.editemotalk.status)
         return {"FINISHED"}
 
     @reporting
@@ -345,7 +349,8 @@ class EET_OT_preview(bpy.types.Operator):
         if done:
             os.replace(self._tmp, self.filepath)
         self._finish(context)
-        self.report({"INFO"}, f"Preview written to {self.filepath}" if done else "Preview cancelled")
+        context.scene.editemotalk.status = f"Preview written to {self.filepath}" if done else "Preview cancelled"
+        self.report({"INFO"}, context.scene.editemotalk.status)
         return {"FINISHED"} if done else {"CANCELLED"}
 
     def _finish(self, context):
@@ -361,6 +366,18 @@ class EET_OT_preview(bpy.types.Operator):
             wm.progress_end()
         if context.workspace:
             context.workspace.status_text_set(None)
+
+
+class EET_OT_remove_markers(bpy.types.Operator):
+    """Remove the phone markers Analyze placed (named EET:...); your own markers stay (one undo step)"""
+
+    bl_idname = "editemotalk.remove_markers"
+    bl_label = "Remove Phone Markers"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        self.report({"INFO"}, f"Removed {markers.remove_heard(context.scene)} phone marker(s)")
+        return {"FINISHED"}
 
 
 class EET_OT_export(bpy.types.Operator):
@@ -429,4 +446,5 @@ CLASSES = (
     EET_OT_import_ict_head,
     EET_OT_preview,
     EET_OT_export,
+    EET_OT_remove_markers,
 )

@@ -33,7 +33,10 @@ class EET_PT_main(_Panel, bpy.types.Panel):
         col.prop(s, "audio_source", expand=True)
         col.prop(s, "audio_path" if s.audio_source == "FILE" else "sound_strip")
         col.prop(s, "start_frame")
-        col.operator("editemotalk.analyze", icon="SPEAKER")
+        row = col.row(align=True)
+        row.operator("editemotalk.analyze", icon="SPEAKER")
+        row.prop(s, "mark_phones", text="", icon="MARKER_HLT")
+        row.operator("editemotalk.remove_markers", text="", icon="X")
         if s.status:
             col.label(text=s.status)
 

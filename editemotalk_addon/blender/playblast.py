@@ -7,7 +7,6 @@ destination under a temporary name and moved into place when complete.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 
@@ -104,7 +103,8 @@ class Playblast:
             (r.ffmpeg, "codec", "H264"),
             (r.ffmpeg, "audio_codec", "AAC"),
             (r.ffmpeg, "audio_channels", "STEREO"),
-            (scene.display, "render_aa", "FXAA"),  # one sample a frame: a playblast, several times faster
+            (scene.display, "render_aa", "OFF"),  # one sample, no smoothing pass: FXAA doubled a frame's time
+            (r, "use_persistent_data", True),  # the scene's render data kept from frame to frame: a quarter less
             (shading, "light", "STUDIO"),
             (shading, "color_type", "MATERIAL"),
         ):
@@ -139,11 +139,11 @@ class Playblast:
 
 def render_into(path, scene, obj, frames: tuple[int, int], size: int = SIZE, progress: bool = False) -> None:
     """The playblast written straight into `path` (a temporary file of exports.write_preview or write_outputs).
-    With `progress`, a progress line stands for what Blender prints while it renders (lines per frame, GPU
-    warnings), which goes nowhere meanwhile."""
+    What Blender prints while it renders (lines per frame, GPU warnings) goes nowhere; with `progress`, a progress
+    line stands for it."""
     total = frames[1] - frames[0] + 1
-    with terminal.progress_alone("preview", total, "frames") if progress else contextlib.nullcontext() as line:
-        blast = Playblast(scene, obj, frames, str(path), size, line.update if line else None)
+    with terminal.progress_alone("preview", total, "frames") if progress else terminal.quiet() as line:
+        blast = Playblast(scene, obj, frames, str(path), size, line.update if progress else None)
         try:
             bpy.ops.render.render(animation=True, scene=scene.name)
         finally:

@@ -108,6 +108,12 @@ class EETSceneSettings(bpy.types.PropertyGroup):
             description="Clips analysed under one character's name are read against that voice's own baseline "
             "(from two clips on): a voice that always sounds tense shows its calm lines as calm",
         ),
+        "mark_phones": bpy.props.BoolProperty(
+            name="Mark phones",
+            description="After Analyze, timeline markers where the recogniser is sure it hears a lip closure "
+            "(EET:closure: p b m), a rounded vowel (EET:rounded: u o w) or an open vowel (EET:open: a); your own "
+            "markers are never touched",
+        ),
         "status": bpy.props.StringProperty(name="Status"),
     }
 

@@ -25,6 +25,7 @@ from .errors import InputError, UserError
 from .life import live
 from .onnx_sessions import cpu_session
 from .performance import Performance
+from .phone_marks import heard_groups
 from .recogniser import HOP, Recogniser, speech_activity
 from .rig import SLIDERS
 from .timebase import frame_count, frame_times, resample_frames
@@ -79,6 +80,7 @@ class Analysis:
     probabilities: np.ndarray  # (T, 8) emotion detected in the voice over time: calibrated (emotion_space.calibrated)
     speech: np.ndarray  # (T,) 1 where someone speaks (or will within 50 ms), 0 in silence (recogniser.py)
     fps: int = 50
+    phones: tuple = ()  # ((seconds, group), ...) the phone groups the recogniser is sure of (phone_marks.py)
 
     @property
     def detected(self) -> dict[str, float]:
@@ -137,6 +139,7 @@ class Animator:
             calibrated(logits, self.config.get("voice_temperature", 1.0)),
             fit_frames(speech[None], frames)[0],
             self.model_fps,
+            tuple(heard_groups(log_probs)),
         )
 
     def against_speaker(self, analysis: Analysis, speaker_clips: list[np.ndarray]) -> Analysis:

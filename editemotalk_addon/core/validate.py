@@ -39,6 +39,7 @@ OUTPUT_SUFFIXES = {
     "csv": (".csv",),
     "preview": (".mp4",),
     "heard": (".json",),  # the emotion heard in the voice, as slider keys (core/emotion_keys.py)
+    "phones": (".json",),  # the phone groups the recogniser is sure of, on the clip's frames (core/phone_marks.py)
 }
 PATH_KEYS = (*INPUT_KEYS, *OUTPUT_SUFFIXES)
 JOB_KEYS = (*PATH_KEYS, "mesh", "names", "emotion", "mode", "intensity", "fps", "start_frame", "seed", "layers")
