@@ -92,6 +92,14 @@ del obj[nla.EXPORT_RANGE]
 bpy.ops.export_scene.fbx(filepath=str(out / "tracks_only.fbx"))
 bpy.ops.wm.usd_export(filepath=str(out / "own.usdc"), export_animation=True)  # File > Export > USD, Animation on
 
+brow = obj.data.shape_keys.key_blocks["browDownLeft"]  # the user's own key, then the face with or without it
+brow.value = 0.5
+brow.keyframe_insert("value", frame=1)
+bpy.ops.editemotalk.export(format="CSV", filepath=str(out / "clip.csv"))
+bpy.ops.editemotalk.export(format="CSV", filepath=str(out / "every.csv"), every_clip=True)
+column = INDEX["browDownLeft"]
+report["brow"] = [float(np.abs(read_csv(out / "clip.csv", fps=FPS).weights[:, column] - curves[:, column]).max()),
+                  float(np.abs(read_csv(out / "every.csv", fps=FPS).weights[:, column] - 0.5).max())]  # fmt: skip
 times, weights, _ = read_csv(out / "panel.csv", fps=FPS)
 report["csv"] = [len(weights), float(times[1]), float(np.abs(weights[:, [INDEX[n] for n in NAMES]] - want).max())]
 

@@ -28,6 +28,7 @@ def test_panel_exports_and_blenders_own_exporters_play_the_bake(bpy_version, tmp
         assert r[name]["max_error"] < 1e-4 and r[name]["first_key"] == 1.0, (name, r[name])
     assert r["export_range"] == ["EET export range", 1.0, 48.0]  # frame 1 to the clip's last
     assert not r["tracks_only.fbx"]["animated"]  # without it Blender's FBX exporter writes a still face
+    assert r["brow"][0] < 1e-4 and r["brow"][1] < 1e-4  # the clip alone; Every Clip: as it plays, with the user's key
     frames, step, error = r["csv"]
     assert frames == 48 and abs(step - 1 / 24) < 1e-9 and error < 1e-4  # at the scene's rate (24 fps)
     assert r["panel.abc"] < 1e-4 and r["abc_moves"] > 1e-3  # the vertices of the bake, moving
