@@ -41,7 +41,7 @@ OUTPUT_HELP = {  # what each output flag writes, after "write"
     "--preview": "a preview video (.mp4: a Workbench playblast with the sound, H.264/AAC)",
     "--heard": "a curves JSON of the emotion heard in the voice, phrase by phrase (the --emotion-curves format)",
     "--phones": "a JSON of the lip closures, rounded and open vowels the recogniser is sure of ({frame, seconds, "
-    "group} each: what Blender's phone markers show)",
+    "group} each), or with --text of where each word begins ({frame, seconds, word}): what Blender's markers show",
 }
 
 
@@ -97,6 +97,7 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         default="separate",
         help="NLA tracks for articulation, expression and blinks, or one combined action",
     )
+    b.add_argument("--text", help="the line's words as spoken (from the script): --phones then places each word")
     b.add_argument("--capture-fps", type=float, default=60.0, help="frame rate of a --csv-in capture (default 60)")
     b.add_argument(
         "--hold-last",
@@ -143,9 +144,9 @@ failed job never stops the others, and the failures are listed. Exit status: 0 a
 (a full disk, an exporter, a dead worker) or the manifest is busy, else 2 any job's input is wrong.
 
 Fields: every bake flag, without dashes: audio, csv_in, mesh, names, emotion, emotion_curves, emotion_from_voice,
-mode, intensity, fps, start_frame, seed, layers, capture_fps, hold_last, whole_timeline; the outputs out, fbx, abc,
-usd, csv, preview, heard, phones; and speaker: a name shared by the jobs of one voice, whose clips are then read against
-that voice's own baseline (a voice that always sounds tense shows its calm lines as calm).
+mode, intensity, fps, start_frame, seed, layers, capture_fps, hold_last, whole_timeline, text; the outputs out,
+fbx, abc, usd, csv, preview, heard, phones; and speaker: a name shared by the jobs of one voice, whose clips are
+then read against that voice's own baseline (a voice that always sounds tense shows its calm lines as calm).
 The summary (<manifest>.shard<I>of<N>.summary.json) lists each job baked by its number (from 1) and outputs."""
 
 

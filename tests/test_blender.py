@@ -727,3 +727,25 @@ def test_phone_markers_after_analyze_are_the_clis_json_and_go_in_one_step_leavin
     bpy.ops.ed.undo_push(message="Remove Phone Markers")
     bpy.ops.ed.undo()
     assert len(bpy.context.scene.timeline_markers) == len(ours) + 2  # one undo step brings them back
+
+
+def test_word_markers_where_the_line_is_given_are_the_clis_json(scene, tmp_path):
+    import json
+
+    from test_cli import cli
+
+    s = scene.editemotalk
+    demo_head(scene)
+    s.mark_phones, s.line = True, "Maybe Bob brought the purple map to my mother."  # what speech_wav says
+    assert bpy.ops.editemotalk.analyze() == {"FINISHED"}
+    ours = sorted((m.frame, m.name) for m in scene.timeline_markers if m.name.startswith("EET:"))
+    words = ["Maybe", "Bob", "brought", "the", "purple", "map", "to", "my", "mother"]
+    assert [name for _, name in ours] == [f"EET:{w}" for w in words]  # every word once, in order
+    frames = [f for f, _ in ours]
+    assert frames[0] >= 10 and frames[-1] < 10 + 90 and all(b > a for a, b in zip(frames, frames[1:]))
+    assert s.status.endswith("; 9 word marker(s)")
+    r = cli("bake", "--audio", s.audio_path, "--fps", 30, "--start-frame", 10, "--text", s.line,
+            "--phones", tmp_path / "w.json")  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    marks = json.loads((tmp_path / "w.json").read_text())["marks"]
+    assert [(m["frame"], "EET:" + m["word"]) for m in marks] == ours

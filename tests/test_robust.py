@@ -116,6 +116,7 @@ BAD_VALUES = {
     "fps": [["--fps", "nan"], ["--fps", "0"], ["--fps", "-5"]],
     "names": [["--names", "bogus"]],
     "start_frame": [["--start-frame=-2000000000"]],
+    "text": [["--text", "...", "--phones", "{tmp}/p.json"]],  # a line with no words
     "csv=": [["--csv", "{audio}"], ["--emotion-curves", "{tmp}/c.csv", "--csv", "{tmp}/c.csv"]],
     "fbx=": [["--out", "{tmp}/x.blend", "--fbx", "{tmp}/x.blend"]],
     "out=": [["--mesh", "{head}/head.blend:EET Demo Head", "--out", "{head}/head.blend"]],

@@ -142,7 +142,7 @@ def run_job(job: dict, animator, speaker_clips: list[str] = ()) -> dict:
             edit = keyed_from_voice(edit, analysis)
         texts = {"heard": json.dumps(curves_json(heard_keys(analysis)), indent=1)} if job.get("heard") else {}
         if job.get("phones"):
-            marks = phone_marks.on_frames(analysis.phones, fps, start)
+            marks = phone_marks.timeline_marks(analysis, fps, start, job.get("text", ""))
             texts["phones"] = json.dumps({"fps": fps, "start_frame": start, "marks": marks}, indent=1)
         perf = animator.generate(analysis, edit, fps, job.get("seed", 0))
         combined = job.get("layers") == "combined"

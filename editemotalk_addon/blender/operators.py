@@ -44,8 +44,8 @@ def _heard(context, path: str, analysis) -> str:
         bpy.ops.editemotalk.key_heard()
     s.status = f"Analyzed {bpy.path.basename(path)}: heard {s.heard}"
     if s.mark_phones:
-        placed = markers.mark_heard(context.scene, analysis, s.start_frame, session.scene_fps(context.scene))
-        s.status += f"; {placed} phone marker(s)"
+        placed = markers.mark_heard(context.scene, analysis, s.start_frame, session.scene_fps(context.scene), s.line)
+        s.status += f"; {placed} {'word' if s.line.strip() else 'phone'} marker(s)"
     return s.status
 
 

@@ -37,6 +37,8 @@ class EET_PT_main(_Panel, bpy.types.Panel):
         row.operator("editemotalk.analyze", icon="SPEAKER")
         row.prop(s, "mark_phones", text="", icon="MARKER_HLT")
         row.operator("editemotalk.remove_markers", text="", icon="X")
+        if s.mark_phones:
+            col.prop(s, "line")
         if s.status:
             col.label(text=s.status)
 

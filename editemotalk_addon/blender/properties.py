@@ -114,6 +114,11 @@ class EETSceneSettings(bpy.types.PropertyGroup):
             "(EET:closure: p b m), a rounded vowel (EET:rounded: u o w) or an open vowel (EET:open: a); your own "
             "markers are never touched",
         ),
+        "line": bpy.props.StringProperty(
+            name="Line",
+            description="The words of the line as spoken (from the script): with Mark phones on, Analyze marks "
+            "where each word begins (EET:word) instead of the phone groups",
+        ),
         "status": bpy.props.StringProperty(name="Status"),
     }
 

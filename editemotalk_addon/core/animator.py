@@ -25,7 +25,7 @@ from .errors import InputError, UserError
 from .life import live
 from .onnx_sessions import cpu_session
 from .performance import Performance
-from .phone_marks import heard_groups
+from .phone_marks import heard_groups, speech_columns
 from .recogniser import HOP, Recogniser, speech_activity
 from .rig import SLIDERS
 from .timebase import frame_count, frame_times, resample_frames
@@ -81,6 +81,7 @@ class Analysis:
     speech: np.ndarray  # (T,) 1 where someone speaks (or will within 50 ms), 0 in silence (recogniser.py)
     fps: int = 50
     phones: tuple = ()  # ((seconds, group), ...) the phone groups the recogniser is sure of (phone_marks.py)
+    speech_columns: np.ndarray | None = None  # (T, 3) silence, word boundary, phone: to place a line's words
 
     @property
     def detected(self) -> dict[str, float]:
@@ -140,6 +141,7 @@ class Animator:
             fit_frames(speech[None], frames)[0],
             self.model_fps,
             tuple(heard_groups(log_probs)),
+            speech_columns(log_probs),
         )
 
     def against_speaker(self, analysis: Analysis, speaker_clips: list[np.ndarray]) -> Analysis:
