@@ -32,6 +32,19 @@ MESH_HELP = (
 )
 
 
+OUTPUT_HELP = {  # what each output flag writes, after "write"
+    "--out": "a .blend",
+    "--fbx": "an FBX",
+    "--abc": "an Alembic",
+    "--usd": "a USD (.usd/.usdc/.usda)",
+    "--csv": "a Live Link Face CSV",
+    "--preview": "a preview video (.mp4: a Workbench playblast with the sound, H.264/AAC)",
+    "--heard": "a curves JSON of the emotion heard in the voice, phrase by phrase (the --emotion-curves format)",
+    "--phones": "a JSON of the lip closures, rounded and open vowels the recogniser is sure of ({frame, seconds, "
+    "group} each), or with --text of where each word begins ({frame, seconds, word}): what Blender's markers show",
+}
+
+
 def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser:
     from .core import validate
     from .core.rig import SLIDERS
@@ -98,6 +111,7 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         type=float,
         help="frame rate of a --csv-in capture (default: what its timecodes count; 60 for a take under a second)",
     )
+    b.add_argument("--text", help="the line's words as spoken (from the script): --phones then places each word")
     b.add_argument(
         "--hold-last",
         action="store_true",
@@ -108,16 +122,8 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         action="store_true",
         help="export the scene's whole frame range as it plays (other clips, your own animation), not this clip alone",
     )
-    for flag, what in (
-        ("--out", ".blend"),
-        ("--fbx", "FBX"),
-        ("--abc", "Alembic"),
-        ("--usd", "USD (.usd/.usdc/.usda)"),
-        ("--csv", "Live Link Face CSV"),
-        ("--preview", "preview video (.mp4: a Workbench playblast with the sound, H.264/AAC)"),
-        ("--heard", "curves JSON of the emotion heard in the voice, phrase by phrase (the --emotion-curves format)"),
-    ):
-        b.add_argument(flag, help=f"write a {what} file")
+    for flag, what in OUTPUT_HELP.items():
+        b.add_argument(flag, help=f"write {what} file")
     _engine_args(b)
     m = sub.add_parser(
         "batch",
@@ -151,7 +157,13 @@ the manifest (<manifest>.Ada.character.json, what `bake --character` reads), eac
 reused by later runs; a clip that cannot be read is left out (the summary names it). A job whose outputs
 are still those it wrote from the same inputs (hashes in <output>.eet.json) is skipped, so a rerun resumes; one
 failed job never stops the others, and the failures are listed. Exit status: 0 all done, 1 any job's run failed
-(a full disk, an exporter, a dead worker) or the manifest is busy, else 2 any job's input is wrong."""
+(a full disk, an exporter, a dead worker) or the manifest is busy, else 2 any job's input is wrong.
+
+Fields: every bake flag, without dashes: audio, csv_in, mesh, names, emotion, emotion_curves, emotion_from_voice,
+mode, intensity, fps, start_frame, seed, layers, capture_fps, hold_last, whole_timeline, text; the outputs out,
+fbx, abc, usd, csv, preview, heard, phones; and speaker: a name shared by the jobs of one voice, whose clips are
+then read against that voice's own baseline (a voice that always sounds tense shows its calm lines as calm).
+The summary (<manifest>.shard<I>of<N>.summary.json) lists each job baked by its number (from 1) and outputs."""
 
 
 def _engine_args(p):
@@ -215,6 +227,8 @@ def _bake(args) -> int:
     valid, _ = checked(job)  # before Blender and the model load: bad values fail fast
     if args.character and args.csv_in:
         raise InputError("a capture has no voice to hear - --character goes with --audio")
+    if not any(job.get(k) for k in validate.OUTPUT_SUFFIXES):
+        raise InputError(f"nothing to write - give at least one of {', '.join(OUTPUT_HELP)}")
     character = character_file(args.character, valid) if args.character else None
     from .blender import jobs
 
@@ -226,7 +240,7 @@ def _bake(args) -> int:
     note = f"; unmatched channels: {', '.join(stats['unmatched'])}" if stats["unmatched"] else ""
     if stats["missing_columns"]:
         note += f"; not in the capture (left at 0): {', '.join(stats['missing_columns'])}"
-    print(f"editemotalk: baked {stats['frames']} frames -> {', '.join(written) or 'nothing written'}{note}")
+    print(f"editemotalk: baked {stats['frames']} frames -> {', '.join(written)}{note}")
     return 0
 
 

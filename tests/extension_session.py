@@ -66,7 +66,7 @@ except sys.modules[f"{module}.core.errors"].UserError as exc:
     report["torch_request"] = str(exc)
 if runtime == ["torch"]:
     onnx_curves = curves()
-    bpy.context.preferences.addons[module].preferences.runtime = "torch"
+    bpy.context.preferences.addons[module].preferences.runtime = "TORCH"
     report["torch_bake"] = list(bpy.ops.editemotalk.bake())
     report["torch_animator"] = sys.modules[f"{module}.blender.session"].get_animator().runtime
     report["torch_vs_onnx"] = float(np.abs(curves() - onnx_curves).max())

@@ -78,7 +78,7 @@ def test_bake_on_the_demo_head_equals_the_model_through_the_mapping(scene):
 def test_ict_head_through_the_suffix_preset(scene, data_root):
     bpy.ops.editemotalk.import_ict_head(filepath=str(data_root / "ict_facekit" / "ict_face_model.npz"))
     obj = scene.editemotalk.target
-    assert obj.name.startswith("ICT Head") and obj.editemotalk.preset == "suffix_lr"
+    assert obj.name.startswith("ICT Head") and obj.editemotalk.preset == "SUFFIX_LR"
     assert obj.editemotalk.unmatched == "tongueOut"
     assert bpy.ops.editemotalk.bake() == {"FINISHED"}
     analysis = session.cached_analysis(session.audio_path(scene))
@@ -124,7 +124,7 @@ def test_undo_restores_the_scene(scene):
     actions = len(bpy.data.actions)
     bpy.ops.editemotalk.bake()
     bpy.ops.ed.undo_push(message="Bake")  # what the UI does after an operator flagged UNDO: one step
-    assert len(bpy.data.actions) == actions + 3
+    assert len(bpy.data.actions) == actions + 4  # three layers, and the face's export range (nla.export_range)
     bpy.ops.ed.undo()  # every Python reference is stale now: look things up again
     obj = bpy.data.objects[name]
     assert len(bpy.data.actions) == actions
@@ -182,7 +182,7 @@ def test_live_preview_follows_sliders_and_the_timeline(scene):
     scene.frame_set(40)
     smile = obj.data.shape_keys.key_blocks["mouthSmileLeft"]
     before = smile.value
-    s.mode = "absolute"
+    s.mode = "ABSOLUTE"
     s.happy = 1.0  # the property update regenerates the preview layer
     bpy.context.view_layer.update()  # what the viewport's redraw does
     assert smile.value > before + 0.1
@@ -329,7 +329,7 @@ def three_seconds(speech_wav, tmp_path):
 
 
 def test_preview_of_a_3s_clip_has_its_frames_rate_and_sound_and_leaves_the_scene_as_it_was(
-    scene, three_seconds, tmp_path
+    scene, three_seconds, tmp_path, capfd
 ):
     import aud
 
@@ -338,7 +338,11 @@ def test_preview_of_a_3s_clip_has_its_frames_rate_and_sound_and_leaves_the_scene
     assert bpy.ops.editemotalk.bake() == {"FINISHED"}
     before = (scene.camera, scene.render.engine, scene.frame_start, scene.render.filepath, len(bpy.data.objects))
     out = tmp_path / "preview.mp4"
+    capfd.readouterr()
     assert bpy.ops.editemotalk.preview(filepath=str(out), size=96) == {"FINISHED"}
+    printed = capfd.readouterr()
+    assert "Fra:" not in printed.out + printed.err and "Append frame" not in printed.out + printed.err  # quiet
+    assert scene.editemotalk.status == f"Preview written to {out}"  # the panel's status line says where
     clip = bpy.data.movieclips.load(str(out))  # Blender's own movie reader
     assert clip.frame_duration == 90 and clip.fps == 30 and tuple(clip.size) == (96, 96)
     assert mp4_tracks(out) == ["vide", "soun"]
@@ -378,7 +382,7 @@ def user_layer(obj):
 def clip_perf(scene, path, **sliders):
     """Choose a clip and slider values; returns the performance a bake of it will write (ARKit order)."""
     s = scene.editemotalk
-    s.audio_path, s.mode = str(path), "absolute"
+    s.audio_path, s.mode = str(path), "ABSOLUTE"
     for name in ("happy", "sad", "surprised"):
         setattr(s, name, sliders.get(name, 0.0))
     bpy.ops.editemotalk.analyze()
@@ -627,7 +631,7 @@ def test_key_heard_emotion_keys_the_sliders_phrase_by_phrase_in_one_undo_step(sc
     assert [round(f, 3) for f, _, _ in keys] == [round(s.start_frame + t * 30, 3) for t, _, _ in expected]
     assert [v for _, v, _ in keys] == pytest.approx([v for _, v, _ in expected], abs=1e-4)
     assert {i for _, _, i in keys} == {"LINEAR"} and max(v for _, v, _ in keys) > 0.5
-    assert s.mode == "absolute"
+    assert s.mode == "ABSOLUTE"
     assert [p.co[0] for p in curves["sad"].keyframe_points] == [500.0]  # outside the clip: the user's key stays
     bpy.ops.ed.undo()
     assert "happy" not in session.slider_curves(bpy.context.scene)
@@ -654,3 +658,103 @@ def test_a_character_reads_each_clip_against_its_own_voice(scene, data_root):
     assert heard[1][0] > plain[1][0] + 0.5  # the neutral take
     assert all(np.abs(a - b).max() > 0.05 for a, b in zip(plain[1:], heard[1:]))
     assert s.heard == session.analyze(bpy.context, str(clips[-1])).heard()
+
+
+def test_the_scene_range_fits_a_first_bake_and_never_shrinks_under_the_users_animation(scene):
+    obj = demo_head(scene)
+    assert (scene.frame_start, scene.frame_end) == (1, 250)  # the startup file's range
+    assert bpy.ops.editemotalk.bake() == {"FINISHED"}
+    frames = len(nla.strip_fcurves(obj.data.shape_keys.animation_data.nla_tracks[0].strips[0])[0].keyframe_points)
+    assert (scene.frame_start, scene.frame_end) == (10, 10 + frames - 1)  # Bake was the first thing: the clip
+    scene.frame_start, scene.frame_end = 1, 300
+    scene.camera.keyframe_insert("location", frame=300)  # the user's own animation, up to frame 300
+    assert bpy.ops.editemotalk.bake() == {"FINISHED"}
+    assert (scene.frame_start, scene.frame_end) == (1, 300)  # kept: it holds the user's animation
+    scene.editemotalk.start_frame = 280
+    assert bpy.ops.editemotalk.bake() == {"FINISHED"}
+    assert (scene.frame_start, scene.frame_end) == (1, 280 + frames - 1)  # widened to take the clip in
+
+
+def test_the_preview_camera_looks_at_the_front_of_a_turned_scaled_head_and_frames_the_face(scene, tmp_path):
+    import math
+
+    from editemotalk_addon.blender import playblast
+
+    obj = demo_head(scene)
+    obj.rotation_euler = (math.radians(15), math.radians(-10), math.radians(130))
+    obj.scale = (2.5, 2.5, 2.5)
+    bpy.context.view_layer.update()
+    world = obj.matrix_world.copy()
+    blocks = obj.data.shape_keys.key_blocks
+
+    def landmark(name):  # the vertex its shape key moves most (a mouth corner, an eyelid), in world space
+        basis, moved = (np.array([v.co for v in kb.data]) for kb in (blocks[0], blocks[name]))
+        return world @ Vector(basis[np.argmax(np.linalg.norm(moved - basis, axis=1))])
+
+    blast = playblast.Playblast(scene, obj, (1, 2), str(tmp_path / "p.mp4"), 480)
+    try:
+        bpy.context.view_layer.update()
+        seen = {n: world_to_camera_view(scene, blast.camera, landmark(n)) for n in
+                ("mouthSmileLeft", "mouthSmileRight", "eyeBlinkLeft", "eyeBlinkRight", "jawOpen")}  # fmt: skip
+    finally:
+        blast.restore()
+    assert all(0.1 < p.x < 0.9 and 0.1 < p.y < 0.9 and p.z > 0 for p in seen.values()), seen  # the whole face
+    left, right = seen["mouthSmileLeft"], seen["mouthSmileRight"]
+    assert left.x > right.x  # the face's left on the picture's right: seen from the front
+    assert abs(left.y - right.y) < 0.01 and abs((left.x + right.x) / 2 - 0.5) < 0.02  # level, centred
+    assert abs(left.z - right.z) < 0.01 * left.z  # the two corners at the same depth: not from the side
+    assert seen["eyeBlinkLeft"].y > left.y + 0.1 and seen["eyeBlinkRight"].y > right.y + 0.1  # upright
+    assert abs(seen["eyeBlinkLeft"].y - seen["eyeBlinkRight"].y) < 0.01
+
+
+def test_phone_markers_after_analyze_are_the_clis_json_and_go_in_one_step_leaving_the_users(scene, tmp_path):
+    import json
+
+    from test_cli import cli
+
+    s = scene.editemotalk
+    demo_head(scene)
+    scene.timeline_markers.new("EET take 2", frame=12)  # the user's own markers, one inside the clip
+    scene.timeline_markers.new("mine", frame=40)
+    s.mark_phones = True
+    assert bpy.ops.editemotalk.analyze() == {"FINISHED"}
+    assert bpy.ops.editemotalk.analyze() == {"FINISHED"}  # again: replaced, not doubled
+    ours = sorted((m.frame, m.name) for m in scene.timeline_markers if m.name.startswith("EET:"))
+    closures = [f for f, name in ours if name == "EET:closure"]
+    # "Maybe Bob brought the purple map to my mother" (flite): the sure ones of its p, b and m, in the clip
+    assert len(closures) >= 4 and all(10 <= f < 10 + 90 for f, _ in ours)
+    assert {name for _, name in ours} <= {"EET:closure", "EET:rounded", "EET:open"}
+    assert s.status.endswith(f"; {len(ours)} phone marker(s)")
+    r = cli("bake", "--audio", s.audio_path, "--fps", 30, "--start-frame", 10, "--phones", tmp_path / "p.json")
+    assert r.returncode == 0, r.stderr[-2000:]
+    written = json.loads((tmp_path / "p.json").read_text())
+    assert (written["fps"], written["start_frame"]) == (30, 10)
+    assert sorted((m["frame"], "EET:" + m["group"]) for m in written["marks"]) == ours  # the same marks
+    bpy.ops.ed.undo_push(message="before")
+    assert bpy.ops.editemotalk.remove_markers() == {"FINISHED"}
+    assert sorted(m.name for m in scene.timeline_markers) == ["EET take 2", "mine"]
+    bpy.ops.ed.undo_push(message="Remove Phone Markers")
+    bpy.ops.ed.undo()
+    assert len(bpy.context.scene.timeline_markers) == len(ours) + 2  # one undo step brings them back
+
+
+def test_word_markers_where_the_line_is_given_are_the_clis_json(scene, tmp_path):
+    import json
+
+    from test_cli import cli
+
+    s = scene.editemotalk
+    demo_head(scene)
+    s.mark_phones, s.line = True, "Maybe Bob brought the purple map to my mother."  # what speech_wav says
+    assert bpy.ops.editemotalk.analyze() == {"FINISHED"}
+    ours = sorted((m.frame, m.name) for m in scene.timeline_markers if m.name.startswith("EET:"))
+    words = ["Maybe", "Bob", "brought", "the", "purple", "map", "to", "my", "mother"]
+    assert [name for _, name in ours] == [f"EET:{w}" for w in words]  # every word once, in order
+    frames = [f for f, _ in ours]
+    assert frames[0] >= 10 and frames[-1] < 10 + 90 and all(b > a for a, b in zip(frames, frames[1:]))
+    assert s.status.endswith("; 9 word marker(s)")
+    r = cli("bake", "--audio", s.audio_path, "--fps", 30, "--start-frame", 10, "--text", s.line,
+            "--phones", tmp_path / "w.json")  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    marks = json.loads((tmp_path / "w.json").read_text())["marks"]
+    assert [(m["frame"], "EET:" + m["word"]) for m in marks] == ours

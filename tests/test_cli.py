@@ -121,8 +121,33 @@ def test_help_documents_every_flag():
             words = (action.help or "").replace("%%", "%").split()
             assert len(words) >= 3, f"{command} {name}: help {action.help!r}"
             assert name in printed and " ".join(words[:3]) in printed, f"{command} {name} missing from --help"
-    assert '"sliders"' in cli("bake", "--help").stdout  # the curves format, in the epilog
+    bake_help = cli("bake", "--help").stdout
+    assert '"sliders"' in bake_help  # the curves format, in the epilog
+    assert "write an FBX file" in bake_help and "write an Alembic file" in bake_help and "a FBX" not in bake_help
     assert "--shard" in cli("batch", "--help").stdout
+
+
+def test_every_flag_has_help_and_batch_help_names_every_manifest_field():
+    from editemotalk_addon.cli import parser
+    from editemotalk_addon.core.validate import JOB_KEYS
+
+    commands = parser()._subparsers._group_actions[0].choices
+    for name, command in commands.items():
+        for action in command._actions:
+            assert action.help, (name, action.option_strings or action.dest)
+    batch_help = " ".join(cli("batch", "--help").stdout.split())
+    for field in JOB_KEYS:
+        assert f" {field}," in batch_help or f" {field};" in batch_help or f" {field}:" in batch_help, field
+    assert "speaker: a name shared by the jobs of one voice" in batch_help
+
+
+def test_bake_with_nothing_to_write_is_refused_naming_the_flags(speech_wav):
+    r = cli("bake", "--audio", speech_wav)
+    assert r.returncode == 2 and r.stdout == ""
+    assert (
+        r.stderr == "editemotalk: nothing to write - give at least one of --out, --fbx, --abc, --usd, --csv, "
+        "--preview, --heard, --phones\n"
+    )
 
 
 def test_blend_and_csv_hold_the_performance(baked):

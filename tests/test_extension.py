@@ -63,7 +63,7 @@ def test_install_enable_bake_remove_in_a_blender_with_nothing_extra(bpy_version,
     assert r["character"] == ["Ada", 1]
     assert r["left_behind"] == [] and not r["installed_after"]
     # no torch here: nothing imported it, Preferences offer no PyTorch, and asking for it is one line
-    assert not r["torch_loaded"] and r["runtimes"] == ["auto", "onnx"]
+    assert not r["torch_loaded"] and r["runtimes"] == ["AUTO", "ONNX"]
     assert r["torch_request"].startswith("PyTorch is not installed")
 
 
@@ -76,7 +76,7 @@ def test_the_installed_zip_runs_the_torch_backend_where_blender_has_torch(linux_
     lines = [line for line in out.stdout.splitlines() if line.startswith("REPORT ")]
     assert lines, out.stdout[-2000:] + out.stderr[-2000:]
     r = json.loads(lines[-1][7:])
-    assert r["bake"] == ["FINISHED"] and r["runtimes"] == ["auto", "onnx", "torch"] and r["torch_loaded"]
+    assert r["bake"] == ["FINISHED"] and r["runtimes"] == ["AUTO", "ONNX", "TORCH"] and r["torch_loaded"]
     assert r["torch_bake"] == ["FINISHED"] and r["torch_animator"] == "torch"
     assert 0.0 <= r["torch_vs_onnx"] < 1e-3
 

@@ -117,6 +117,7 @@ BAD_VALUES = {
     "fps": [["--fps", "nan"], ["--fps", "0"], ["--fps", "-5"]],
     "names": [["--names", "bogus"]],
     "start_frame": [["--start-frame=-2000000000"]],
+    "text": [["--text", "...", "--phones", "{tmp}/p.json"]],  # a line with no words
     "csv=": [["--csv", "{audio}"], ["--emotion-curves", "{tmp}/c.csv", "--csv", "{tmp}/c.csv"]],
     "fbx=": [["--out", "{tmp}/x.blend", "--fbx", "{tmp}/x.blend"]],
     "out=": [["--mesh", "{head}/head.blend:EET Demo Head", "--out", "{head}/head.blend"]],
@@ -359,7 +360,11 @@ def test_a_worker_keeps_the_demo_head_between_jobs_with_the_same_result(head, tm
     lines = [json.dumps({"audio": "line.wav", "csv": f"out/{i}.csv", "out": f"out/{i}.blend"}) for i in range(6)]
     r = cli("batch", _batch_folder(tmp_path, head, lines), "--no-progress", env=dict(os.environ, HOME=str(homes[0])))
     assert r.returncode == 0, r.stderr[-2000:]
-    loads = [s["load"] for s in json.loads((tmp_path / "jobs.shard0of1.summary.json").read_text())["stats"]]
+    stats = json.loads((tmp_path / "jobs.shard0of1.summary.json").read_text())["stats"]
+    out = tmp_path / "out"  # each job by its number (from 1) and its outputs
+    listed = [(i + 1, [f"{out}/{i}.blend", f"{out}/{i}.csv"]) for i in range(6)]
+    assert [(s["job"], s["outputs"]) for s in stats] == listed
+    loads = [s["load"] for s in stats]
     assert np.median(loads[1:]) < 0.5 * loads[0], loads
     assert len(list(homes[0].rglob("editemotalk/cache/demo_head-*.blend"))) == 1
     fresh = cli("bake", "--audio", tmp_path / "line.wav", "--csv", tmp_path / "fresh.csv", env=dict(os.environ,
@@ -368,7 +373,8 @@ def test_a_worker_keeps_the_demo_head_between_jobs_with_the_same_result(head, tm
     for i in range(6):
         assert (tmp_path / "out" / f"{i}.csv").read_bytes() == (tmp_path / "fresh.csv").read_bytes()
     bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "out" / "5.blend"), load_ui=False)
-    assert [o.name for o in bpy.data.objects] == ["EET Demo Head"] and len(bpy.data.actions) == 3
+    # three layers and the face's export range (nla.export_range)
+    assert [o.name for o in bpy.data.objects] == ["EET Demo Head"] and len(bpy.data.actions) == 4
 
 
 def test_a_long_clip_analyzes_within_its_memory_budget(tmp_path, speech_wav):

@@ -35,7 +35,8 @@ if __name__ == "__main__":
     _bake, blend, name, target, options = sys.argv[sys.argv.index("--") + 1 :]
     bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False)
     select_only(bpy.data.objects[name])
-    bpy.ops.wm.alembic_export(filepath=target, **json.loads(options))
+    known = bpy.ops.wm.alembic_export.get_rna_type().properties.keys()  # 5.0 dropped visible_objects_only
+    bpy.ops.wm.alembic_export(filepath=target, **{k: v for k, v in json.loads(options).items() if k in known})
     shutil.rmtree(bpy.app.tempdir, ignore_errors=True)  # what Blender's shutdown would remove
     sys.stdout.flush()
     sys.stderr.flush()

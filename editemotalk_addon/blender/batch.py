@@ -195,7 +195,7 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
         _ANIMATOR = None  # the speakers' model: the workers load their own
         results |= _pool(args, todo, hashes, workers, bar, voices)
     failed = {i: r for i, r in results.items() if not r["ok"]}
-    done = [r["stats"] for r in results.values() if r["ok"]]
+    done = {i: r["stats"] for i, r in sorted(results.items()) if r["ok"]}
     summary = {
         "jobs": len(mine),
         "done": len(done),
@@ -207,7 +207,7 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
             {"job": i + 1, "audio": manifest.job_source(jobs[i]), "error": r["error"], "status": r["status"]}
             for i, r in sorted(failed.items())
         ],
-        "stats": done,
+        "stats": [{"job": i + 1, "outputs": manifest.job_outputs(jobs[i]), **stats} for i, stats in done.items()],
         "speakers": {name: voice.summary() for name, voice in voices.items()},
     }
     where = summary_path(Path(args.manifest), index, count)

@@ -156,11 +156,12 @@ def problem(key: str, path: Path, obj_name: str, frames: int, fps: float) -> str
     """What is wrong with a freshly written output, or None when it holds the object and its animation."""
     if not path.is_file() or path.stat().st_size == 0:
         return "nothing was written (disk full?)"
-    if key == "heard":
+    if key in ("heard", "phones"):
+        field = {"heard": "sliders", "phones": "marks"}[key]
         try:
-            return None if "sliders" in json.loads(path.read_text(encoding="utf-8")) else "the curves lack sliders"
+            return None if field in json.loads(path.read_text(encoding="utf-8")) else f"the JSON lacks {field}"
         except (ValueError, UnicodeDecodeError):
-            return "the curves are not complete JSON"
+            return "the JSON is not complete"
     if key == "out":
         with bpy.data.libraries.load(str(path)) as (source, _):
             names = list(source.objects)
@@ -322,3 +323,34 @@ def write_preview(path, scene, obj, frames: tuple[int, int], size: int = playbla
     """The playblast of `frames` into the movie `path` now (blocking), all or none; `progress`: a progress line."""
     with atomic(path) as tmp:
         playblast.render_into(tmp, scene, obj, frames, size, progress)
+
+
+PANEL_FORMATS = {  # the panel's Export buttons: the writer's key, the file's suffix, what the report calls it
+    "FBX": ("fbx", ".fbx", "FBX"),
+    "ABC": ("abc", ".abc", "Alembic"),
+    "USD": ("usd", ".usdc", "USD"),
+    "CSV": ("csv", ".csv", "Live Link Face CSV"),
+}
+
+
+def export_baked(scene, obj, key: str, path, frames: tuple[int, int], isolate=contextlib.nullcontext) -> None:
+    """Frames first..last of obj, as they play inside `isolate()`, written to `path` by the CLI's own writer `key`
+    (fbx, abc, usd, csv) at the scene's frame rate, all or none. The exporters set the frame range and the
+    selection: the scene's range, current frame, selection and active object are put back afterwards."""
+    first, last = frames
+    if key == "fbx" and first < 1:
+        raise UserError(f"Cannot write an FBX file from frame {first}: FBX time 0 is frame 1 - bake from frame 1.")
+    fps = scene.render.fps / scene.render.fps_base
+    layer = bpy.context.view_layer
+    selected = [o for o in layer.objects if o.select_get()]
+    saved = scene.frame_start, scene.frame_end, scene.frame_current, layer.objects.active
+    try:
+        with isolate():  # a CSV holds the values the face plays, sampled per frame
+            weights = sample_weights(scene, obj, range(first, last + 1)) if key == "csv" else np.empty((0, 1))
+        write_outputs({key: str(path)}, obj, first, last, weights, fps, isolate)
+    finally:
+        scene.frame_start, scene.frame_end = saved[:2]
+        scene.frame_set(saved[2])
+        for o in layer.objects:
+            o.select_set(o in selected)
+        layer.objects.active = saved[3]

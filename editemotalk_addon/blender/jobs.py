@@ -17,7 +17,19 @@ from pathlib import Path
 
 import bpy
 
-from ..core import audio, bundled_head, files, livelink, performance, processes, speakers, terminal, timebase, validate
+from ..core import (
+    audio,
+    bundled_head,
+    files,
+    livelink,
+    performance,
+    phone_marks,
+    processes,
+    speakers,
+    terminal,
+    timebase,
+    validate,
+)
 from ..core.character import Character
 from ..core.emotion_keys import curves_json, heard_keys
 from ..core.errors import InputError, UserError
@@ -145,11 +157,14 @@ def run_job(job: dict, animator, character: Character | None = None, character_f
         if job.get("emotion_from_voice") == "keys":
             edit = keyed_from_voice(edit, analysis)
         texts = {"heard": json.dumps(curves_json(heard_keys(analysis)), indent=1)} if job.get("heard") else {}
+        if job.get("phones"):
+            marks = phone_marks.timeline_marks(analysis, fps, start, job.get("text", ""))
+            texts["phones"] = json.dumps({"fps": fps, "start_frame": start, "marks": marks}, indent=1)
         perf = animator.generate(analysis, edit, fps, job.get("seed", 0))
         combined = job.get("layers") == "combined"
     else:
-        if job.get("heard") or job.get("emotion_from_voice"):
-            raise InputError("a capture has no voice to hear - heard and emotion_from_voice go with audio")
+        if job.get("heard") or job.get("emotion_from_voice") or job.get("phones"):
+            raise InputError("a capture has no voice to hear - heard, phones and emotion_from_voice go with audio")
         texts = {}
         mark("analyze")
         perf = performance.captured(capture.times, capture.weights, fps)

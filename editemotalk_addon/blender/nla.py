@@ -23,6 +23,8 @@ MUTED_BY = "editemotalk_muted_by"  # on a clip's actions: the clip whose bake mu
 
 LAYER = "editemotalk_layer"  # on a bake's actions: which layer (articulation, expression, life, combined)
 
+EXPORT_RANGE = "editemotalk_export_range"  # on the face object, and on the action keying it (see export_range)
+
 _LINEAR = 1  # KeyframePoint.interpolation: CONSTANT, LINEAR, BEZIER...
 
 
@@ -145,3 +147,42 @@ def bake_layers(obj, perf, tag: str, name: str, start_frame: int, combined=False
         result.actions.append(action)
         result.tracks.append(track)
     return result
+
+
+def baked_frames(key) -> tuple[int, int] | None:
+    """First and last frame of every clip baked on a shape-key datablock (not the live preview), or None."""
+    tracks = clip_tracks(key.animation_data if key else None)
+    strips = [s for t in tracks for s in t.strips if not s.action[TAG].startswith("editemotalk:")]  # no preview
+    if not strips:
+        return None
+    return int(min(s.frame_start for s in strips)), int(max(s.frame_end for s in strips))
+
+
+def export_range(obj) -> None:
+    """Blender's own FBX exporter, with its defaults (All Actions), bakes a take per action of an object and
+    nothing for shape-key tracks alone: a File > Export > FBX of a bake would hold a still face. So the face object
+    gets an action of ours keying a property of its own (it animates nothing else) from frame 1 (FBX time 0, which
+    the importer puts on frame 1) to the last baked frame; that take carries the shape keys as they play. Updated
+    by every bake and clear, removed with the last clip; an object with an action of the user's is left alone."""
+    ad = obj.animation_data
+    ours = ad.action if ad and ad.action and ad.action.get(EXPORT_RANGE) else None
+    if ad and ad.action and ours is None:
+        return
+    if ours is not None:
+        bpy.data.actions.remove(ours)
+    frames = baked_frames(obj.data.shape_keys)
+    if frames is None:
+        if EXPORT_RANGE in obj:
+            del obj[EXPORT_RANGE]
+        return
+    obj[EXPORT_RANGE] = 0.0
+    action = bpy.data.actions.new("EET export range")
+    action[EXPORT_RANGE] = True
+    slot = action.slots.new(id_type="OBJECT", name=obj.name)
+    fc = _new_fcurve(action, slot, f'["{EXPORT_RANGE}"]')
+    fc.keyframe_points.add(2)
+    fc.keyframe_points.foreach_set("co", [min(1, frames[0]), 0.0, frames[1], 0.0])
+    fc.update()
+    ad = ad or obj.animation_data_create()
+    ad.action = action
+    ad.action_slot = slot

@@ -3,6 +3,7 @@ video (a playblast with sound, cancellable)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -12,7 +13,7 @@ import bpy
 
 from ..core import files
 from ..core.errors import UserError
-from . import bake, exports, heads, playblast, session
+from . import bake, exports, heads, markers, nla, playblast, session
 from .shape_keys import check_target, update_mapping
 
 
@@ -43,6 +44,9 @@ def _heard(context, path: str, analysis, key: bool = True) -> str:
     if key and s.key_heard and bpy.ops.editemotalk.key_heard.poll():
         bpy.ops.editemotalk.key_heard()
     s.status = f"Analyzed {bpy.path.basename(path)}: heard {s.heard}"
+    if s.mark_phones:
+        placed = markers.mark_heard(context.scene, analysis, s.start_frame, session.scene_fps(context.scene), s.line)
+        s.status += f"; {placed} {'word' if s.line.strip() else 'phone'} marker(s)"
     return s.status
 
 
@@ -138,7 +142,7 @@ class EET_OT_key_heard(bpy.types.Operator):
         if not keyed:
             self.report({"INFO"}, f"Nothing keyed: no phrase sounds more than neutral{left}")
             return {"FINISHED"}
-        s.mode = "absolute"
+        s.mode = "ABSOLUTE"
         summary = ", ".join(f"{name} ({n} phrase{'s' * (n > 1)}, {c:.0%} sure)" for name, (n, c) in keyed.items())
         self.report({"INFO"}, f"Keyed {summary}{left}")
         return {"FINISHED"}
@@ -161,9 +165,7 @@ class EET_OT_bake(bpy.types.Operator):
         heard = _heard(context, path, analysis, key=False)
         perf = session.performance(context, scene, analysis)
         result = bake.bake_clip(scene, s.target, perf, path, s.start_frame, s.layers == "COMBINED", hold=s.hold_last)
-        end = s.start_frame + result.frames - 1
-        if scene.frame_end < end:
-            scene.frame_end = end
+        bake.fit_scene_range(scene, s.target)
         note = f"; unmatched: {', '.join(result.unmatched)}" if result.unmatched else ""
         self.report({"INFO"}, f"{heard}; baked {result.frames} frames into {len(result.tracks)} NLA track(s){note}")
         return {"FINISHED"}
@@ -299,7 +301,8 @@ class EET_OT_preview(bpy.types.Operator):
     def execute(self, context):  # scripts and background mode: synchronous
         obj, frames = self._prepare(context)
         exports.write_preview(self.filepath, context.scene, obj, frames, self.size)
-        self.report({"INFO"}, f"Preview written to {self.filepath}")
+        context.scene.editemotalk.status = f"Preview written to {self.filepath}"
+        self.report({"INFO"}, context.scene.editemotalk.status)
         return {"FINISHED"}
 
     @reporting
@@ -349,7 +352,8 @@ class EET_OT_preview(bpy.types.Operator):
         if done:
             os.replace(self._tmp, self.filepath)
         self._finish(context)
-        self.report({"INFO"}, f"Preview written to {self.filepath}" if done else "Preview cancelled")
+        context.scene.editemotalk.status = f"Preview written to {self.filepath}" if done else "Preview cancelled"
+        self.report({"INFO"}, context.scene.editemotalk.status)
         return {"FINISHED"} if done else {"CANCELLED"}
 
     def _finish(self, context):
@@ -367,6 +371,74 @@ class EET_OT_preview(bpy.types.Operator):
             context.workspace.status_text_set(None)
 
 
+class EET_OT_remove_markers(bpy.types.Operator):
+    """Remove the phone markers Analyze placed (named EET:...); your own markers stay (one undo step)"""
+
+    bl_idname = "editemotalk.remove_markers"
+    bl_label = "Remove Phone Markers"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        self.report({"INFO"}, f"Removed {markers.remove_heard(context.scene)} phone marker(s)")
+        return {"FINISHED"}
+
+
+class EET_OT_export(bpy.types.Operator):
+    """Export the baked clip (or every baked clip on the face) through the same writers as the command line, at
+    the scene's frame rate on the clip's own frames"""
+
+    bl_idname = "editemotalk.export"
+    bl_label = "Export"
+
+    format: bpy.props.EnumProperty(
+        name="Format",
+        items=(
+            ("FBX", "FBX", "Shape-key animation, baked per frame, on the clip's own frames (game engines, Maya)"),
+            ("ABC", "Alembic", "The deformed vertices every frame (compositing, engines without blend shapes)"),
+            ("USD", "USD", "The mesh with its blend shapes and their weights every frame"),
+            ("CSV", "Live Link CSV", "The 52 ARKit weights per frame as the Live Link Face app writes them"),
+        ),
+    )
+    filepath: bpy.props.StringProperty(
+        subtype="FILE_PATH", description="File to write (default: <clip>.<format> beside the .blend file)"
+    )
+    every_clip: bpy.props.BoolProperty(
+        name="Every Clip",
+        description="The face as it plays over the frames of every clip baked on it (your own keys included), "
+        "not the chosen clip alone",
+    )
+
+    def _default_path(self, context) -> str:
+        suffix = exports.PANEL_FORMATS[self.format][1]
+        return playblast.default_path(session.audio_path(context.scene), suffix, "exports")
+
+    @reporting
+    def invoke(self, context, event):
+        check_target(context.scene.editemotalk.target)
+        self.filepath = self.filepath or self._default_path(context)
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    @reporting
+    def execute(self, context):
+        scene, obj = context.scene, context.scene.editemotalk.target
+        check_target(obj)
+        path = session.audio_path(scene)
+        key, _, name = exports.PANEL_FORMATS[self.format]
+        target = bpy.path.abspath(self.filepath) if self.filepath else self._default_path(context)
+        if self.every_clip:
+            frames, isolate, what = nla.baked_frames(obj.data.shape_keys), None, "every clip"
+            if frames is None:
+                raise UserError(f"'{obj.name}' has no baked clip - Bake, then Export.")
+        else:
+            frames, what = playblast.clip_frames(obj, path), nla.clip_name(path)
+            isolate = lambda: exports.solo(obj, path)
+        exports.export_baked(scene, obj, key, target, frames, isolate or contextlib.nullcontext)
+        fps = scene.render.fps / scene.render.fps_base
+        self.report({"INFO"}, f"Wrote {name} of {what} (frames {frames[0]}-{frames[1]} at {fps:g} fps) to {target}")
+        return {"FINISHED"}
+
+
 CLASSES = (
     EET_OT_analyze,
     EET_OT_key_heard,
@@ -376,4 +448,6 @@ CLASSES = (
     EET_OT_add_demo_head,
     EET_OT_import_ict_head,
     EET_OT_preview,
+    EET_OT_export,
+    EET_OT_remove_markers,
 )

@@ -3,6 +3,7 @@
 import bpy
 
 from ..core import rig
+from . import exports
 
 
 class _Panel:
@@ -31,7 +32,12 @@ class EET_PT_main(_Panel, bpy.types.Panel):
         col.prop(s, "audio_source", expand=True)
         col.prop(s, "audio_path" if s.audio_source == "FILE" else "sound_strip")
         col.prop(s, "start_frame")
-        col.operator("editemotalk.analyze", icon="SPEAKER")
+        row = col.row(align=True)
+        row.operator("editemotalk.analyze", icon="SPEAKER")
+        row.prop(s, "mark_phones", text="", icon="MARKER_HLT")
+        row.operator("editemotalk.remove_markers", text="", icon="X")
+        if s.mark_phones:
+            col.prop(s, "line")
         if s.status:
             col.label(text=s.status)
 
@@ -68,6 +74,10 @@ class EET_PT_bake(_Panel, bpy.types.Panel):
         row.operator("editemotalk.bake", icon="REC")
         row.operator("editemotalk.clear", icon="TRASH")
         col.operator("editemotalk.preview", icon="FILE_MOVIE")
+        col.label(text="Export:")
+        row = col.row(align=True)
+        for fmt, (_, _, name) in exports.PANEL_FORMATS.items():
+            row.operator("editemotalk.export", text=name.removeprefix("Live Link Face ")).format = fmt
 
 
 class EET_PT_mapping(_Panel, bpy.types.Panel):

@@ -26,11 +26,11 @@ def own_folder(name: str) -> Path:
 
 def runtime_items(self, context):
     items = [
-        ("auto", "Automatic", "ONNX Runtime on the CPU; PyTorch when a GPU device is chosen"),
-        ("onnx", "ONNX Runtime", "Bundled with the extension; runs on any CPU"),
+        ("AUTO", "Automatic", "ONNX Runtime on the CPU; PyTorch when a GPU device is chosen"),
+        ("ONNX", "ONNX Runtime", "Bundled with the extension; runs on any CPU"),
     ]
     if torch_backend() is not None:
-        items.append(("torch", "PyTorch", "Uses the PyTorch installed in Blender's Python"))
+        items.append(("TORCH", "PyTorch", "Uses the PyTorch installed in Blender's Python"))
     return items
 
 

@@ -42,7 +42,7 @@ class EETCharacter(bpy.types.PropertyGroup):
 
 class EETObjectSettings(bpy.types.PropertyGroup):
     preset: bpy.props.EnumProperty(
-        name="Names", items=[(k, v, "") for k, v in name_mapping.PRESET_LABELS.items()], default="auto"
+        name="Names", items=[(k.upper(), v, "") for k, v in name_mapping.PRESET_LABELS.items()], default="AUTO"
     )
     rows: bpy.props.CollectionProperty(type=EETMapRow)
     row_index: bpy.props.IntProperty()
@@ -80,11 +80,11 @@ class EETSceneSettings(bpy.types.PropertyGroup):
         "start_frame": bpy.props.IntProperty(name="Start frame", default=1, update=_refresh_preview),
         "mode": bpy.props.EnumProperty(
             name="Mode",
-            default=validate.DEFAULT_MODE,
+            default=validate.DEFAULT_MODE.upper(),  # the core's modes, upper-case like every Blender enum
             update=_refresh_preview,
             items=[
-                ("voice", "Keep voice emotion", "Sliders add to the emotion heard in the voice"),
-                ("absolute", "Absolute", "Sliders set the emotion; the face starts neutral"),
+                ("VOICE", "Keep voice emotion", "Sliders add to the emotion heard in the voice"),
+                ("ABSOLUTE", "Absolute", "Sliders set the emotion; the face starts neutral"),
             ],
         ),
         "intensity": bpy.props.FloatProperty(name="Intensity", min=0.0, max=2.0, default=1.0, update=_refresh_preview),
@@ -124,6 +124,17 @@ class EETSceneSettings(bpy.types.PropertyGroup):
             "in the .blend), so a voice that always sounds tense shows its calm lines as calm",
         ),
         "characters": bpy.props.CollectionProperty(type=EETCharacter),
+        "mark_phones": bpy.props.BoolProperty(
+            name="Mark phones",
+            description="After Analyze, timeline markers where the recogniser is sure it hears a lip closure "
+            "(EET:closure: p b m), a rounded vowel (EET:rounded: u o w) or an open vowel (EET:open: a); your own "
+            "markers are never touched",
+        ),
+        "line": bpy.props.StringProperty(
+            name="Line",
+            description="The words of the line as spoken (from the script): with Mark phones on, Analyze marks "
+            "where each word begins (EET:word) instead of the phone groups",
+        ),
         "status": bpy.props.StringProperty(name="Status"),
     }
 

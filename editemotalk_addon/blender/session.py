@@ -41,7 +41,7 @@ def scene_fps(scene) -> float:
 
 def get_animator(context=None) -> Animator:
     prefs = preferences.get(context or bpy.context)
-    runtime = prefs.runtime if prefs else "auto"
+    runtime = prefs.runtime.lower() if prefs else "auto"
     device = prefs.device if prefs else "cpu"
     folder = prefs.custom_weights if prefs and prefs.weights_source == "CUSTOM" and prefs.custom_weights else None
     key = (runtime, device, folder)
@@ -190,7 +190,7 @@ def emotion_edit(scene, duration: float):
             # a Bezier key overshoots; Blender clamps the animated property to its range, and so do we
             values = np.clip([fc.evaluate(s.start_frame + f) for f in frames], *validate.SLIDER_RANGE)
             sliders[name] = np.column_stack([frames / fps, values])
-    return EmotionEdit(sliders, mode=s.mode, intensity=s.intensity)
+    return EmotionEdit(sliders, mode=s.mode.lower(), intensity=s.intensity)
 
 
 def _curves_signature(scene) -> int:

@@ -28,8 +28,8 @@ def update_mapping(obj, preset: str | None = None) -> name_mapping.Mapping:
     """Resolve the object's preset against its shape keys and store the table on the object (editable)."""
     settings = obj.editemotalk
     if preset is not None:
-        settings.preset = preset
-    mapping = name_mapping.resolve(settings.preset, shape_key_names(obj))
+        settings.preset = preset.upper()  # the core's preset names, upper-case like every Blender enum
+    mapping = name_mapping.resolve(settings.preset.lower(), shape_key_names(obj))
     settings.rows.clear()
     for arkit, key in mapping.pairs:
         row = settings.rows.add()
@@ -49,7 +49,7 @@ def sync_mapping(obj) -> name_mapping.Mapping:
     for row in settings.rows:
         if row.arkit in rig.INDEX and row.shape_key in present:
             targets.setdefault(row.arkit, []).append(row.shape_key)
-    mapping = name_mapping.Mapping(targets, settings.preset)
+    mapping = name_mapping.Mapping(targets, settings.preset.lower())
     settings.unmatched = ", ".join(mapping.unmatched)
     return mapping
 

@@ -27,6 +27,7 @@ from .heard import HeardHead, per_frame, phrase_features
 from .life import live
 from .onnx_sessions import cpu_session
 from .performance import Performance
+from .phone_marks import heard_groups, speech_columns
 from .recogniser import HOP, Recogniser, speech_activity
 from .rig import EMOTIONS, SLIDERS
 from .timebase import frame_count, frame_times, resample_frames
@@ -84,6 +85,8 @@ class Analysis:
     key: str = ""  # character.audio_key of the decoded samples: the clip's identity in a Character
     phrase_spans: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))  # (P, 2) [first, end)
     phrase_features: np.ndarray = field(default_factory=lambda: np.zeros((0, 1024), np.float32))  # (P, 1024) heard.py
+    phones: tuple = ()  # ((seconds, group), ...) the phone groups the recogniser is sure of (phone_marks.py)
+    speech_columns: np.ndarray | None = None  # (T, 3) silence, word boundary, phone: to place a line's words
 
     @property
     def detected(self) -> dict[str, float]:
@@ -146,6 +149,8 @@ class Animator:
             key,
             spans,
             pooled,
+            tuple(heard_groups(log_probs)),
+            speech_columns(log_probs),
         )
 
     def heard(self, analysis: Analysis, character: Character | None = None) -> Analysis:

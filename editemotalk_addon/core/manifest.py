@@ -331,6 +331,11 @@ def job_source(job: dict | str) -> str:
     return job.get("audio") or job.get("csv_in") if isinstance(job, dict) else "manifest"
 
 
+def job_outputs(job: dict) -> list[str]:
+    """The files a job writes, in the order of the bake flags."""
+    return [job[k] for k in validate.OUTPUT_SUFFIXES if job.get(k)]
+
+
 def weights_digest(weights: str | None) -> str:
     """The weights' manifest hash: a job baked with other weights is not up to date."""
     from . import weights as W

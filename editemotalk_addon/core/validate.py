@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -41,10 +42,11 @@ OUTPUT_SUFFIXES = {
     "csv": (".csv",),
     "preview": (".mp4",),
     "heard": (".json",),  # the emotion heard in the voice, as slider keys (core/emotion_keys.py)
+    "phones": (".json",),  # the phone groups the recogniser is sure of, on the clip's frames (core/phone_marks.py)
 }
 PATH_KEYS = (*INPUT_KEYS, *OUTPUT_SUFFIXES)
 JOB_KEYS = (*PATH_KEYS, "mesh", "names", "emotion", "mode", "intensity", "fps", "start_frame", "seed", "layers")
-JOB_KEYS += ("capture_fps", "hold_last", "whole_timeline", "emotion_from_voice", "speaker")
+JOB_KEYS += ("capture_fps", "hold_last", "whole_timeline", "emotion_from_voice", "speaker", "text")
 FROM_VOICE = ("keys",)  # emotion_from_voice: the sliders keyed from what the voice sounds like
 MAX_CURVES_BYTES = 16 << 20  # a key every frame of a 30-minute clip, for every slider, is about 8 MB
 MAX_PATH_BYTES, MAX_NAME_BYTES = 4096, 255  # what Linux, macOS and Windows file systems take
@@ -214,6 +216,10 @@ def job(raw) -> dict:
             if not isinstance(value, str | int) or isinstance(value, bool) or not str(value).strip():
                 raise InputError(f'speaker={short(value)} - name the voice, e.g. "Ada"')
             out[key] = str(value).strip()[:200]
+        elif key == "text":  # the line's words, as spoken: the phones JSON then places each word
+            if not isinstance(value, str) or not re.search(r"\w", value) or len(value) > 10_000:
+                raise InputError(f'text={short(value)} - give the words of the line, e.g. "Maybe Bob brought it"')
+            out[key] = value
         elif key == "emotion_from_voice":
             if value not in FROM_VOICE:
                 raise InputError(f"emotion_from_voice={short(value)} - use keys (the sliders keyed from the voice)")

@@ -75,6 +75,24 @@ def _pretrained_mb(zip_path: Path) -> float:
     return round(sum(share) / 1e6, 1)
 
 
+def playblast_speed(audio_path: Path, frames: int = 60) -> float:
+    """Seconds a frame of the preview video at its default 480 px (Workbench, H.264), of a bake of the
+    realistic demo head: `frames` frames of the clip rendered through the Preview's own code."""
+    from editemotalk_addon.blender import exports, playblast
+
+    bpy.ops.wm.read_factory_settings()
+    scene = bpy.context.scene
+    scene.render.fps = 30
+    scene.editemotalk.audio_path = str(audio_path)
+    bpy.ops.editemotalk.add_demo_head()
+    bpy.ops.editemotalk.bake()
+    start = playblast.clip_frames(scene.editemotalk.target, str(audio_path))[0]
+    with tempfile.TemporaryDirectory(prefix="eet-playblast-") as tmp:
+        began = time.perf_counter()
+        exports.write_preview(Path(tmp) / "p.mp4", scene, scene.editemotalk.target, (start, start + frames - 1))
+        return round((time.perf_counter() - began) / frames, 4)
+
+
 def extension_figures(out: Path, speech_wav: Path) -> dict:
     """All four zips (sizes), and enabling the linux one in a fresh Blender."""
     zips = build_extension(out, W.DEFAULT, list(PLATFORM_MARKS))

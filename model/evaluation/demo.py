@@ -129,7 +129,7 @@ def run_demo(out_dir: Path, docs: Path, data: Path, frames_in_strip: int = 8) ->
     scene.world.color = BACKGROUND
     s = scene.editemotalk
     bpy.ops.editemotalk.add_demo_head()
-    s.audio_path, s.start_frame, s.mode = str(voice), 1, "absolute"
+    s.audio_path, s.start_frame, s.mode = str(voice), 1, "ABSOLUTE"
     bpy.ops.editemotalk.analyze()
     frames = int(session.cached_analysis(str(voice)).duration * 30)
     quarter = frames / len(SWEEP)

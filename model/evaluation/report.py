@@ -262,6 +262,7 @@ def speed_table(res: dict) -> str:
     for key, label, target in (
         ("bake_s", TARGET["bake"].what, _target("bake")),
         ("preview_s", TARGET["preview"].what, _target("preview")),
+        ("playblast_frame_s", TARGET["playblast_frame"].what, _target("playblast_frame")),
         ("enable_s", "extension enable", "-"),
         ("extension_bake_s", "Bake button on a 3 s voice clip, installed extension (analyze included)", "-"),
     ):

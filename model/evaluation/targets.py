@@ -95,6 +95,7 @@ TARGETS = (
     Target("weights_mb", "weights folder (14 MB ours, 8 MB recogniser, 40 MB voice)", "<=", 62.0, " MB", 24),
     Target("bake", "bake 52 channels x 1800 frames", "<=", 0.1, " s", 4),
     Target("preview", "live-preview update, 60 s clip", "<=", 0.1, " s", 4),
+    Target("playblast_frame", "preview video, a frame at 480 px (realistic head)", "<=", 0.1, " s", 31),
     Target("zip_mb", "extension zip", "<=", 80.0, " MB", 4),
     Target("zip_pretrained_mb", "the pretrained networks' share of the zip (compressed)", "<=", 48.0, " MB", 24),
     Target("long_clip_peak", "peak memory, CLI bake of a 30-minute clip", "<=", 1000.0, " MB", 32),

@@ -69,9 +69,9 @@ def _pronounce_unknown(decoder, words: list[str]) -> None:
         decoder.add_word(w, " ".join(phones), True)
 
 
-def align(audio: np.ndarray, transcript: str) -> list[PhoneSegment]:
-    """Forced alignment of 16 kHz mono `audio` against `transcript`. Raises AlignmentError when it does not fit."""
-    words = words_of(transcript)
+def _alignments(audio: np.ndarray, words: list[str]):
+    """pocketsphinx's alignment of `words` to `audio` (its word entries, each iterating its phones), once per beam
+    setting that aligns them, narrowest first."""
     if not words:
         raise AlignmentError("empty transcript")
     pcm = _pcm(audio)
@@ -89,11 +89,29 @@ def align(audio: np.ndarray, transcript: str) -> list[PhoneSegment]:
             d.start_utt()
             d.process_raw(pcm, full_utt=True)
             d.end_utt()
-            segments = _segments(d.get_alignment(), len(audio) / SAMPLE_RATE)
+            alignment = d.get_alignment()
         except RuntimeError:
             continue
+        yield alignment
+
+
+def align(audio: np.ndarray, transcript: str) -> list[PhoneSegment]:
+    """Forced alignment of 16 kHz mono `audio` against `transcript`. Raises AlignmentError when it does not fit."""
+    words = words_of(transcript)
+    for alignment in _alignments(audio, words):
+        segments = _segments(alignment, len(audio) / SAMPLE_RATE)
         if sum(s.phone != SIL for s in segments) > 0:
             return segments
+    raise AlignmentError(f"transcript does not align with the audio ({len(words)} words)")
+
+
+def align_words(audio: np.ndarray, transcript: str) -> list[float]:
+    """Where each word of `transcript` begins in `audio` (seconds), by the same forced alignment."""
+    words = words_of(transcript)
+    for alignment in _alignments(audio, words):
+        starts = [w.start * FRAME for w in alignment if not w.name.startswith(("<", "[", "+"))]
+        if len(starts) == len(words):
+            return starts
     raise AlignmentError(f"transcript does not align with the audio ({len(words)} words)")
 
 
