@@ -4,9 +4,9 @@ full disk), so it must never run inside the bake or a batch worker.
     python alembic_child.py -- BAKE_PID scene.blend OBJECT target.abc '{"start": 1, ...}'
     blender -b --factory-startup --python alembic_child.py -- BAKE_PID scene.blend OBJECT target.abc '{...}'
 
-Imports bpy and, by its path, the add-on's core/processes.py (standard library only): it runs on the bpy module
-and in a real Blender without the add-on enabled. It ends without bpy's shutdown, which may never finish (a rig
-with a Python driver), once the archive is written and closed.
+Imports bpy alone: it runs on the bpy module and in a real Blender without the add-on enabled, and never edits the
+import path. It ends without bpy's shutdown, which may never finish (a rig with a Python driver), once the archive
+is written and closed.
 """
 
 import json
@@ -14,11 +14,13 @@ import os
 import shutil
 import sys
 
-if __name__ == "__main__":  # first of all, before bpy loads (seconds): the child of a bake ends with it
-    sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "core"))
-    from processes import die_with_parent
+if __name__ == "__main__" and sys.platform.startswith("linux"):  # before bpy loads: the child of a bake ends with it
+    import ctypes
+    import signal
 
-    die_with_parent(int(sys.argv[sys.argv.index("--") + 1]))  # the kernel's signal (Linux), or a watching thread
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: the kernel ends it (kill -9 too)
+    if os.getppid() != int(sys.argv[sys.argv.index("--") + 1]):  # the bake died before prctl took hold
+        os._exit(1)
 
 import bpy  # noqa: E402
 

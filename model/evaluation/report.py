@@ -552,12 +552,15 @@ def figures(res: dict) -> list[Figure]:
             Figure("jaw_corr", ev["real_capture"]["jaw_corr"]),
             Figure("uar", ev["speech_emotion"]["uar"]),
         ]
-        if "motion" in ev:
-            ratios = ev["motion"]["silence_ratio"].values()
-            out += [
-                Figure("closing_speed", max(f["mm_per_s"] for f in ev["motion"]["fastest_closure"].values())),
-                Figure("silence_hold", round(max(max(1 - r["lowest"], r["highest"] - 1) for r in ratios), 3)),
-            ]
+        motion = ev.get("motion")  # None: measured by no bench run yet, listed as not measured
+        ratios = motion["silence_ratio"].values() if motion else ()
+        out += [
+            Figure("closing_speed", max(f["mm_per_s"] for f in motion["fastest_closure"].values()) if motion else None),
+            Figure(
+                "silence_hold",
+                round(max(max(1 - r["lowest"], r["highest"] - 1) for r in ratios), 3) if motion else None,
+            ),
+        ]
     loco = res.get("loco")
     if loco:
         leave_out = [
@@ -593,6 +596,8 @@ def figures(res: dict) -> list[Figure]:
         out.append(Figure("weights_mb", res["size"]["total_mb"]))
     bl = res.get("blender", {})
     out += [Figure(key, bl[field]) for key, field in (("bake", "bake_s"), ("preview", "preview_s")) if field in bl]
+    if bl:
+        out.append(Figure("playblast_frame", bl.get("playblast_frame_s")))
     out += [Figure("zip_mb", mb, name) for name, mb in bl.get("zips_mb", {}).items()]
     if "zips_mb" in bl:  # the same networks in every platform's zip: the largest share
         out.append(Figure("zip_pretrained_mb", max(bl.get("zips_pretrained_mb", {}).values(), default=None)))
