@@ -18,6 +18,7 @@ def test_zip_is_self_contained_and_small(linux_zip):
     head = zipfile.ZipFile(linux_zip).getinfo("core/assets/ict_head.npz")  # the realistic demo head
     assert head.compress_size < 8e6 and "core/assets/ICT-FaceKit-LICENSE.txt" in names
     assert {"weights/analyze.onnx", "weights/generate.onnx", "weights/manifest.json"} <= set(names)
+    assert "weights/heard.json" in names  # the voice's emotion head
     # the two pretrained networks, with their notices
     assert {"weights/recogniser.onnx", "weights/voice.onnx", "weights/RECOGNISER-NOTICE.txt"} <= set(names)
     # the optional torch backend: the network definition and its safetensors
