@@ -57,7 +57,7 @@ def job(clip, out, speaker="Ada", **extra):
 
 
 def weights(path):
-    return read_csv(path, 30).weights
+    return read_csv(path).weights
 
 
 def batch(path, *args):

@@ -23,7 +23,7 @@ from .audio import SAMPLE_RATE, load_audio, validate_audio
 from .character import Character, audio_key
 from .emotion_space import EmotionSpace, voice_alphas
 from .errors import InputError, UserError
-from .heard import HeardHead, per_frame, phrase_features
+from .heard import HeardHead, nearest_phrase, per_frame, phrase_features
 from .life import live
 from .onnx_sessions import cpu_session
 from .performance import Performance
@@ -212,25 +212,36 @@ class Animator:
 
 def held_in_silence(analysis: Analysis) -> Analysis:
     """The analysis as the expression channel reads it: as heard where someone speaks (speech 1), and in silence
-    the clip's own speaking averages of what is said and how (content, the voice's emotion), so a pause or a
-    listening shot holds the emotion the sliders, or in keep-voice mode the voice, ask for. Fed the content of
+    the speaking averages of what is said and how (content, the voice's emotion) over its nearest phrase, so a pause
+    or a listening shot holds the emotion the sliders, or in keep-voice mode the voice, ask for. Fed the content of
     silence itself, the generator (trained on speech) let the face fade towards neutral: angry 1.5 lowered the
     brows 1.0 while speaking and 0.35 in silence; fed a held speaking content it keeps 96-99 % of its speaking
-    values, whichever clip that content came from. Read in silence, the voice's emotion drifts to neutral. A clip
+    values, whichever clip that content came from. Read in silence, the voice's emotion drifts to neutral, so it too
+    is held; Heard's phrase readings hold by themselves (heard.per_frame: a pause reads its nearest phrase). A clip
     with no speech at all has no speaking content of its own: it holds the content's zero and the emotion as heard
     (against a spoken line's speaking values: 86-99 % on the channels each slider moves at 1.5, but disgust's brows
     26 %). The lips still rest in silence (lips.rest_in_silence); the articulation and its gate are as analysed."""
     weight = np.asarray(analysis.speech, np.float32)  # (T,)
+    spans = analysis.phrase_spans  # (P, 2) model frames
+    nearest = nearest_phrase(spans, len(weight)) if len(spans) else None  # (T,) the phrase each frame holds
 
     def hold(x: np.ndarray, empty: np.ndarray) -> np.ndarray:  # (C, T)
-        held = empty if weight.sum() < 1.0 else (x * weight).sum(1, keepdims=True) / weight.sum()  # (C, 1)
+        if weight.sum() < 1.0:
+            held = empty
+        else:  # each pause holds the speaking average of its nearest phrase (the one whose emotion Heard gives it)
+            whole = (x * weight).sum(1) / weight.sum()  # (C,)
+            rows = [whole] if nearest is None else []
+            for first, end in spans if nearest is not None else ():
+                w = weight[first:end]
+                rows.append((x[:, first:end] * w).sum(1) / w.sum() if w.sum() >= 1.0 else whole)
+            held = np.stack(rows, 1)[:, nearest if nearest is not None else np.zeros(len(weight), int)]  # (C, T)
         return (weight * x + (1.0 - weight) * held).astype(np.float32)
 
     content = hold(analysis.content, np.zeros((analysis.content.shape[0], 1), np.float32))
     emotion = hold(analysis.emotion, analysis.emotion)
     logits = hold(analysis.logits.T, analysis.logits.T).T
-    probabilities = hold(analysis.probabilities.T, analysis.probabilities.T).T
-    return replace(analysis, content=content, emotion=emotion, logits=logits, probabilities=probabilities)
+    # what Heard names already holds through pauses: each silent frame reads its nearest phrase (heard.per_frame)
+    return replace(analysis, content=content, emotion=emotion, logits=logits)
 
 
 def fit_frames(x: np.ndarray, frames: int) -> np.ndarray:

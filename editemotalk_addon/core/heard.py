@@ -132,14 +132,19 @@ class HeardHead:
 def per_frame(spans: np.ndarray, probabilities: np.ndarray, frames: int) -> np.ndarray:
     """Phrase rows (P, 8) -> (frames, 8): each frame the row of its phrase, or of the nearest phrase outside them
     (the voice's emotion holds through pauses); all neutral when there is no phrase."""
-    out = np.zeros((frames, len(EMOTIONS)), np.float32)
     if len(spans) == 0:
+        out = np.zeros((frames, len(EMOTIONS)), np.float32)
         out[:, 0] = 1.0
         return out
+    return probabilities[nearest_phrase(spans, frames)]
+
+
+def nearest_phrase(spans: np.ndarray, frames: int) -> np.ndarray:
+    """(frames,) the index of each frame's phrase, or of the nearest phrase outside them; spans (P, 2), P >= 1."""
     first, end, t = spans[:, 0], spans[:, 1], np.arange(frames)
     before = np.searchsorted(first, t, side="right") - 1  # the last phrase starting at or before each frame
     after = before + 1
     last = len(spans) - 1
     to_before = np.where(before >= 0, np.maximum(t - (end[np.clip(before, 0, last)] - 1), 0), np.inf)  # 0 inside
     to_after = np.where(after <= last, first[np.clip(after, 0, last)] - t, np.inf)
-    return probabilities[np.where(to_before <= to_after, np.clip(before, 0, last), np.clip(after, 0, last))]
+    return np.where(to_before <= to_after, np.clip(before, 0, last), np.clip(after, 0, last))

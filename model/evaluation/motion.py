@@ -84,6 +84,21 @@ def silence_ratio(weights: np.ndarray, speaking: np.ndarray, silent: np.ndarray)
     return {ARKIT_NAMES[c]: float(quiet[c] / talk[c]) for c in UPPER_FACE if talk[c] >= MOVED}
 
 
+def silence_ratio_by_reading(weights, speaking, silent, analysis, fps: float) -> dict[str, float]:
+    """silence_ratio within each stretch that carries one reading of the voice (keep-voice mode: a pause holds its
+    nearest phrase's emotion, heard.per_frame), so a pause is compared with the phrase whose emotion it holds; the
+    ratio furthest from 1 per channel. weights (F, 52) at `fps`; speaking, silent (F,) bool."""
+    index = np.minimum((np.arange(len(weights)) / fps * analysis.fps).astype(int), len(analysis.probabilities) - 1)
+    _, reading = np.unique(analysis.probabilities[index], axis=0, return_inverse=True)
+    worst: dict[str, float] = {}
+    for r in np.unique(reading):
+        talk, quiet = speaking & (reading == r), silent & (reading == r)
+        if talk.sum() >= fps / 2 and quiet.sum() >= fps / 2:  # half a second of each: a value to compare
+            for name, ratio in silence_ratio(weights, talk, quiet).items():
+                worst[name] = max(worst.get(name, 1.0), ratio, key=lambda x: abs(x - 1.0))
+    return worst
+
+
 def measure(animator, clips: list[np.ndarray], fps: float = 30, alpha: float = 1.5) -> dict:
     """Over real clips (16 kHz), every slider at `alpha` in absolute mode, and no slider: the fastest closure seen
     (the largest fall a frame, the fewest frames for 30 mm), and the silence expression ratio with a 2 s lead-in
