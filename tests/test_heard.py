@@ -147,3 +147,21 @@ def test_phrases_are_pooled_by_mean_and_std_and_pauses_hold_the_nearest_phrases_
     held = per_frame(spans, rows, 60).argmax(1)
     assert (held[:33] == 1).all() and (held[33:] == 2).all()  # the pause splits at its middle; the lead-in holds
     assert (per_frame(spans[:0], rows[:0], 3)[:, 0] == 1).all()  # no phrase: neutral
+
+
+def test_phrase_features_pooled_piece_by_piece_equal_the_whole_clips():
+    """A long clip's voice states arrive chunk by chunk, with overlapping context: the phrases pool the same."""
+    from editemotalk_addon.core.heard import PhrasePooler, phrase_features
+
+    rng = np.random.default_rng(0)
+    voice = rng.normal(size=(900, 512)).astype(np.float32)  # (T, 512)
+    speech = np.zeros(900, np.float32)
+    speech[[*range(40, 300), *range(420, 700), *range(760, 890)]] = 1.0
+    spans, pooled = phrase_features(voice, speech)
+    pooler = PhrasePooler(speech)
+    for first in range(0, 900, 200):  # chunks of 200 frames with 30 frames of context on both sides
+        start = max(0, first - 30)
+        pooler.add(start, voice[start : min(900, first + 230)])
+    pieces, pooled_pieces = pooler.pooled()
+    assert len(spans) == 3 and np.array_equal(spans, pieces)
+    np.testing.assert_allclose(pooled_pieces, pooled, atol=1e-5)

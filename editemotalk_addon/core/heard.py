@@ -43,6 +43,38 @@ def phrase_features(voice: np.ndarray, speech: np.ndarray, fps: float = 50) -> t
     return np.asarray(spans, np.int64).reshape(-1, 2), pooled
 
 
+class PhrasePooler:
+    """phrase_features over voice states given piece by piece, in time order (a long clip analysed in chunks, whose
+    states for the whole clip are never held at once): the same features to float64 rounding. Pieces may overlap
+    (a chunk's context): frames already counted are skipped."""
+
+    def __init__(self, speech: np.ndarray, fps: float = 50, width: int = FEATURES // 2):
+        self.spans = np.asarray([(a, b) for a, b in phrases(speech, fps) if b - a >= MIN_FRAMES], np.int64).reshape(
+            -1, 2
+        )  # (P, 2)
+        self.total = np.zeros((len(self.spans), width))  # (P, 512) float64
+        self.squares = np.zeros_like(self.total)
+        self.seen = 0  # frames before this were counted
+
+    def add(self, start: int, voice: np.ndarray) -> None:
+        """voice (n, 512): the states of frames [start, start + n)."""
+        end = start + len(voice)
+        for i, (a, b) in enumerate(self.spans):
+            lo, hi = max(a, start, self.seen), min(b, end)
+            if lo < hi:
+                x = voice[lo - start : hi - start].astype(np.float64)
+                self.total[i] += x.sum(0)
+                self.squares[i] += (x * x).sum(0)
+        self.seen = max(self.seen, end)
+
+    def pooled(self) -> tuple[np.ndarray, np.ndarray]:
+        """spans (P, 2) and pooled features (P, 1024) float32, as phrase_features gives them."""
+        count = (self.spans[:, 1] - self.spans[:, 0])[:, None].astype(np.float64)
+        mean = self.total / np.maximum(count, 1)
+        std = np.sqrt(np.maximum(self.squares / np.maximum(count, 1) - mean**2, 0.0))
+        return self.spans, np.concatenate([mean, std], 1).astype(np.float32)
+
+
 @dataclass
 class Normaliser:
     """Per-feature mean and std (1024,) that standardise pooled features."""
