@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from .errors import InputError, UserError
 from .life import live
 from .onnx_sessions import cpu_session
 from .performance import Performance
-from .recogniser import HOP, Recogniser, speech_activity
+from .recogniser import HIDDEN, HOP, TOKENS, Recogniser, speech_activity
 from .rig import SLIDERS
 from .timebase import frame_count, frame_times, resample_frames
 from .voice import WIDTH as VOICE_WIDTH
@@ -79,6 +80,7 @@ class Analysis:
     probabilities: np.ndarray  # (T, 8) emotion detected in the voice over time: calibrated (emotion_space.calibrated)
     speech: np.ndarray  # (T,) 1 where someone speaks (or will within 50 ms), 0 in silence (recogniser.py)
     fps: int = 50
+    voice_heard: bool = True  # False: analyzed without the voice (analyze(voice=False)); the emotion reads neutral
 
     @property
     def detected(self) -> dict[str, float]:
@@ -113,30 +115,78 @@ class Animator:
         backend = open_backend(folder, runtime, device)
         return cls(folder, "onnx" if isinstance(backend, OnnxBackend) else "torch", space, backend)
 
-    def analyze(self, audio: str | Path | np.ndarray) -> Analysis:
-        """A path or (samples,) float32 at 16 kHz -> cached analysis."""
+    def analyze(self, audio: str | Path | np.ndarray, voice: bool = True) -> Analysis:
+        """A path or (samples,) float32 at 16 kHz -> cached analysis. The two pretrained networks run at once.
+
+        voice False: what is said only (content, lips, gate, speech), for a face to edit as soon as possible; the
+        voice's emotion reads neutral (voice_heard False) until hear() fills it in."""
         x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
+        heard = voice and self.voice is not None
+        features = _feeder().submit(self.voice, x) if heard else None  # on its own thread while the recogniser runs
         duration = len(x) / SAMPLE_RATE
         frames = frame_count(duration, self.model_fps)
         log_probs, hidden = self.recogniser(x)
-        speech = speech_activity(x, log_probs)
-        voice = self.voice(x).T if self.voice is not None else np.zeros((VOICE_WIDTH, 1), np.float32)
-        x = np.pad(x, (0, (-len(x)) % self.block))[None]  # one copy of a long clip alive, not two
-        recognised = fit_frames(np.concatenate([hidden, log_probs], 1).T, x.shape[1] // HOP)
-        voice = fit_frames(voice, x.shape[1] // HOP)
-        content, articulation, gate, emotion, clip, logits = self._backend.analyze(x, recognised[None], voice[None])
-        logits = logits[0, :, :frames].T
-        return Analysis(
-            duration,
-            content[0, :, :frames],
-            articulation[0, :, :frames],
-            gate[0, :, :frames],
-            emotion[0, :, :frames],
-            clip[0],
+        speech = fit_frames(speech_activity(x, log_probs)[None], frames)[0]
+        padded = self._padded(x)
+        recognised = fit_frames(np.concatenate([hidden, log_probs], 1).T, padded.shape[1] // HOP)
+        del log_probs, hidden
+        if not heard:
+            content, articulation, gate = self._backend.content(padded, recognised[None])
+            return Analysis(
+                duration,
+                content[0, :, :frames],
+                articulation[0, :, :frames],
+                gate[0, :, :frames],
+                *neutral_voice(frames, self.space, self.config),
+                speech,
+                self.model_fps,
+                voice_heard=self.voice is None,
+            )
+        voice_features = fit_frames(features.result().T, padded.shape[1] // HOP)
+        content, articulation, gate, emotion, clip, logits = self._backend.analyze(
+            padded, recognised[None], voice_features[None]
+        )
+        return self._heard(
+            Analysis(
+                duration,
+                content[0, :, :frames],
+                articulation[0, :, :frames],
+                gate[0, :, :frames],
+                *neutral_voice(frames, self.space, self.config),
+                speech,
+                self.model_fps,
+            ),
+            emotion,
+            clip,
             logits,
-            calibrated(logits, self.config.get("voice_temperature", 1.0)),
-            fit_frames(speech[None], frames)[0],
-            self.model_fps,
+        )
+
+    def hear(self, analysis: Analysis, audio: str | Path | np.ndarray) -> Analysis:
+        """The analysis of `audio` made by analyze(audio, voice=False), with how it is said filled in: the voice
+        encoder, then the emotion head (emotion, clip, logits, probabilities). The same values as analyze(audio)."""
+        if self.voice is None or analysis.voice_heard:
+            return analysis
+        x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
+        padded = self._padded(x)
+        voice_features = fit_frames(self.voice(x).T, padded.shape[1] // HOP)
+        emotion, clip, logits = self._backend.emotion(padded, voice_features[None])
+        return self._heard(analysis, emotion, clip, logits)
+
+    def _padded(self, x: np.ndarray) -> np.ndarray:
+        """(1, N') the clip padded to whole blocks, as the analyze graph reads it."""
+        return np.pad(x, (0, (-len(x)) % self.block))[None]
+
+    def _heard(self, analysis: Analysis, emotion, clip, logits) -> Analysis:
+        frames = analysis.content.shape[1]
+        logits = logits[0, :, :frames].T
+        temperature = self.config.get("voice_temperature", 1.0)
+        return replace(
+            analysis,
+            emotion=emotion[0, :, :frames],
+            clip=clip[0],
+            logits=logits,
+            probabilities=calibrated(logits, temperature),
+            voice_heard=True,
         )
 
     def against_speaker(self, analysis: Analysis, speaker_clips: list[np.ndarray]) -> Analysis:
@@ -240,6 +290,8 @@ def torch_backend():
 
 
 class OnnxBackend:
+    STUB_FRAMES = 50  # a second of silence: analyze.onnx is one graph and ONNX Runtime runs all of it
+
     def __init__(self, folder: Path):
         self.analyze_session = cpu_session(folder / "analyze.onnx", spinning=False)
         self.generate_session = cpu_session(folder / "generate.onnx")
@@ -251,6 +303,38 @@ class OnnxBackend:
             None, {k: np.ascontiguousarray(v, np.float32) for k, v in feed.items() if k in wanted}
         )
 
+    def content(self, audio: np.ndarray, recogniser: np.ndarray):
+        """What is said only -> content, articulation, gate. The emotion branch reads its own input (the voice
+        features) and nothing else: given a second of zeros it costs nothing, and the content is unchanged."""
+        stub = np.zeros((1, VOICE_WIDTH, self.STUB_FRAMES), np.float32)
+        return self.analyze(audio, recogniser, stub)[:3]
+
+    def emotion(self, audio: np.ndarray, voice: np.ndarray):
+        """How it is said only -> emotion, clip, logits (the emotion branch never reads the recogniser's input)."""
+        frames = audio.shape[1] // HOP
+        return self.analyze(audio, np.zeros((1, HIDDEN + TOKENS, frames), np.float32), voice)[3:]
+
     def generate(self, content, articulation, gate, emotion):
         feed = {"content": content, "articulation": articulation, "gate": gate, "emotion": emotion}
         return self.generate_session.run(None, {k: np.ascontiguousarray(v, np.float32) for k, v in feed.items()})
+
+
+_feeder_thread: ThreadPoolExecutor | None = None
+
+
+def _feeder() -> ThreadPoolExecutor:
+    """One thread that feeds the voice encoder while the caller's feeds the recogniser (their windows share
+    windows.pool())."""
+    global _feeder_thread
+    if _feeder_thread is None:
+        _feeder_thread = ThreadPoolExecutor(1, thread_name_prefix="editemotalk-voice")
+    return _feeder_thread
+
+
+def neutral_voice(frames: int, space: EmotionSpace, config: dict) -> tuple[np.ndarray, ...]:
+    """emotion (E, T), clip (E,), logits (T, 8) and probabilities (T, 8) of a voice not heard yet: the neutral
+    centroid, and every frame sure it is neutral (so "voice" mode adds nothing to the sliders)."""
+    probabilities = np.zeros((frames, len(space.labels)), np.float32)
+    probabilities[:, 0] = 1.0
+    emotion = np.repeat(space.neutral[:, None], frames, 1).astype(np.float32)
+    return emotion, space.neutral.copy(), np.log(np.maximum(probabilities, 1e-6)), probabilities

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import SAMPLE_RATE
-from .onnx_sessions import cpu_session
+from .onnx_sessions import cpu_session, shared_cores
 from .windows import stitched
 
 HOP = 320  # samples per output frame: 50 frames/s, the model's own grid
@@ -41,7 +41,7 @@ def frame_count(samples: int) -> int:
 
 class Recogniser:
     def __init__(self, path: Path):
-        self.session = cpu_session(path, spinning=False)
+        self.session = cpu_session(path, spinning=False, threads=shared_cores())
 
     def _run(self, wave: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = len(wave)

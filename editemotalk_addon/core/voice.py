@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import SAMPLE_RATE
-from .onnx_sessions import cpu_session
+from .onnx_sessions import cpu_session, shared_cores
 from .windows import stitched
 
 HOP = 320  # samples per frame
@@ -31,7 +31,7 @@ class VoiceEncoder:
     def __init__(self, path: Path, layer: str = "layer3"):
         if layer not in LAYERS:
             raise ValueError(f"layer={layer!r}: one of {', '.join(LAYERS)}")
-        self.session = cpu_session(path, spinning=False)
+        self.session = cpu_session(path, spinning=False, threads=shared_cores())
         self.layer = layer
 
     def _run(self, wave: np.ndarray) -> np.ndarray:
