@@ -645,3 +645,22 @@ def test_a_character_reads_each_clip_against_its_own_voice(scene, data_root):
     heard = [session.analyze(bpy.context, str(clip)).probabilities.mean(0) for clip in clips]
     assert all(not np.allclose(a, b) for a, b in zip(plain, heard))
     assert s.heard == session.analyze(bpy.context, str(clips[1])).heard()
+
+
+def test_analyze_shows_the_lips_first_and_the_voice_fills_heard_after(scene):
+    """What the Analyze button's background thread stores first (what is said, the voice not yet heard) drives
+    the preview; anything that needs the voice (Bake, Key Heard Emotion, a script) hears it then, and gets
+    what one full analysis gives."""
+    demo_head(scene)
+    s = scene.editemotalk
+    path = session.audio_path(scene)
+    animator = session.get_animator(bpy.context)
+    lips = animator.analyze(path, voice=False)
+    session.store_analysis(path, lips, "")
+    perf = session.performance(bpy.context, scene, session.cached_analysis(path))  # what the live preview shows
+    assert perf.weights.shape[0] == int(np.ceil(lips.duration * 30)) and perf.weights.any()
+    assert session.cached_analysis(path) is lips and not lips.voice_heard and s.heard == ""
+    heard = session.analyze(bpy.context, path)
+    assert heard.voice_heard and session.cached_analysis(path) is heard
+    full = animator.analyze(path)
+    assert np.array_equal(heard.probabilities, full.probabilities) and heard.heard() == full.heard()

@@ -101,3 +101,25 @@ def test_against_a_speaker_the_animator_changes_only_the_voices_emotion(speech_w
     sad = EMOTIONS.index("sad")
     assert read.probabilities[:, sad].mean() < plain.probabilities[:, sad].mean()
     assert animator.against_speaker(analysis, [analysis.logits]) is analysis
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "torch"])
+def test_lips_first_then_the_voice_gives_what_one_analysis_gives(data_root, runtime):
+    """Analyze's two stages: what is said alone (the face, editable at once; the voice reads neutral and adds
+    nothing in voice mode), then hear() fills how it is said: the same arrays as one analyze(), to the bit, on a
+    clip long enough for several windows of both networks."""
+    root = data_root / "english_read" / "cmu_arctic" / "bdl"
+    clip = np.concatenate([load_audio(root / f"arctic_b04{n:02d}.flac") for n in range(10, 20)])[: 24 * 16000]
+    animator = Animator.load(runtime=runtime)
+    whole = animator.analyze(clip)
+    lips = animator.analyze(clip, voice=False)
+    assert whole.voice_heard and not lips.voice_heard
+    for name in ("content", "articulation", "gate", "speech"):
+        assert np.array_equal(getattr(lips, name), getattr(whole, name)), name
+    assert lips.detected["neutral"] == 1.0 and not voice_alphas(lips.probabilities).any()
+    assert not np.allclose(lips.probabilities, whole.probabilities)
+    heard = animator.hear(lips, clip)
+    assert heard.voice_heard and heard.content is lips.content
+    for name in ("emotion", "clip", "logits", "probabilities"):
+        assert np.array_equal(getattr(heard, name), getattr(whole, name)), name
+    assert animator.hear(heard, clip) is heard

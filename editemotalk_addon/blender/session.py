@@ -76,8 +76,9 @@ def cached_analysis(path: str):
 
 
 def store_analysis(path: str, analysis, character: str = "") -> None:
+    """Keep the clip's analysis; one whose voice is not heard yet (Analyze's lips first) joins no character."""
     _STATE["analyses"][_cache_key(path)] = analysis
-    if character.strip():
+    if character.strip() and analysis.voice_heard:
         _STATE["characters"].setdefault(character.strip(), {})[_cache_key(path)] = analysis.logits
     _STATE["perf_key"] = None
 
@@ -89,6 +90,9 @@ def analyze(context, path: str):
     character = context.scene.editemotalk.character
     if analysis is None:
         analysis = get_animator(context).analyze(path)
+        store_analysis(path, analysis, character)
+    elif not analysis.voice_heard:  # Analyze showed the lips and is still hearing the voice: hear it here
+        analysis = get_animator(context).hear(analysis, path)
         store_analysis(path, analysis, character)
     elif character.strip() and _cache_key(path) not in _STATE["characters"].get(character.strip(), {}):
         store_analysis(path, analysis, character)
