@@ -20,9 +20,9 @@ from ..core import audio, bundled_head, files, livelink, performance, terminal, 
 from ..core.emotion_keys import curves_json, heard_keys
 from ..core.errors import InputError, UserError
 from ..core.job import checked, keyed_from_voice
-from . import bake, exports, heads
+from . import bake, exports, heads, nla
 from .preferences import own_folder
-from .shape_keys import check_target, update_mapping
+from .shape_keys import check_target, mapping_of, update_mapping
 
 
 @functools.cache
@@ -101,6 +101,9 @@ def _clip_scores(animator, path: str) -> object:
     return _scores(animator, path, st.st_size, st.st_mtime)
 
 
+SCENE_FREE_OUTPUTS = {"csv", "heard"}  # outputs written from the performance and the analysis, not the scene
+
+
 def run_job(job: dict, animator, speaker_clips: list[str] = ()) -> dict:
     """Bake one job (a dict of bake flags) in this process's Blender; returns per-stage seconds and warnings.
     `speaker_clips`: the audio of every job of the manifest with the same speaker (this one's included): the voice's
@@ -156,13 +159,16 @@ def run_job(job: dict, animator, speaker_clips: list[str] = ()) -> dict:
     if end > validate.MAX_FRAME:
         raise InputError(f"start_frame={start} puts the clip past frame {validate.MAX_FRAME} - start earlier")
     hold = bool(job.get("hold_last"))
-    result = bake.bake_clip(scene, obj, perf, source, start, combined, bool(job.get("audio")), hold)
+    whole = bool(job.get("whole_timeline"))
+    if whole or not SCENE_FREE_OUTPUTS.issuperset(targets):
+        result = bake.bake_clip(scene, obj, perf, source, start, combined, bool(job.get("audio")), hold)
+    else:  # a CSV is the performance itself: nothing else needs the scene's keys (2 GB for a 30-minute clip)
+        result = nla.BakeResult(unmatched=mapping_of(obj).unmatched, frames=len(perf.weights))
     timeline = (min(scene.frame_start, start), max(scene.frame_end, end))
     scene.frame_start, scene.frame_end = start, end
     mark("bake")
     # One clip's exports carry that clip alone (its frames, every other track muted) unless the job asks for the
     # whole timeline: the scene's frames as they play, the clip among the user's animation and other clips.
-    whole = bool(job.get("whole_timeline"))
     first, last = timeline if whole else (start, end)
     if job.get("fbx") and first < 1:
         raise InputError(

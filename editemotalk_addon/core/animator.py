@@ -128,7 +128,7 @@ class Animator:
         log_probs, hidden = self.recogniser(x)
         speech = fit_frames(speech_activity(x, log_probs)[None], frames)[0]
         padded = self._padded(x)
-        recognised = fit_frames(np.concatenate([hidden, log_probs], 1).T, padded.shape[1] // HOP)
+        recognised = fit_frames_of(padded.shape[1] // HOP, hidden, log_probs)  # (447, T) as the graph reads it
         del log_probs, hidden
         if not heard:
             content, articulation, gate = self._backend.content(padded, recognised[None])
@@ -142,7 +142,7 @@ class Animator:
                 self.model_fps,
                 voice_heard=self.voice is None,
             )
-        voice_features = fit_frames(features.result().T, padded.shape[1] // HOP)
+        voice_features = fit_frames_of(padded.shape[1] // HOP, features.result())
         content, articulation, gate, emotion, clip, logits = self._backend.analyze(
             padded, recognised[None], voice_features[None]
         )
@@ -168,7 +168,7 @@ class Animator:
             return analysis
         x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
         padded = self._padded(x)
-        voice_features = fit_frames(self.voice(x).T, padded.shape[1] // HOP)
+        voice_features = fit_frames_of(padded.shape[1] // HOP, self.voice(x))
         emotion, clip, logits = self._backend.emotion(padded, voice_features[None])
         return self._heard(analysis, emotion, clip, logits)
 
@@ -243,6 +243,18 @@ class Animator:
             _, x = self._backend.generate(*(a[None, :, lo:hi] for a in (content, articulation, gate, emotion)))
             out.append(x[0, :, start - lo : start - lo + min(GENERATE_CHUNK, total - start)])
         return np.concatenate(out, axis=1)
+
+
+def fit_frames_of(frames: int, *features: np.ndarray) -> np.ndarray:
+    """(T, C1), (T, C2)... side by side as (C1 + C2..., frames), cut or edge-padded like fit_frames: one array
+    written once (the recogniser's features of a 30-minute clip are 160 MB)."""
+    out = np.empty((sum(f.shape[1] for f in features), frames), np.float32)
+    t, row = min(frames, len(features[0])), 0
+    for f in features:
+        out[row : row + f.shape[1], :t] = f[:t].T
+        row += f.shape[1]
+    out[:, t:] = out[:, t - 1 : t]
+    return out
 
 
 def fit_frames(x: np.ndarray, frames: int) -> np.ndarray:

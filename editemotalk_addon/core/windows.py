@@ -48,6 +48,10 @@ def stitched(total: int, window: int, context: int, run: Callable[[int, int], tu
     windows = plan(total, window, context)
     if len(windows) == 1:
         return tuple(run(0, total))
-    keep = lambda w: [out[w[2] - w[0] : w[3] - w[0]] for out in run(w[0], w[1])]  # only the frames it gives
-    parts = list(pool().map(keep, windows))
-    return tuple(np.concatenate([p[i] for p in parts]) for i in range(len(parts[0])))
+    stitched = None  # filled window by window as they finish: a long clip's outputs are held once, not twice
+    for (start, _, first, last), outputs in zip(windows, pool().map(lambda w: run(w[0], w[1]), windows)):
+        if stitched is None:
+            stitched = tuple(np.empty((total, *out.shape[1:]), out.dtype) for out in outputs)
+        for whole, out in zip(stitched, outputs):
+            whole[first:last] = out[first - start : last - start]
+    return stitched
