@@ -160,7 +160,8 @@ def run_job(job: dict, animator, speaker_clips: list[str] = ()) -> dict:
         raise InputError(f"start_frame={start} puts the clip past frame {validate.MAX_FRAME} - start earlier")
     hold = bool(job.get("hold_last"))
     whole = bool(job.get("whole_timeline"))
-    if whole or not SCENE_FREE_OUTPUTS.issuperset(targets):
+    in_scene = whole or not SCENE_FREE_OUTPUTS.issuperset(targets)
+    if in_scene:
         result = bake.bake_clip(scene, obj, perf, source, start, combined, bool(job.get("audio")), hold)
     else:  # a CSV is the performance itself: nothing else needs the scene's keys (2 GB for a 30-minute clip)
         result = nla.BakeResult(unmatched=mapping_of(obj).unmatched, frames=len(perf.weights))
@@ -176,7 +177,7 @@ def run_job(job: dict, animator, speaker_clips: list[str] = ()) -> dict:
             "- bake from --start-frame 1 (and a timeline that starts at 1)"
         )
     weights = exports.sample_weights(scene, obj, range(first, last + 1)) if whole and job.get("csv") else perf.weights
-    isolate = contextlib.nullcontext if whole else lambda: exports.solo(obj, source)
+    isolate = lambda: exports.solo(obj, source) if in_scene and not whole else contextlib.nullcontext()
     exports.write_outputs(targets, obj, first, last, weights, fps, isolate, texts)
     mark("export")
     order = ["start", "load", "analyze", "generate", "bake", "export"]

@@ -33,6 +33,10 @@ from .voice import WIDTH as VOICE_WIDTH
 from .voice import VoiceEncoder
 
 GENERATE_CHUNK = 3000  # frames at 50 frames/s: a minute of clip per generator run
+CHUNK_FRAMES = 6000  # analyze: clips past two minutes in chunks of two minutes (an even count: whole blocks) ...
+CHUNK_CONTEXT = 128  # ... each with 2.56 s of context a side, past the analyze graph's receptive fields (content
+# and articulation 3 x 21 frames a side; emotion under 100 frames: kernel-7 blocks dilated 1, 2, 4 at 50 and at
+# 25 Hz, and a 25-frame mean at 25 Hz)
 Curve = float | Sequence[tuple[float, float]] | np.ndarray  # a constant, or keyframes (seconds, value)
 
 
@@ -119,47 +123,39 @@ class Animator:
         """A path or (samples,) float32 at 16 kHz -> cached analysis. The two pretrained networks run at once.
 
         voice False: what is said only (content, lips, gate, speech), for a face to edit as soon as possible; the
-        voice's emotion reads neutral (voice_heard False) until hear() fills it in."""
+        voice's emotion reads neutral (voice_heard False) until hear() fills it in. A clip longer than CHUNK_FRAMES
+        is analyzed in chunks, one network's features at a time (a 30-minute clip in bounded memory)."""
         x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
+        padded = self._padded(x)
         heard = voice and self.voice is not None
-        features = _feeder().submit(self.voice, x) if heard else None  # on its own thread while the recogniser runs
+        at_once = heard and padded.shape[1] // HOP <= CHUNK_FRAMES
+        features = _feeder().submit(self.voice, x) if at_once else None  # its own thread while the recogniser runs
         duration = len(x) / SAMPLE_RATE
         frames = frame_count(duration, self.model_fps)
         log_probs, hidden = self.recogniser(x)
         speech = fit_frames(speech_activity(x, log_probs)[None], frames)[0]
-        padded = self._padded(x)
         recognised = fit_frames_of(padded.shape[1] // HOP, hidden, log_probs)  # (447, T) as the graph reads it
         del log_probs, hidden
-        if not heard:
-            content, articulation, gate = self._backend.content(padded, recognised[None])
-            return Analysis(
-                duration,
-                content[0, :, :frames],
-                articulation[0, :, :frames],
-                gate[0, :, :frames],
-                *neutral_voice(frames, self.space, self.config),
-                speech,
-                self.model_fps,
-                voice_heard=self.voice is None,
-            )
-        voice_features = fit_frames_of(padded.shape[1] // HOP, features.result())
-        content, articulation, gate, emotion, clip, logits = self._backend.analyze(
-            padded, recognised[None], voice_features[None]
+        if at_once:
+            voice_features = fit_frames_of(padded.shape[1] // HOP, features.result())
+            *said, emotion, clip, logits = self._backend.analyze(padded, recognised[None], voice_features[None])
+        else:
+            said = self._in_chunks(self._backend.content, padded, recognised)
+        del recognised
+        content, articulation, gate = (a[0, :, :frames] for a in said)
+        analysis = Analysis(
+            duration,
+            content,
+            articulation,
+            gate,
+            *neutral_voice(frames, self.space),
+            speech,
+            self.model_fps,
+            voice_heard=self.voice is None,
         )
-        return self._heard(
-            Analysis(
-                duration,
-                content[0, :, :frames],
-                articulation[0, :, :frames],
-                gate[0, :, :frames],
-                *neutral_voice(frames, self.space, self.config),
-                speech,
-                self.model_fps,
-            ),
-            emotion,
-            clip,
-            logits,
-        )
+        if at_once:
+            return self._heard(analysis, emotion, clip, logits)
+        return self.hear(analysis, x) if heard else analysis
 
     def hear(self, analysis: Analysis, audio: str | Path | np.ndarray) -> Analysis:
         """The analysis of `audio` made by analyze(audio, voice=False), with how it is said filled in: the voice
@@ -169,8 +165,27 @@ class Animator:
         x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
         padded = self._padded(x)
         voice_features = fit_frames_of(padded.shape[1] // HOP, self.voice(x))
-        emotion, clip, logits = self._backend.emotion(padded, voice_features[None])
+        emotion, clip, logits = self._in_chunks(self._backend.emotion, padded, voice_features)
         return self._heard(analysis, emotion, clip, logits)
+
+    def _in_chunks(self, stage, padded: np.ndarray, features: np.ndarray) -> list[np.ndarray]:
+        """`stage` (backend.content or backend.emotion) on (1, N) audio and its (C, T) features, CHUNK_FRAMES at
+        a time, each chunk with CHUNK_CONTEXT frames of context on both sides: the stages are convolutions and
+        frame-wise norms, so each frame gets what one pass gives. Their outputs over time (1, C, T) are joined; the
+        clip embedding (1, E), a softmax-weighted mean over the whole clip, becomes the chunks' frame-weighted
+        mean (nothing downstream reads it)."""
+        total = features.shape[1]
+        if total <= CHUNK_FRAMES:
+            return stage(padded, features[None])
+        parts = []
+        for first in range(0, total, CHUNK_FRAMES):
+            last = min(total, first + CHUNK_FRAMES)
+            start, stop = max(0, first - CHUNK_CONTEXT), min(total, last + CHUNK_CONTEXT)
+            out = stage(padded[:, start * HOP : stop * HOP], features[None, :, start:stop])
+            parts.append([o[:, :, first - start : last - start] if o.ndim == 3 else o * (last - first) for o in out])
+        return [
+            np.concatenate(p, axis=2) if p[0].ndim == 3 else (sum(p) / total).astype(np.float32) for p in zip(*parts)
+        ]
 
     def _padded(self, x: np.ndarray) -> np.ndarray:
         """(1, N') the clip padded to whole blocks, as the analyze graph reads it."""
@@ -343,7 +358,7 @@ def _feeder() -> ThreadPoolExecutor:
     return _feeder_thread
 
 
-def neutral_voice(frames: int, space: EmotionSpace, config: dict) -> tuple[np.ndarray, ...]:
+def neutral_voice(frames: int, space: EmotionSpace) -> tuple[np.ndarray, ...]:
     """emotion (E, T), clip (E,), logits (T, 8) and probabilities (T, 8) of a voice not heard yet: the neutral
     centroid, and every frame sure it is neutral (so "voice" mode adds nothing to the sliders)."""
     probabilities = np.zeros((frames, len(space.labels)), np.float32)
