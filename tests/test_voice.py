@@ -123,3 +123,19 @@ def test_lips_first_then_the_voice_gives_what_one_analysis_gives(data_root, runt
     for name in ("emotion", "clip", "logits", "probabilities"):
         assert np.array_equal(getattr(heard, name), getattr(whole, name)), name
     assert animator.hear(heard, clip) is heard
+
+
+def test_a_long_clip_analyzed_in_chunks_gets_what_one_pass_gives(data_root, monkeypatch):
+    """Past CHUNK_FRAMES a clip is analyzed in chunks (one network's features at a time, bounded memory): with
+    chunks of 12 s, a 31 s clip gets the same content, lips and voice, frame by frame, as one pass."""
+    from editemotalk_addon.core import animator as module
+
+    root = data_root / "english_read" / "cmu_arctic" / "bdl"
+    clip = np.concatenate([load_audio(root / f"arctic_b04{n:02d}.flac") for n in range(10, 25)])[: 31 * 16000 + 77]
+    animator = Animator.load()
+    whole = animator.analyze(clip)
+    monkeypatch.setattr(module, "CHUNK_FRAMES", 600)
+    chunked = animator.analyze(clip)
+    assert chunked.content.shape == whole.content.shape == (128, -(-len(clip) * 50 // 16000))
+    for name in ("content", "articulation", "gate", "speech", "emotion", "logits", "probabilities"):
+        assert np.abs(getattr(chunked, name) - getattr(whole, name)).max() < 1e-4, name

@@ -126,21 +126,23 @@ class Animator:
         voice's emotion reads neutral (voice_heard False) until hear() fills it in. A clip longer than CHUNK_FRAMES
         is analyzed in chunks, one network's features at a time (a 30-minute clip in bounded memory)."""
         x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
-        padded = self._padded(x)
+        blocks = -(-len(x) // self.block) * self.block // HOP  # frames the analyze graph reads: whole blocks
         heard = voice and self.voice is not None
-        at_once = heard and padded.shape[1] // HOP <= CHUNK_FRAMES
+        at_once = heard and blocks <= CHUNK_FRAMES
         features = _feeder().submit(self.voice, x) if at_once else None  # its own thread while the recogniser runs
         duration = len(x) / SAMPLE_RATE
         frames = frame_count(duration, self.model_fps)
         log_probs, hidden = self.recogniser(x)
         speech = fit_frames(speech_activity(x, log_probs)[None], frames)[0]
-        recognised = fit_frames_of(padded.shape[1] // HOP, hidden, log_probs)  # (447, T) as the graph reads it
+        recognised = fit_frames_of(blocks, hidden, log_probs)  # (447, T) as the graph reads it
         del log_probs, hidden
         if at_once:
-            voice_features = fit_frames_of(padded.shape[1] // HOP, features.result())
-            *said, emotion, clip, logits = self._backend.analyze(padded, recognised[None], voice_features[None])
+            voice_features = fit_frames_of(blocks, features.result())
+            *said, emotion, clip, logits = self._backend.analyze(
+                self._audio(x, 0, blocks), recognised[None], voice_features[None]
+            )
         else:
-            said = self._in_chunks(self._backend.content, padded, recognised)
+            said = self._in_chunks(self._backend.content, x, recognised)
         del recognised
         content, articulation, gate = (a[0, :, :frames] for a in said)
         analysis = Analysis(
@@ -163,33 +165,35 @@ class Animator:
         if self.voice is None or analysis.voice_heard:
             return analysis
         x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
-        padded = self._padded(x)
-        voice_features = fit_frames_of(padded.shape[1] // HOP, self.voice(x))
-        emotion, clip, logits = self._in_chunks(self._backend.emotion, padded, voice_features)
+        voice_features = fit_frames_of(-(-len(x) // self.block) * self.block // HOP, self.voice(x))
+        emotion, clip, logits = self._in_chunks(self._backend.emotion, x, voice_features)
         return self._heard(analysis, emotion, clip, logits)
 
-    def _in_chunks(self, stage, padded: np.ndarray, features: np.ndarray) -> list[np.ndarray]:
-        """`stage` (backend.content or backend.emotion) on (1, N) audio and its (C, T) features, CHUNK_FRAMES at
+    def _in_chunks(self, stage, x: np.ndarray, features: np.ndarray) -> list[np.ndarray]:
+        """`stage` (backend.content or backend.emotion) on the (N,) clip and its (C, T) features, CHUNK_FRAMES at
         a time, each chunk with CHUNK_CONTEXT frames of context on both sides: the stages are convolutions and
         frame-wise norms, so each frame gets what one pass gives. Their outputs over time (1, C, T) are joined; the
         clip embedding (1, E), a softmax-weighted mean over the whole clip, becomes the chunks' frame-weighted
         mean (nothing downstream reads it)."""
         total = features.shape[1]
         if total <= CHUNK_FRAMES:
-            return stage(padded, features[None])
+            return stage(self._audio(x, 0, total), features[None])
         parts = []
         for first in range(0, total, CHUNK_FRAMES):
             last = min(total, first + CHUNK_FRAMES)
             start, stop = max(0, first - CHUNK_CONTEXT), min(total, last + CHUNK_CONTEXT)
-            out = stage(padded[:, start * HOP : stop * HOP], features[None, :, start:stop])
+            out = stage(self._audio(x, start, stop), features[None, :, start:stop])
             parts.append([o[:, :, first - start : last - start] if o.ndim == 3 else o * (last - first) for o in out])
         return [
             np.concatenate(p, axis=2) if p[0].ndim == 3 else (sum(p) / total).astype(np.float32) for p in zip(*parts)
         ]
 
-    def _padded(self, x: np.ndarray) -> np.ndarray:
-        """(1, N') the clip padded to whole blocks, as the analyze graph reads it."""
-        return np.pad(x, (0, (-len(x)) % self.block))[None]
+    @staticmethod
+    def _audio(x: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """(1, samples) of frames [start, stop) as the analyze graph reads them, zeros past the clip's end (whole
+        blocks): a slice of a long clip, never a padded copy of all of it."""
+        part = x[start * HOP : stop * HOP]
+        return np.pad(part, (0, (stop - start) * HOP - len(part)))[None]
 
     def _heard(self, analysis: Analysis, emotion, clip, logits) -> Analysis:
         frames = analysis.content.shape[1]

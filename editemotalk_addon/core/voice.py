@@ -41,9 +41,15 @@ class VoiceEncoder:
     def __call__(self, wave16k: np.ndarray) -> np.ndarray:
         """(N,) float32 at 16 kHz -> (ceil(N / 320), 512) features at 50 Hz."""
         wave = np.asarray(wave16k, np.float32).reshape(-1)
-        wave = np.pad(wave, (0, (-len(wave)) % HOP))
-        total = len(wave) // HOP
+        total = -(-len(wave) // HOP)
         window, context = int(WINDOW_S * SAMPLE_RATE / HOP), int(CONTEXT_S * SAMPLE_RATE / HOP)
         if total <= window:
-            return self._run(wave)
-        return stitched(total, window, context, lambda start, stop: (self._run(wave[start * HOP : stop * HOP]),))[0]
+            return self._run(padded_to(wave, total * HOP))
+        run = lambda start, stop: (self._run(padded_to(wave[start * HOP : stop * HOP], (stop - start) * HOP)),)
+        return stitched(total, window, context, run)[0]
+
+
+def padded_to(wave: np.ndarray, samples: int) -> np.ndarray:
+    """The window's audio with zeros after the clip's end (only the last window reaches it): no copy of a long
+    clip, padded whole."""
+    return wave if len(wave) == samples else np.pad(wave, (0, samples - len(wave)))
