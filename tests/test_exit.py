@@ -59,7 +59,7 @@ def test_a_script_that_registers_the_addon_exits_at_once(steps, speech_wav):
 
 @pytest.mark.parametrize("bpy_version", ["4.5", "5.2"])
 def test_a_script_that_installs_and_enables_the_zip_exits_at_once(bpy_version, linux_zip, speech_wav, tmp_path):
-    from model.packaging import tested_blender
+    from model.blenders import tested_blender
 
     python = tested_blender(bpy_version)
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender"))

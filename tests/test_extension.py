@@ -32,7 +32,7 @@ def test_zip_is_self_contained_and_small(linux_zip):
 def test_install_enable_bake_remove_in_a_blender_with_nothing_extra(bpy_version, linux_zip, speech_wav, tmp_path):
     """The zip in a Python that has only bpy and what Blender carries (no onnxruntime, torch, scipy, librosa...),
     on each Blender it is tested on: 4.5 LTS (Python 3.11) and 5.2 LTS (Python 3.13, its cp313 ONNX Runtime)."""
-    from model.packaging import tested_blender
+    from model.blenders import tested_blender
 
     python = tested_blender(bpy_version)
     bare = subprocess.run([str(python), "-c", "import onnxruntime"], capture_output=True)

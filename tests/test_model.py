@@ -15,7 +15,7 @@ from editemotalk_addon.core.network.config import ModelConfig
 from editemotalk_addon.core.network.model import EditEmoTalk, pad_audio
 from editemotalk_addon.core.rig import SLIDERS
 from editemotalk_addon.core.timebase import FPS_CHOICES, frame_count
-from model.evaluation.speed import WEIGHTS_TARGET_MB
+from model.evaluation.targets import TARGET
 from model.training import emotion_fit
 from model.training.config import TrainConfig
 
@@ -69,9 +69,27 @@ def test_emotion_space_edits_along_calibrated_unit_normals():
         edited = space.edit(np.eye(7)[k])[0]
         assert np.dot(edited - space.centroids[k + 1], space.normals[k]) == pytest.approx(0, abs=1e-4)
         assert space.probabilities(edited[None])[0].argmax() == k + 1
-    alphas = rng.uniform(0, 1.5, (5, 7)).astype(np.float32)
-    expected = space.centroids[0] + alphas @ (space.calibration[:, None] * space.normals)
-    assert np.allclose(space.edit(alphas), expected, atol=1e-5)
+
+
+def test_emotion_space_edit_on_a_hand_made_space():
+    """e' = neutral + sum_k alpha_k s_k v_k, checked on numbers worked out by hand (3-D space, 8 labels)."""
+    from editemotalk_addon.core.emotion_space import EmotionSpace
+
+    normals = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.6, 0.8, 0], [0, 0.6, 0.8], [0.8, 0, 0.6], [0, 0, -1]]
+    space = EmotionSpace(
+        labels=tuple(f"label{i}" for i in range(8)),
+        centroids=np.array([[1, 2, 3]] + [[9, 9, 9]] * 7, np.float32),  # only the neutral centroid is the origin
+        normals=np.array(normals, np.float32),
+        calibration=np.array([2, 1, 0.5, 10, 4, 5, 3], np.float32),
+        weight=np.zeros((8, 3), np.float32),
+        bias=np.zeros(8, np.float32),
+    )
+    assert space.edit(np.zeros(7)).tolist() == [[1, 2, 3]]  # no slider: the neutral centroid
+    assert space.edit([1, 0, 0, 0, 0, 0, 0]).tolist() == [[3, 2, 3]]  # 1 + 1 * 2 * 1
+    # slider 2 at 1 (+1 on y), slider 4 at 0.5 (0.5 * 10 * (0.6, 0.8) = (3, 4)), slider 7 at 1.5 (1.5 * 3 * -z)
+    np.testing.assert_allclose(space.edit([0, 1, 0, 0.5, 0, 0, 1.5]), [[4, 7, -1.5]], atol=1e-6)
+    frames = space.edit([[0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1, 0]])  # (T, 7) -> (T, 3), frame by frame
+    np.testing.assert_allclose(frames, [[1, 2, 3.5], [5, 4.4, 9.2]], atol=1e-6)  # 1 + 5 * 0.8; 2 + 4 * 0.6; ...
 
 
 def test_smoke_training_resumes_and_exports_a_loadable_model(tmp_path, data_root, speech):
@@ -159,7 +177,7 @@ def test_tampered_missing_and_pickled_weights_are_refused(tmp_path):
 
 def test_default_weights_are_small_and_verified():
     W.verify(W.DEFAULT)
-    assert sum(p.stat().st_size for p in W.DEFAULT.iterdir()) < WEIGHTS_TARGET_MB * 1e6
+    assert sum(p.stat().st_size for p in W.DEFAULT.iterdir()) <= TARGET["weights_mb"].limit * 1e6
     assert (W.DEFAULT / "model_card.md").exists()
 
 

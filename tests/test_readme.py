@@ -34,7 +34,7 @@ def readme_blocks(heading: str, language: str = "bash") -> list[str]:
 @pytest.fixture(scope="module")
 def work(tmp_path_factory, speech_wav, linux_zip):
     """A home, a `blender` on PATH, and the files the commands name, in the folder they run in."""
-    from model.packaging import tested_blender
+    from model.blenders import tested_blender
 
     root = tmp_path_factory.mktemp("readme")
     home, cwd, bin_dir = root / "home", root / "work", root / "bin"

@@ -27,9 +27,9 @@ DIED = "the worker process died while baking this job (killed, or out of memory?
 
 def _init_worker(weights: str | None, runtime: str, parent: int | None = None) -> None:
     global _ANIMATOR
-    if parent is not None:
+    if parent is not None:  # a worker process of the pool: its own environment, one thread per worker
         processes.die_with_parent(parent)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
     from ..core.animator import Animator
     from .jobs import ensure_registered
 

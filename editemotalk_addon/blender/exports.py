@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import mmap
+import os
 import stat
 import subprocess
 import sys
@@ -21,12 +22,12 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..core import files, livelink, processes, rig, terminal
+from ..core import files, livelink, rig, terminal
 from ..core.errors import UserError
 from ..core.performance import check_finite
 from . import nla, playblast
 from .alembic_child import select_only
-from .shape_keys import mapping_of
+from .shape_keys import sync_mapping
 
 
 def save_blend(path, compress: bool = False) -> None:
@@ -106,12 +107,13 @@ def export_alembic(path, obj, frame_start: int, frame_end: int) -> None:
     save_blend(scratch, compress=True)
     script = str(Path(__file__).with_name("alembic_child.py"))
     options = json.dumps({**ALEMBIC_OPTIONS, "start": frame_start, "end": frame_end})
-    args = ["--", str(scratch), obj.name, str(path), options]
+    args = ["--", str(os.getpid()), str(scratch), obj.name, str(path), options]
     blender = bpy.app.binary_path  # "" on the bpy module, whose Python imports bpy itself
     command = [blender, "-b", "--factory-startup", "--python", script] if blender else [sys.executable, script]
-    # It dies with this process (killed on an exception by subprocess.run; by the kernel, on Linux, when this
-    # process is killed), so that no exporter outlives the bake writing into a file nobody will move.
-    done = subprocess.run([*command, *args], capture_output=True, text=True, preexec_fn=processes.lifeline())
+    # It dies with this process (killed on an exception by subprocess.run; when this process is killed, as it sets
+    # itself up to), so that no exporter outlives the bake writing into a file nobody will move. No preexec_fn:
+    # Python code between fork and exec can deadlock a process with threads, as Blender is.
+    done = subprocess.run([*command, *args], capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"the Alembic exporter stopped (exit status {done.returncode}), disk full?")
 
@@ -291,7 +293,7 @@ def _playing_only(ad, tracks: set):
 def sample_weights(scene, obj, frames) -> np.ndarray:
     """(F, 52) ARKit weights as the scene plays them on obj's mapped shape keys (a whole-timeline CSV)."""
     blocks = obj.data.shape_keys.key_blocks
-    pairs = mapping_of(obj).pairs
+    pairs = sync_mapping(obj).pairs
     out = np.zeros((len(frames), rig.NUM_CHANNELS), np.float32)
     for i, frame in enumerate(frames):
         scene.frame_set(frame)

@@ -22,7 +22,7 @@ from ..core.errors import InputError, UserError
 from ..core.job import checked, keyed_from_voice
 from . import bake, exports, heads, nla
 from .preferences import own_folder
-from .shape_keys import check_target, mapping_of, update_mapping
+from .shape_keys import check_target, sync_mapping, update_mapping
 
 
 @functools.cache
@@ -164,7 +164,7 @@ def run_job(job: dict, animator, speaker_clips: list[str] = ()) -> dict:
     if in_scene:
         result = bake.bake_clip(scene, obj, perf, source, start, combined, bool(job.get("audio")), hold)
     else:  # a CSV is the performance itself: nothing else needs the scene's keys (2 GB for a 30-minute clip)
-        result = nla.BakeResult(unmatched=mapping_of(obj).unmatched, frames=len(perf.weights))
+        result = nla.BakeResult(unmatched=sync_mapping(obj).unmatched, frames=len(perf.weights))
     timeline = (min(scene.frame_start, start), max(scene.frame_end, end))
     scene.frame_start, scene.frame_end = start, end
     mark("bake")

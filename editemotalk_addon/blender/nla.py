@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import bpy
 import numpy as np
 
-from .shape_keys import check_target, layer_columns, mapping_of
+from .shape_keys import check_target, layer_columns, sync_mapping
 
 TAG = "editemotalk_clip"
 
@@ -126,7 +126,7 @@ def bake_layers(obj, perf, tag: str, name: str, start_frame: int, combined=False
     key = obj.data.shape_keys
     remove_bake(key, tag)
     ad = key.animation_data or key.animation_data_create()
-    result = BakeResult(unmatched=mapping_of(obj).unmatched, frames=len(perf.weights))
+    result = BakeResult(unmatched=sync_mapping(obj).unmatched, frames=len(perf.weights))
     first, last = start_frame, start_frame + result.frames - 1
     for track in clip_tracks(ad):
         if not track.mute and any(s.frame_start <= last and s.frame_end >= first for s in track.strips):

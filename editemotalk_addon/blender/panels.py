@@ -3,8 +3,6 @@
 import bpy
 
 from ..core import rig
-from ..core.errors import UserError
-from . import session
 
 
 class _Panel:
@@ -49,12 +47,8 @@ class EET_PT_emotion(_Panel, bpy.types.Panel):
         for name in rig.SLIDERS:
             col.prop(s, name, slider=True)
         col.prop(s, "intensity", slider=True)
-        try:
-            analysis = session.cached_analysis(session.audio_path(context.scene))
-        except (UserError, OSError):  # no clip chosen yet, or it vanished: nothing heard to show
-            analysis = None
-        if analysis is not None:
-            col.label(text="Heard: " + session.as_heard(context, analysis).heard(), icon="INFO")
+        if s.heard:  # kept by Analyze and Bake, cleared with another clip: draw reads no file and runs no model
+            col.label(text="Heard: " + s.heard, icon="INFO")
             col.operator("editemotalk.key_heard", icon="KEYINGSET")
         col.prop(s, "key_heard")
         col.prop(s, "character")

@@ -15,6 +15,12 @@ def _refresh_preview(self, context):
     session.request_refresh(context.scene)
 
 
+def _clip_changed(self, context):
+    """Another clip or character: what was heard in the last one no longer holds (the panel shows `heard`)."""
+    self.heard = ""
+    _refresh_preview(self, context)
+
+
 def _sound_strips(self, context, edit_text):
     return [
         s.name for s in sound.all_strips(context.scene) if s.type == "SOUND" and edit_text.lower() in s.name.lower()
@@ -38,8 +44,8 @@ class EETObjectSettings(bpy.types.PropertyGroup):
 _SLIDER_PROPS = {
     name: bpy.props.FloatProperty(
         name=name.capitalize(),
-        min=0.0,
-        max=1.5,
+        min=validate.SLIDER_RANGE[0],
+        max=validate.SLIDER_RANGE[1],
         soft_max=1.0,
         default=0.0,
         description=f"How much {name} to add (1 = a typical full {name} face)",
@@ -59,10 +65,10 @@ class EETSceneSettings(bpy.types.PropertyGroup):
             description="The mesh whose shape keys are animated",
         ),
         "audio_source": bpy.props.EnumProperty(
-            name="Audio", items=[("FILE", "File", ""), ("STRIP", "Sound strip", "")]
+            name="Audio", items=[("FILE", "File", ""), ("STRIP", "Sound strip", "")], update=_clip_changed
         ),
-        "audio_path": bpy.props.StringProperty(name="Audio file", subtype="FILE_PATH", update=_refresh_preview),
-        "sound_strip": bpy.props.StringProperty(name="Sound strip", search=_sound_strips, update=_refresh_preview),
+        "audio_path": bpy.props.StringProperty(name="Audio file", subtype="FILE_PATH", update=_clip_changed),
+        "sound_strip": bpy.props.StringProperty(name="Sound strip", search=_sound_strips, update=_clip_changed),
         "start_frame": bpy.props.IntProperty(name="Start frame", default=1, update=_refresh_preview),
         "mode": bpy.props.EnumProperty(
             name="Mode",
@@ -104,7 +110,7 @@ class EETSceneSettings(bpy.types.PropertyGroup):
         ),
         "character": bpy.props.StringProperty(
             name="Character",
-            update=_refresh_preview,
+            update=_clip_changed,
             description="Clips analysed under one character's name are read against that voice's own baseline "
             "(from two clips on): a voice that always sounds tense shows its calm lines as calm",
         ),

@@ -38,8 +38,9 @@ def update_mapping(obj, preset: str | None = None) -> name_mapping.Mapping:
     return mapping
 
 
-def mapping_of(obj) -> name_mapping.Mapping:
-    """The object's stored table (what the user may have edited), resolved first if it was never set."""
+def sync_mapping(obj) -> name_mapping.Mapping:
+    """The object's stored table (what the user may have edited) against the shape keys it has now: writes the
+    table when it was never set, and the list of ARKit channels left unmatched."""
     settings = obj.editemotalk
     if not settings.rows:
         return update_mapping(obj)
@@ -55,7 +56,7 @@ def mapping_of(obj) -> name_mapping.Mapping:
 
 def layer_columns(obj, perf, combined: bool = False) -> dict[str, dict[str, np.ndarray]]:
     """{layer: {shape key: values}}: what each NLA track of a bake of `perf` writes on obj's mapped keys."""
-    mapping = mapping_of(obj)
+    mapping = sync_mapping(obj)
     if not mapping.pairs:
         raise InputError(
             f"None of '{obj.name}''s shape keys match ARKit names - pick a name preset or edit the mapping table."

@@ -27,7 +27,7 @@ from .life import live
 from .onnx_sessions import cpu_session
 from .performance import Performance
 from .recogniser import HIDDEN, HOP, TOKENS, Recogniser, speech_activity
-from .rig import SLIDERS
+from .rig import EMOTIONS, SLIDERS
 from .timebase import frame_count, frame_times, resample_frames
 from .voice import WIDTH as VOICE_WIDTH
 from .voice import VoiceEncoder
@@ -89,8 +89,6 @@ class Analysis:
     @property
     def detected(self) -> dict[str, float]:
         """The voice's emotion over the whole clip (mean probability per label)."""
-        from .rig import EMOTIONS
-
         return dict(zip(EMOTIONS, self.probabilities.mean(0).round(3).tolist()))
 
     def heard(self, top: int = 3) -> str:
@@ -213,7 +211,8 @@ class Animator:
         scores (T, 8) of every clip of that voice, this one included. With fewer than two, it is as it was."""
         if len(speaker_clips) < 2:
             return analysis
-        baseline = speaker_baseline(speaker_clips, np.asarray(self.config.get("voice_reference", np.zeros(8))))
+        reference = np.asarray(self.config.get("voice_reference", np.zeros(len(EMOTIONS))))  # (8,)
+        baseline = speaker_baseline(speaker_clips, reference)
         temperature = self.config.get("voice_temperature", 1.0)
         return replace(analysis, probabilities=calibrated(analysis.logits, temperature, baseline))
 
@@ -245,7 +244,7 @@ class Animator:
         articulation, expression = resample(articulation), resample(expression)
         times = frame_times(analysis.duration, fps)
         life_layer = (
-            live(times, np.clip(self.slider_values(analysis, edit, times), 0.0, 1.5), seed)
+            live(times, np.clip(self.slider_values(analysis, edit, times), *validate.SLIDER_RANGE), seed)
             if life
             else np.zeros_like(articulation)
         )
@@ -296,7 +295,7 @@ def operating_gate(gate: np.ndarray, threshold: float | None) -> np.ndarray:
 
 def open_backend(folder: Path, runtime: str, device: str):
     """ONNX Runtime (bundled, any CPU), or the PyTorch model where this Python has torch (CPU, CUDA, MPS)."""
-    if runtime not in ("auto", "onnx", "torch"):
+    if runtime not in validate.RUNTIMES:
         raise InputError(f"runtime={runtime!r} is not a runtime - use auto, onnx or torch")
     if runtime == "onnx" or (runtime == "auto" and device == "cpu"):
         return OnnxBackend(folder)

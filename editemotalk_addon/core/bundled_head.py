@@ -1,7 +1,7 @@
 """The realistic head that ships with the extension: the ICT-FaceKit face (MIT licence, USC Institute for Creative
 Technologies; Li et al., CVPR 2020), cut to face, head, mouth socket, teeth and eyes, with ARKit-named shapes.
 
-`python build.py head` (model/packaging.py) writes ASSET from the upstream npz: the lashes, tear ducts and
+`python build.py head` (model/head_asset.py) writes ASSET from the upstream npz: the lashes, tear ducts and
 occlusion shells are dropped, ICT's per-side browInnerUp and cheekPuff become one shape each (tongueOut does not
 exist: reported as unmatched), the extra cheekRaiser and PupilDilate shapes are left out, and each shape keeps
 float16 offsets of only the vertices it moves. IctHead.load reads it like any ICT npz.

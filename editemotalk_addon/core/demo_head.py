@@ -140,16 +140,32 @@ def _falloff(points, center, radius):
 
 
 def shape_keys(mesh: Mesh) -> dict[str, np.ndarray]:
-    """ARKit name -> (V, 3) vertex positions of that shape at full weight."""
-    base = mesh.positions
-    P = mesh.parts
+    """ARKit name -> (V, 3) vertex positions of that shape at full weight: the jaw, the lips, the eyes, and the
+    brows, cheeks, nose and tongue, each group on its own."""
     out = {}
+    for group in (_jaw_shapes, _lip_shapes, _eye_shapes, _face_shapes):
+        out |= group(mesh)
+    missing = set(ARKIT_NAMES) - set(out)
+    assert not missing, missing
+    return {n: out[n] for n in ARKIT_NAMES}
+
+
+def _shaper(mesh: Mesh):
+    """shape(fn): a copy of the rest positions, changed in place by fn."""
+    base = mesh.positions
 
     def shape(fn):
         p = base.copy()
         fn(p)
         return p
 
+    return shape
+
+
+def _jaw_shapes(mesh: Mesh) -> dict[str, np.ndarray]:
+    """The jaw turns about its pivot, taking the chin, the lower mouth, the lower lip and the tongue with it."""
+    base, P, shape = mesh.positions, mesh.parts, _shaper(mesh)
+    out = {}
     head = base[P["head"]]
     chin = np.clip((MOUTH[2] + 0.004 - head[:, 2]) / 0.02, 0, 1) * np.clip(-(head[:, 1] + 0.03) / 0.03, 0, 1)
     lower_mouth = np.clip((MOUTH[2] + 0.002 - base[P["mouth"], 2]) / 0.006, 0, 1)
@@ -172,6 +188,13 @@ def shape_keys(mesh: Mesh) -> dict[str, np.ndarray]:
         p[P["lipUpper"], 2] -= 0.002
 
     out["mouthClose"] = shape(close)
+    return out
+
+
+def _lip_shapes(mesh: Mesh) -> dict[str, np.ndarray]:
+    """Each mouth shape moves the lips alone, by a function of their rest positions (corners and sides weighted)."""
+    P, shape = mesh.parts, _shaper(mesh)
+    out = {}
 
     def lips(fn):
         def apply(p):
@@ -232,6 +255,13 @@ def shape_keys(mesh: Mesh) -> dict[str, np.ndarray]:
     )
     out["mouthShrugLower"] = shape(lips(lambda q, up: q if up else q + [0, -0.002, 0.004]))
     out["mouthShrugUpper"] = shape(lips(lambda q, up: q + [0, -0.002, 0.003] if up else q))
+    return out
+
+
+def _eye_shapes(mesh: Mesh) -> dict[str, np.ndarray]:
+    """The eyeballs turn about their centres; the lids turn about the eyes' centres."""
+    P, shape = mesh.parts, _shaper(mesh)
+    out = {}
 
     def eye(p, side, angle_x=0.0, angle_z=0.0):
         c = EYES[side]
@@ -253,6 +283,15 @@ def shape_keys(mesh: Mesh) -> dict[str, np.ndarray]:
         out["eyeLookDown" + s] = shape(lambda p, s=s: eye(p, s, np.radians(25)))
         out["eyeLookOut" + s] = shape(lambda p, s=s, sx=sx: eye(p, s, 0, np.radians(30 * sx)))
         out["eyeLookIn" + s] = shape(lambda p, s=s, sx=sx: eye(p, s, 0, np.radians(-30 * sx)))
+    return out
+
+
+def _face_shapes(mesh: Mesh) -> dict[str, np.ndarray]:
+    """Brows, cheeks, nose and tongue."""
+    base, P, shape = mesh.positions, mesh.parts, _shaper(mesh)
+    out = {}
+    head = base[P["head"]]
+    for s, sx in (("Left", 1), ("Right", -1)):
 
         def brow(p, s=s, sx=sx, inner=0.0, outer=0.0, squeeze=0.0):
             idx = P["brow" + s]
@@ -291,6 +330,4 @@ def shape_keys(mesh: Mesh) -> dict[str, np.ndarray]:
     normals = head / np.linalg.norm(head, axis=1, keepdims=True)
     out["cheekPuff"] = shape(lambda p: p.__setitem__(P["head"], p[P["head"]] + cheeks[:, None] * normals * 0.012))
     out["tongueOut"] = shape(lambda p: p.__setitem__(P["tongue"], p[P["tongue"]] + [0, -0.03, -0.004]))
-    missing = set(ARKIT_NAMES) - set(out)
-    assert not missing, missing
-    return {n: out[n] for n in ARKIT_NAMES}
+    return out

@@ -49,7 +49,7 @@ class IctHead:
             neutral, names = d["neutral"].astype(np.float32), [str(n) for n in d["expression_names"]]
             if "deltas" in d:
                 deltas = d["deltas"].astype(np.float32)
-            else:  # the bundled head: per shape, only the vertices it moves (model/packaging.py writes it)
+            else:  # the bundled head: per shape, only the vertices it moves (model/head_asset.py writes it)
                 deltas = np.zeros((len(names), *neutral.shape), np.float32)
                 shape = np.repeat(np.arange(len(names)), d["delta_counts"])
                 deltas[shape, d["delta_vertices"]] = d["delta_values"]

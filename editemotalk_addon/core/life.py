@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .rig import INDEX, NUM_CHANNELS
+from .rig import EMOTIONS, INDEX, NUM_CHANNELS
 
-# Per emotion (neutral first, then the sliders): blinks per minute, blink speed, gaze hold (s), vertical gaze bias.
-BLINK_RATE = np.array([17, 21, 12, 10, 28, 18, 8, 14], np.float32)
-BLINK_SPEED = np.array([1.0, 1.0, 0.7, 1.15, 1.3, 1.0, 1.2, 0.9], np.float32)
-GAZE_HOLD = np.array([1.2, 1.1, 1.8, 1.5, 0.6, 1.2, 0.9, 1.4], np.float32)
-GAZE_BIAS = np.array([0.0, 0.02, -0.12, 0.0, 0.03, -0.04, 0.05, -0.02], np.float32)
+# Per emotion: blinks per minute, blink speed, gaze hold (s), vertical gaze bias. An emotion without a row of its
+# own blinks and looks as neutral does.
+LIFE = {
+    "neutral": (17, 1.0, 1.2, 0.0),
+    "happy": (21, 1.0, 1.1, 0.02),
+    "sad": (12, 0.7, 1.8, -0.12),
+    "angry": (10, 1.15, 1.5, 0.0),
+    "fearful": (28, 1.3, 0.6, 0.03),
+    "disgusted": (18, 1.0, 1.2, -0.04),
+    "surprised": (8, 1.2, 0.9, 0.05),
+    "contempt": (14, 0.9, 1.4, -0.02),
+}
+BLINK_RATE, BLINK_SPEED, GAZE_HOLD, GAZE_BIAS = np.array([LIFE.get(e, LIFE["neutral"]) for e in EMOTIONS], np.float32).T
 _CLOSE, _HOLD, _OPEN = 0.09, 0.03, 0.18  # s, blink phases at speed 1
 _SACCADE = 0.04  # s
 

@@ -12,8 +12,9 @@ interpenetrate, and the mouth is shut only if it is shut across the whole middle
 
 The rest face is 0.76 mm open at the centre, so "closed" means at most CLOSED_MM = 0.5 mm: a face that never moves
 scores no closure. The constants come from the mesh (model/evaluation/lip_derivation.py re-derives them; a test
-checks they match). This is the numpy rule the metrics, the teacher and the runtime use; the network carries its torch
-twin (core/network/lips.py, held equal by a test), so the seal inside the ONNX graphs is this same rule.
+checks they match). The metrics and the teacher run this numpy seal; at runtime the seal runs inside the ONNX graphs
+as its torch twin (core/network/lips.py, held equal to this one by a test), and only the rules after the network
+(on_lips: rest in silence, a bounded jaw, no emotion narrowing a speaking mouth) run here in numpy.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from .windows import RUNNING
@@ -11,8 +12,14 @@ from .windows import RUNNING
 def onnx_runtime():
     """The onnxruntime module, imported with its telemetry off: importing it otherwise writes a device id and a
     database under ~/.cache/Microsoft and a session file in the temporary folder (ONNX Runtime 1.23), and the
-    extension writes nothing beyond what it is asked to and its own folder."""
-    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    extension writes nothing beyond what it is asked to and its own folder. The switch is read while the module
+    imports, and the environment is put back right after: Blender's, and its other add-ons', stays theirs."""
+    if "onnxruntime" not in sys.modules and "ORT_DISABLE_TELEMETRY" not in os.environ:
+        os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+        try:
+            import onnxruntime
+        finally:
+            del os.environ["ORT_DISABLE_TELEMETRY"]
     import onnxruntime
 
     return onnxruntime

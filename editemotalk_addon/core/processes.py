@@ -1,5 +1,5 @@
-"""Child processes and the machine they share: a child that ends with its parent (batch workers, the Alembic
-exporter), and how many batch workers this machine runs well (its cores and free memory)."""
+"""Child processes and the machine they share: a batch worker that ends with its parent, and how many batch
+workers this machine runs well (its cores and free memory)."""
 
 from __future__ import annotations
 
@@ -30,15 +30,6 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
-
-
-def lifeline():
-    """A subprocess's preexec_fn that makes the child die with this process (Linux; None elsewhere), its system
-    call looked up here, before the fork, so that the child runs no loader between fork and exec."""
-    if not LINUX:
-        return None
-    _prctl()
-    return functools.partial(die_with_parent, os.getpid())
 
 
 @functools.cache

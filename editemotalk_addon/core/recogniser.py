@@ -3,8 +3,9 @@
 The network is hama's waveform CTC recogniser (PyPI hama 1.3.13, Apache-2.0; weights/recogniser.onnx, pinned by
 SHA-256 in the weights manifest; provenance and notice in weights/RECOGNISER-NOTICE.txt). Its input is the
 16 kHz waveform as it is (hama itself does no gain, normalisation or dither); its outputs per 20 ms frame are
-log-probabilities over 191 multilingual IPA tokens and, exposed by `python build.py recogniser`, the 256-wide
-last hidden layer. Frame t is centred on sample 320 t; a clip of N samples has N // 320 + 1 frames.
+log-probabilities over 191 multilingual IPA tokens and the 256-wide last hidden layer, which model/pretrained.py
+(write_recogniser) exposes as an output when it writes the file into a weights folder. Frame t is centred on
+sample 320 t; a clip of N samples has N // 320 + 1 frames.
 
 The graph reads at most 30 s (it silently cuts the rest) and its squeeze-excitation means and self-attention see
 its whole input, so a longer clip runs in overlapping windows, each frame taken from the window where it lies

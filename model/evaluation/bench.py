@@ -30,7 +30,8 @@ def run(weights: Path, corpus: Path, data: Path, parts: set[str], per_set: int, 
     previous = OUT / "results.json"
     partial = parts != {"model", "blender", "judge"}
     results = json.loads(previous.read_text()) if previous.exists() and partial else {}
-    results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    if parts:  # with every part skipped, bench only rewrites the tables from the results it has
+        results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     keep = lambda: previous.write_text(json.dumps(results, indent=1) + "\n")
     ict = data / "ict_facekit" / "ict_face_model.npz"
     if "model" in parts:

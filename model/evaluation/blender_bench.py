@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import bpy
@@ -15,7 +16,10 @@ import numpy as np
 from editemotalk_addon.core import weights as W
 from editemotalk_addon.core.manifest import OUTSIDE
 
-from ..packaging import PLATFORM_MARKS, ROOT, build_extension, tested_blender
+from ..blenders import tested_blender
+from ..packaging import PLATFORM_MARKS, ROOT, build_extension
+
+PRETRAINED_FILES = ("recogniser.onnx", "voice.onnx", "RECOGNISER-", "VOICE-")  # what the pretrained networks added
 
 
 def _median_time(fn, repeats: int = 5) -> float:
@@ -64,10 +68,18 @@ def preview_speed(audio_path: Path) -> float:
     return result
 
 
+def _pretrained_mb(zip_path: Path) -> float:
+    """What the pretrained networks (and their notices) weigh inside a zip, compressed: the zip's growth by them."""
+    with zipfile.ZipFile(zip_path) as z:
+        share = [i.compress_size for i in z.infolist() if Path(i.filename).name.startswith(PRETRAINED_FILES)]
+    return round(sum(share) / 1e6, 1)
+
+
 def extension_figures(out: Path, speech_wav: Path) -> dict:
     """All four zips (sizes), and enabling the linux one in a fresh Blender."""
     zips = build_extension(out, W.DEFAULT, list(PLATFORM_MARKS))
     sizes = {z.name: round(z.stat().st_size / 1e6, 1) for z in zips}
+    pretrained = {z.name: _pretrained_mb(z) for z in zips}
     linux = next(out.glob("*linux_x64.zip"))
     python = tested_blender("4.5")
     with tempfile.TemporaryDirectory() as home:
@@ -82,6 +94,7 @@ def extension_figures(out: Path, speech_wav: Path) -> dict:
     report = json.loads(next(line[7:] for line in res.stdout.splitlines() if line.startswith("REPORT ")))
     return {
         "zips_mb": sizes,
+        "zips_pretrained_mb": pretrained,
         "enable_s": round(report["enable_s"], 3),
         "install_and_enable_s": round(report["install_enable_s"], 3),
         "extension_bake_s": round(report["bake_s"], 3),  # a real clip through the Bake button: analyze included

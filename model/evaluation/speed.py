@@ -28,7 +28,6 @@ def corpus_throughput(data_root: Path, hours: float = 0.1, workers: int = 2) -> 
         "hours_built": s["hours"],
         "wall_seconds": s["wall_seconds"],
         "realtime_factor": s["realtime_factor"],
-        "target_realtime_factor": 20.0,
     }
 
 
@@ -52,14 +51,10 @@ def teacher_speed(corpus_root: Path, clips: int = 200) -> dict:
         "audio_seconds": round(seconds, 1),
         "realtime_factor": round(seconds / alone),
         "realtime_factor_with_prosody": round(seconds / with_prosody),
-        "target_realtime_factor": 1000,
     }
 
 
-# Issue 32's targets for a 60 s clip on 2 cores, in this one place (report.py reads them): analyze with both
-# pretrained networks, a usable face (what is said only, Blender's lips first), a re-generate after a slider change
 BEFORE_RELEASE = "d09413f"  # main before the merge of issues 23 and 24: the release before the pretrained networks
-TARGETS = {"analyze_s": 0.4, "lips_s": 0.25, "generate_s": 0.02, "peak_rss_mb": 1536}
 ROUNDS = 3  # the release before and this one take turns, each in a fresh process; each figure is the minimum
 
 
@@ -129,7 +124,7 @@ def inference_speed(weights: Path, seconds: float = CLIP_SECONDS) -> dict:
     (ROUNDS times, each runtime in a fresh process so peak memory is its own); each figure is the fastest turn,
     with the load average of every turn beside it (the machine is shared)."""
     root = Path(__file__).resolve().parents[2]
-    out = {"clip_seconds": seconds, "targets": TARGETS, "before_release": BEFORE_RELEASE}
+    out = {"clip_seconds": seconds, "before_release": BEFORE_RELEASE}
     with tempfile.TemporaryDirectory(prefix="eet-bench-before-") as tmp:
         before = release_before(Path(tmp))
         try:
@@ -152,15 +147,10 @@ def inference_speed(weights: Path, seconds: float = CLIP_SECONDS) -> dict:
     return out
 
 
-# 14 MB of our own networks, and what the issues allow the pretrained ones: 8 MB (recogniser), 40 MB (voice)
-WEIGHTS_TARGET_MB = 14 + 8 + 40
-
-
 def weights_size(weights: Path) -> dict:
     files = {p.name: p.stat().st_size for p in Path(weights).iterdir() if p.is_file()}
     return {
         "total_mb": round(sum(files.values()) / 1e6, 2),
-        "target_mb": WEIGHTS_TARGET_MB,
         "files_mb": {k: round(v / 1e6, 2) for k, v in sorted(files.items())},
     }
 

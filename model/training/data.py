@@ -20,7 +20,7 @@ import torch
 from editemotalk_addon.core.network.encoders import RECOGNISER_CHANNELS
 from editemotalk_addon.core.performance import compose
 from editemotalk_addon.core.recogniser import BILABIAL
-from editemotalk_addon.core.rig import EMOTION_INDEX, NUM_CHANNELS, SLIDERS
+from editemotalk_addon.core.rig import EMOTION_INDEX, EMOTIONS, NUM_CHANNELS, SLIDERS
 from editemotalk_addon.core.timebase import TRAIN_FPS, frame_count, resample_frames
 
 from . import teacher
@@ -202,7 +202,7 @@ def emotion_weights(corpus: Corpus, real_share: float, exclude: str = "") -> np.
     w = np.zeros(len(labels))
     for group, share in ((real, real_share), (~real, 1.0 - real_share)):
         keep = group & (labels >= 0)
-        counts = np.bincount(labels[keep], minlength=8).astype(float)
+        counts = np.bincount(labels[keep], minlength=len(EMOTIONS)).astype(float)
         w[keep] = share / (counts[labels[keep]] * np.count_nonzero(counts))
     return w / w.sum()
 

@@ -21,7 +21,7 @@ from editemotalk_addon.core.network.encoders import RECOGNISER_WIDTH
 from editemotalk_addon.core.network.model import BLOCK, VOICE_WIDTH, EditEmoTalk
 from editemotalk_addon.core.timebase import TRAIN_FPS
 
-from ..packaging import write_networks
+from ..pretrained import write_networks
 
 OPSET = 17
 

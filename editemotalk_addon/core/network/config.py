@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from ..rig import EMOTIONS
+
 
 @dataclass
 class ModelConfig:
@@ -26,7 +28,7 @@ class ModelConfig:
     expression_dilations: tuple[int, ...] = (1, 2, 4, 8)
     mapping_dim: int = 96  # training only (model/training/network.py), like the field below
     mapping_dilations: tuple[int, ...] = (1, 2, 4, 8)
-    n_classes: int = 8  # neutral + the seven sliders
+    n_classes: int = len(EMOTIONS)  # neutral + the sliders
     dropout: float = 0.1
 
     @classmethod

@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..voice import WIDTH as VOICE_WIDTH
 from .config import ModelConfig
 from .encoders import ContentEncoder, EmotionEncoder
 from .frontend import CONTENT_HOP, AudioFrontEnd, PitchSpectrum
@@ -22,7 +23,6 @@ from .prosody import ProsodyFeatures
 
 BLOCK = 2 * CONTENT_HOP  # audio is padded to whole 25 Hz emotion frames (640 samples)
 EMOTION_FEATURES = ("spectra", "spectra+prosody", "voice")  # ModelConfig.emotion_features
-VOICE_WIDTH = 512  # the voice encoder's features (core/voice.py)
 
 
 def pad_audio(audio: torch.Tensor) -> torch.Tensor:
