@@ -130,17 +130,17 @@ class Animator:
         features = _feeder().submit(self.voice, x) if at_once else None  # its own thread while the recogniser runs
         duration = len(x) / SAMPLE_RATE
         frames = frame_count(duration, self.model_fps)
-        log_probs, hidden = self.recogniser(x)
-        speech = fit_frames(speech_activity(x, log_probs)[None], frames)[0]
-        recognised = fit_frames_of(blocks, hidden, log_probs)  # (447, T) as the graph reads it
-        del log_probs, hidden
+        recognised = self.recogniser(x)  # log-probabilities (T', 191), hidden (T', 256)
+        speech = fit_frames(speech_activity(x, recognised[0])[None], frames)[0]
+        recognised = recognised[::-1]  # the graph reads hidden first (447 channels)
         if at_once:
-            voice_features = fit_frames_of(blocks, features.result())
+            voice = features.result()
             *said, emotion, clip, logits = self._backend.analyze(
-                self._audio(x, 0, blocks), recognised[None], voice_features[None]
+                self._audio(x, 0, blocks), frames_of(0, blocks, *recognised), frames_of(0, blocks, voice)
             )
+            del voice
         else:
-            said = self._in_chunks(self._backend.content, x, recognised)
+            said = self._in_chunks(self._backend.content, x, blocks, recognised)
         del recognised
         content, articulation, gate = (a[0, :, :frames] for a in said)
         analysis = Analysis(
@@ -163,24 +163,23 @@ class Animator:
         if self.voice is None or analysis.voice_heard:
             return analysis
         x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
-        voice_features = fit_frames_of(-(-len(x) // self.block) * self.block // HOP, self.voice(x))
-        emotion, clip, logits = self._in_chunks(self._backend.emotion, x, voice_features)
+        blocks = -(-len(x) // self.block) * self.block // HOP
+        emotion, clip, logits = self._in_chunks(self._backend.emotion, x, blocks, (self.voice(x),))
         return self._heard(analysis, emotion, clip, logits)
 
-    def _in_chunks(self, stage, x: np.ndarray, features: np.ndarray) -> list[np.ndarray]:
-        """`stage` (backend.content or backend.emotion) on the (N,) clip and its (C, T) features, CHUNK_FRAMES at
-        a time, each chunk with CHUNK_CONTEXT frames of context on both sides: the stages are convolutions and
-        frame-wise norms, so each frame gets what one pass gives. Their outputs over time (1, C, T) are joined; the
-        clip embedding (1, E), a softmax-weighted mean over the whole clip, becomes the chunks' frame-weighted
-        mean (nothing downstream reads it)."""
-        total = features.shape[1]
+    def _in_chunks(self, stage, x: np.ndarray, total: int, features: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+        """`stage` (backend.content or backend.emotion) on the (N,) clip and its features (frames_of) over `total`
+        frames, CHUNK_FRAMES at a time, each chunk with CHUNK_CONTEXT frames of context on both sides: the stages
+        are convolutions and frame-wise norms, so each frame gets what one pass gives. Their outputs over time
+        (1, C, T) are joined; the clip embedding (1, E), a softmax-weighted mean over the whole clip, becomes the
+        chunks' frame-weighted mean (nothing downstream reads it)."""
         if total <= CHUNK_FRAMES:
-            return stage(self._audio(x, 0, total), features[None])
+            return stage(self._audio(x, 0, total), frames_of(0, total, *features))
         parts = []
         for first in range(0, total, CHUNK_FRAMES):
             last = min(total, first + CHUNK_FRAMES)
             start, stop = max(0, first - CHUNK_CONTEXT), min(total, last + CHUNK_CONTEXT)
-            out = stage(self._audio(x, start, stop), features[None, :, start:stop])
+            out = stage(self._audio(x, start, stop), frames_of(start, stop, *features))
             parts.append([o[:, :, first - start : last - start] if o.ndim == 3 else o * (last - first) for o in out])
         return [
             np.concatenate(p, axis=2) if p[0].ndim == 3 else (sum(p) / total).astype(np.float32) for p in zip(*parts)
@@ -263,16 +262,12 @@ class Animator:
         return np.concatenate(out, axis=1)
 
 
-def fit_frames_of(frames: int, *features: np.ndarray) -> np.ndarray:
-    """(T, C1), (T, C2)... side by side as (C1 + C2..., frames), cut or edge-padded like fit_frames: one array
-    written once (the recogniser's features of a 30-minute clip are 160 MB)."""
-    out = np.empty((sum(f.shape[1] for f in features), frames), np.float32)
-    t, row = min(frames, len(features[0])), 0
-    for f in features:
-        out[row : row + f.shape[1], :t] = f[:t].T
-        row += f.shape[1]
-    out[:, t:] = out[:, t - 1 : t]
-    return out
+def frames_of(start: int, stop: int, *features: np.ndarray) -> np.ndarray:
+    """Frames [start, stop) of the networks' features (T', C1), (T', C2)... as the analyze graph reads them:
+    (1, C1 + C2..., stop - start), past their last frame its copy (as fit_frames pads). Only these frames are
+    copied: a long clip's features are never laid out twice."""
+    index = np.minimum(np.arange(start, stop), len(features[0]) - 1)
+    return np.concatenate([f[index].T for f in features])[None].astype(np.float32, copy=False)
 
 
 def fit_frames(x: np.ndarray, frames: int) -> np.ndarray:
