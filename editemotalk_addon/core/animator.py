@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +141,7 @@ class Animator:
             )
             del voice
         else:
-            said = self._in_chunks(self._backend.content, x, blocks, recognised)
+            said = self._in_chunks(self._backend.content, x, blocks, reader(*recognised))
         del recognised
         content, articulation, gate = (a[0, :, :frames] for a in said)
         analysis = Analysis(
@@ -164,22 +165,30 @@ class Animator:
             return analysis
         x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
         blocks = -(-len(x) // self.block) * self.block // HOP
-        emotion, clip, logits = self._in_chunks(self._backend.emotion, x, blocks, (self.voice(x),))
+        emotion, clip, logits = self._in_chunks(self._backend.emotion, x, blocks, partial(self._voice_frames, x))
         return self._heard(analysis, emotion, clip, logits)
 
-    def _in_chunks(self, stage, x: np.ndarray, total: int, features: tuple[np.ndarray, ...]) -> list[np.ndarray]:
-        """`stage` (backend.content or backend.emotion) on the (N,) clip and its features (frames_of) over `total`
-        frames, CHUNK_FRAMES at a time, each chunk with CHUNK_CONTEXT frames of context on both sides: the stages
-        are convolutions and frame-wise norms, so each frame gets what one pass gives. Their outputs over time
-        (1, C, T) are joined; the clip embedding (1, E), a softmax-weighted mean over the whole clip, becomes the
-        chunks' frame-weighted mean (nothing downstream reads it)."""
+    def _voice_frames(self, x: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """(1, 512, stop - start): the voice encoder's frames [start, stop) as frames_of lays them out, from only
+        the windows that give them."""
+        last = -(-len(x) // HOP) - 1  # the encoder's last frame: past it, its copy
+        first = min(start, last)
+        return frames_of(start - first, stop - first, self.voice(x, (first, min(stop, last + 1))))
+
+    def _in_chunks(self, stage, x: np.ndarray, total: int, features) -> list[np.ndarray]:
+        """`stage` (backend.content or backend.emotion) on the (N,) clip and `features(start, stop)`, the frames
+        the stage reads (1, C, stop - start), over `total` frames, CHUNK_FRAMES at a time, each chunk with
+        CHUNK_CONTEXT frames of context on both sides: the stages are convolutions and frame-wise norms, so each
+        frame gets what one pass gives. Their outputs over time (1, C, T) are joined; the clip embedding (1, E), a
+        softmax-weighted mean over the whole clip, becomes the chunks' frame-weighted mean (nothing downstream
+        reads it)."""
         if total <= CHUNK_FRAMES:
-            return stage(self._audio(x, 0, total), frames_of(0, total, *features))
+            return stage(self._audio(x, 0, total), features(0, total))
         parts = []
         for first in range(0, total, CHUNK_FRAMES):
             last = min(total, first + CHUNK_FRAMES)
             start, stop = max(0, first - CHUNK_CONTEXT), min(total, last + CHUNK_CONTEXT)
-            out = stage(self._audio(x, start, stop), frames_of(start, stop, *features))
+            out = stage(self._audio(x, start, stop), features(start, stop))
             parts.append([o[:, :, first - start : last - start] if o.ndim == 3 else o * (last - first) for o in out])
         return [
             np.concatenate(p, axis=2) if p[0].ndim == 3 else (sum(p) / total).astype(np.float32) for p in zip(*parts)
@@ -260,6 +269,11 @@ class Animator:
             _, x = self._backend.generate(*(a[None, :, lo:hi] for a in (content, articulation, gate, emotion)))
             out.append(x[0, :, start - lo : start - lo + min(GENERATE_CHUNK, total - start)])
         return np.concatenate(out, axis=1)
+
+
+def reader(*features: np.ndarray):
+    """features(start, stop) for Animator._in_chunks: frames_of these features."""
+    return lambda start, stop: frames_of(start, stop, *features)
 
 
 def frames_of(start: int, stop: int, *features: np.ndarray) -> np.ndarray:

@@ -38,15 +38,17 @@ class VoiceEncoder:
         (states,) = self.session.run([self.layer], {"audio": wave[None]})
         return states[0]
 
-    def __call__(self, wave16k: np.ndarray) -> np.ndarray:
-        """(N,) float32 at 16 kHz -> (ceil(N / 320), 512) features at 50 Hz."""
+    def __call__(self, wave16k: np.ndarray, span: tuple[int, int] | None = None) -> np.ndarray:
+        """(N,) float32 at 16 kHz -> (ceil(N / 320), 512) features at 50 Hz, or the frames [first, last) of them
+        (`span`: only the windows that give them run; a long clip's features need never be held whole)."""
         wave = np.asarray(wave16k, np.float32).reshape(-1)
         total = -(-len(wave) // HOP)
         window, context = int(WINDOW_S * SAMPLE_RATE / HOP), int(CONTEXT_S * SAMPLE_RATE / HOP)
         if total <= window:
-            return self._run(padded_to(wave, total * HOP))
+            features = self._run(padded_to(wave, total * HOP))
+            return features if span is None else features[span[0] : span[1]]
         run = lambda start, stop: (self._run(padded_to(wave[start * HOP : stop * HOP], (stop - start) * HOP)),)
-        return stitched(total, window, context, run)[0]
+        return stitched(total, window, context, run, span)[0]
 
 
 def padded_to(wave: np.ndarray, samples: int) -> np.ndarray:

@@ -42,16 +42,21 @@ def plan(total: int, window: int, context: int) -> list[tuple[int, int, int, int
     return out
 
 
-def stitched(total: int, window: int, context: int, run: Callable[[int, int], tuple]) -> tuple[np.ndarray, ...]:
-    """The frames 0..total of every output of `run(start, stop)`, which runs the network on window frames
-    [start, stop) and returns its outputs with that window's frame 0 first; the windows run on the pool."""
-    windows = plan(total, window, context)
-    if len(windows) == 1:
+def stitched(
+    total: int, window: int, context: int, run: Callable[[int, int], tuple], span: tuple[int, int] | None = None
+) -> tuple[np.ndarray, ...]:
+    """The frames 0..total (or `span`, [first, last) of them) of every output of `run(start, stop)`, which runs
+    the network on window frames [start, stop) and returns its outputs with that window's frame 0 first; the
+    windows that give the frames wanted run on the pool, and a span gets what the whole clip would."""
+    begin, end = span or (0, total)
+    windows = [w for w in plan(total, window, context) if w[2] < end and w[3] > begin]
+    if windows == [(0, total, 0, total)] and span is None:
         return tuple(run(0, total))
     stitched = None  # filled window by window as they finish: a long clip's outputs are held once, not twice
     for (start, _, first, last), outputs in zip(windows, pool().map(lambda w: run(w[0], w[1]), windows)):
         if stitched is None:
-            stitched = tuple(np.empty((total, *out.shape[1:]), out.dtype) for out in outputs)
+            stitched = tuple(np.empty((end - begin, *out.shape[1:]), out.dtype) for out in outputs)
+        first, last = max(first, begin), min(last, end)
         for whole, out in zip(stitched, outputs):
-            whole[first:last] = out[first - start : last - start]
+            whole[first - begin : last - begin] = out[first - start : last - start]
     return stitched
