@@ -71,7 +71,6 @@ TARGETS = (
     ),
     Target("teacher_rtf", "teacher alone", ">=", 1000.0, "x real time", 2),
     Target("analyze", "analyze a 60 s clip, both pretrained networks included", "<=", 0.4, " s", 32),
-    Target("lips", "a usable face: what is said in a 60 s clip (lips first)", "<=", 0.25, " s", 32),
     Target(
         "analyze_content", "analyze minus the voice encoder's share (recogniser, content, gate)", "<=", 1.0, " s", 23
     ),
