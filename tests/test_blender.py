@@ -758,3 +758,22 @@ def test_word_markers_where_the_line_is_given_are_the_clis_json(scene, tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     marks = json.loads((tmp_path / "w.json").read_text())["marks"]
     assert [(m["frame"], "EET:" + m["word"]) for m in marks] == ours
+
+
+def test_analyze_shows_the_lips_first_and_the_voice_fills_heard_after(scene):
+    """What the Analyze button's background thread stores first (what is said, the voice not yet heard) drives
+    the preview; anything that needs the voice (Bake, Key Heard Emotion, a script) hears it then, and gets
+    what one full analysis gives."""
+    demo_head(scene)
+    s = scene.editemotalk
+    path = session.audio_path(scene)
+    animator = session.get_animator(bpy.context)
+    lips = animator.analyze(path, voice=False)
+    session.store_analysis(path, lips)
+    perf = session.performance(bpy.context, scene, session.cached_analysis(path))  # what the live preview shows
+    assert perf.weights.shape[0] == int(np.ceil(lips.duration * 30)) and perf.weights.any()
+    assert session.cached_analysis(path) is lips and not lips.voice_heard and s.heard == ""
+    heard = session.analyze(bpy.context, path)
+    assert heard.voice_heard and session.cached_analysis(path) is heard
+    full = animator.analyze(path)
+    assert np.array_equal(heard.probabilities, full.probabilities) and heard.heard() == full.heard()

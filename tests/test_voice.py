@@ -109,3 +109,41 @@ def test_keep_voice_is_the_papers_edit_from_the_heard_emotions_place_in_the_spac
     moved_abs = animator.edited_emotion(sure, EmotionEdit(happy)) - animator.edited_emotion(sure, absolute)
     assert np.allclose(moved_voice, moved_abs, atol=1e-5)
     assert np.allclose(moved_abs.T[0], 0.8 * space.directions[EMOTIONS.index("happy") - 1], atol=1e-5)
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "torch"])
+def test_lips_first_then_the_voice_gives_what_one_analysis_gives(data_root, runtime):
+    """Analyze's two stages: what is said alone (the face, editable at once; the voice reads neutral and adds
+    nothing in voice mode), then hear() fills how it is said: the same arrays as one analyze(), to the bit, on a
+    clip long enough for several windows of both networks."""
+    root = data_root / "english_read" / "cmu_arctic" / "bdl"
+    clip = np.concatenate([load_audio(root / f"arctic_b04{n:02d}.flac") for n in range(10, 20)])[: 24 * 16000]
+    animator = Animator.load(runtime=runtime)
+    whole = animator.analyze(clip)
+    lips = animator.analyze(clip, voice=False)
+    assert whole.voice_heard and not lips.voice_heard
+    for name in ("content", "articulation", "gate", "speech"):
+        assert np.array_equal(getattr(lips, name), getattr(whole, name)), name
+    assert lips.detected["neutral"] == 1.0 and not voice_alphas(lips.probabilities).any()
+    assert not np.allclose(lips.probabilities, whole.probabilities)
+    heard = animator.hear(lips, clip)
+    assert heard.voice_heard and heard.content is lips.content
+    for name in ("emotion", "clip", "logits", "probabilities"):
+        assert np.array_equal(getattr(heard, name), getattr(whole, name)), name
+    assert animator.hear(heard, clip) is heard
+
+
+def test_a_long_clip_analyzed_in_chunks_gets_what_one_pass_gives(data_root, monkeypatch):
+    """Past CHUNK_FRAMES a clip is analyzed in chunks (one network's features at a time, bounded memory): with
+    chunks of 12 s, a 31 s clip gets the same content, lips and voice, frame by frame, as one pass."""
+    from editemotalk_addon.core import animator as module
+
+    root = data_root / "english_read" / "cmu_arctic" / "bdl"
+    clip = np.concatenate([load_audio(root / f"arctic_b04{n:02d}.flac") for n in range(10, 25)])[: 31 * 16000 + 77]
+    animator = Animator.load()
+    whole = animator.analyze(clip)
+    monkeypatch.setattr(module, "CHUNK_FRAMES", 600)
+    chunked = animator.analyze(clip)
+    assert chunked.content.shape == whole.content.shape == (128, -(-len(clip) * 50 // 16000))
+    for name in ("content", "articulation", "gate", "speech", "emotion", "logits", "probabilities"):
+        assert np.abs(getattr(chunked, name) - getattr(whole, name)).max() < 1e-4, name

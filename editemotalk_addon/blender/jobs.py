@@ -34,9 +34,9 @@ from ..core.character import Character
 from ..core.emotion_keys import curves_json, heard_keys
 from ..core.errors import InputError, UserError
 from ..core.job import checked, keyed_from_voice
-from . import bake, exports, heads
+from . import bake, exports, heads, nla
 from .preferences import own_folder
-from .shape_keys import check_target, update_mapping
+from .shape_keys import check_target, sync_mapping, update_mapping
 
 
 @functools.cache
@@ -111,6 +111,9 @@ def read_character(path: str) -> Character:
     return _character(path, st.st_size, st.st_mtime_ns)
 
 
+SCENE_FREE_OUTPUTS = {"csv", "heard", "phones"}  # outputs written from the performance and the analysis, not the scene
+
+
 @functools.lru_cache(maxsize=16)
 def _character(path: str, size: int, mtime_ns: int) -> Character:
     return speakers.condensed(Character.load(path))
@@ -175,13 +178,17 @@ def run_job(job: dict, animator, character: Character | None = None, character_f
     if end > validate.MAX_FRAME:
         raise InputError(f"start_frame={start} puts the clip past frame {validate.MAX_FRAME} - start earlier")
     hold = bool(job.get("hold_last"))
-    result = bake.bake_clip(scene, obj, perf, source, start, combined, bool(job.get("audio")), hold)
+    whole = bool(job.get("whole_timeline"))
+    in_scene = whole or not SCENE_FREE_OUTPUTS.issuperset(targets)
+    if in_scene:
+        result = bake.bake_clip(scene, obj, perf, source, start, combined, bool(job.get("audio")), hold)
+    else:  # a CSV is the performance itself: nothing else needs the scene's keys (2 GB for a 30-minute clip)
+        result = nla.BakeResult(unmatched=sync_mapping(obj).unmatched, frames=len(perf.weights))
     timeline = (min(scene.frame_start, start), max(scene.frame_end, end))
     scene.frame_start, scene.frame_end = start, end
     mark("bake")
     # One clip's exports carry that clip alone (its frames, every other track muted) unless the job asks for the
     # whole timeline: the scene's frames as they play, the clip among the user's animation and other clips.
-    whole = bool(job.get("whole_timeline"))
     first, last = timeline if whole else (start, end)
     if job.get("fbx") and first < 1:
         raise InputError(
@@ -189,7 +196,7 @@ def run_job(job: dict, animator, character: Character | None = None, character_f
             "- bake from --start-frame 1 (and a timeline that starts at 1)"
         )
     weights = exports.sample_weights(scene, obj, range(first, last + 1)) if whole and job.get("csv") else perf.weights
-    isolate = contextlib.nullcontext if whole else lambda: exports.solo(obj, source)
+    isolate = lambda: exports.solo(obj, source) if in_scene and not whole else contextlib.nullcontext()
     exports.write_outputs(targets, obj, first, last, weights, fps, isolate, texts)
     if joined:
         try:

@@ -51,7 +51,8 @@ def _heard(context, path: str, analysis, key: bool = True) -> str:
 
 
 class EET_OT_analyze(bpy.types.Operator):
-    """Analyze the voice: content and emotion, once per clip (runs in the background; Esc cancels)"""
+    """Analyze the voice: content and emotion, once per clip (runs in the background; Esc cancels). The face is
+    ready as soon as what is said is known; how it is said fills Heard when it is ready"""
 
     bl_idname = "editemotalk.analyze"
     bl_label = "Analyze"
@@ -75,11 +76,12 @@ class EET_OT_analyze(bpy.types.Operator):
         self._animator = session.get_animator(context)
         if session.cached_analysis(self._path) is not None:
             return self.execute(context)
-        self._result, self._cancelled = {}, False
+        self._result, self._cancelled, self._lips_shown = {}, False, False
 
         def work(result=self._result, animator=self._animator, path=self._path):
             try:
-                result["analysis"] = animator.analyze(path)
+                result["lips"] = lips = animator.analyze(path, voice=False)  # what is said: the face, editable
+                result["analysis"] = animator.hear(lips, path)  # how it is said: Heard, and the voice mode
             except Exception as exc:  # reported on the main thread
                 result["error"] = exc
 
@@ -100,8 +102,15 @@ class EET_OT_analyze(bpy.types.Operator):
             return {"PASS_THROUGH"}
         self._ticks += 1
         context.window_manager.progress_update(min(95, 5 + 3 * self._ticks))
+        name = bpy.path.basename(self._path)
+        if "lips" in self._result and not self._lips_shown:  # the face first, while the voice is heard
+            self._lips_shown = True
+            session.store_analysis(self._path, self._result["lips"])
+            session.request_refresh(context.scene)
+            context.scene.editemotalk.status = f"Analyzed what is said in {name}; hearing how it is said"
         if context.workspace:
-            context.workspace.status_text_set(f"EditEmoTalk: analyzing {bpy.path.basename(self._path)} (Esc cancels)")
+            doing = "hearing the voice of" if self._lips_shown else "analyzing"
+            context.workspace.status_text_set(f"EditEmoTalk: {doing} {name} (Esc cancels)")
         if self._thread.is_alive():
             return {"PASS_THROUGH"}
         if "error" in self._result:

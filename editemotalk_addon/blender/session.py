@@ -88,6 +88,9 @@ def clip_analysis(context, path: str):
     if analysis is None:
         analysis = get_animator(context).analyze(path)
         store_analysis(path, analysis)
+    elif not analysis.voice_heard:  # Analyze showed the lips and is still hearing the voice: hear it here
+        analysis = get_animator(context).hear(analysis, path)
+        store_analysis(path, analysis)
     return analysis
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,18 +24,22 @@ from .audio import SAMPLE_RATE, load_audio, validate_audio
 from .character import Character, audio_key
 from .emotion_space import EmotionSpace, voice_alphas
 from .errors import InputError, UserError
-from .heard import HeardHead, nearest_phrase, per_frame, phrase_features
+from .heard import HeardHead, PhrasePooler, nearest_phrase, per_frame
 from .life import live
 from .onnx_sessions import cpu_session
 from .performance import Performance
 from .phone_marks import heard_groups, speech_columns
-from .recogniser import HOP, Recogniser, speech_activity
+from .recogniser import HIDDEN, HOP, TOKENS, Recogniser, speech_activity
 from .rig import EMOTIONS, SLIDERS
 from .timebase import frame_count, frame_times, resample_frames
 from .voice import WIDTH as VOICE_WIDTH
 from .voice import VoiceEncoder
 
 GENERATE_CHUNK = 3000  # frames at 50 frames/s: a minute of clip per generator run
+CHUNK_FRAMES = 6000  # analyze: clips past two minutes in chunks of two minutes (an even count: whole blocks) ...
+CHUNK_CONTEXT = 128  # ... each with 2.56 s of context a side, past the analyze graph's receptive fields (content
+# and articulation 3 x 21 frames a side; emotion under 100 frames: kernel-7 blocks dilated 1, 2, 4 at 50 and at
+# 25 Hz, and a 25-frame mean at 25 Hz)
 Curve = float | Sequence[tuple[float, float]] | np.ndarray  # a constant, or keyframes (seconds, value)
 
 
@@ -87,6 +92,7 @@ class Analysis:
     phrase_features: np.ndarray = field(default_factory=lambda: np.zeros((0, 1024), np.float32))  # (P, 1024) heard.py
     phones: tuple = ()  # ((seconds, group), ...) the phone groups the recogniser is sure of (phone_marks.py)
     speech_columns: np.ndarray | None = None  # (T, 3) silence, word boundary, phone: to place a line's words
+    voice_heard: bool = True  # False: analyzed without the voice (analyze(voice=False)); the emotion reads neutral
 
     @property
     def detected(self) -> dict[str, float]:
@@ -120,37 +126,116 @@ class Animator:
         backend = open_backend(folder, runtime, device)
         return cls(folder, "onnx" if isinstance(backend, OnnxBackend) else "torch", space, backend)
 
-    def analyze(self, audio: str | Path | np.ndarray) -> Analysis:
-        """A path or (samples,) float32 at 16 kHz -> cached analysis."""
+    def analyze(self, audio: str | Path | np.ndarray, voice: bool = True) -> Analysis:
+        """A path or (samples,) float32 at 16 kHz -> cached analysis. The two pretrained networks run at once.
+
+        voice False: what is said only (content, lips, gate, speech), for a face to edit as soon as possible; the
+        voice's emotion reads neutral (voice_heard False) until hear() fills it in. A clip longer than CHUNK_FRAMES
+        is analyzed in chunks, one network's features at a time (a 30-minute clip in bounded memory)."""
         x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
+        blocks = -(-len(x) // self.block) * self.block // HOP  # frames the analyze graph reads: whole blocks
+        heard = voice and self.voice is not None
+        at_once = heard and blocks <= CHUNK_FRAMES
+        features = _feeder().submit(self.voice, x) if at_once else None  # its own thread while the recogniser runs
         duration, key = len(x) / SAMPLE_RATE, audio_key(x)
         frames = frame_count(duration, self.model_fps)
-        log_probs, hidden = self.recogniser(x)
-        speech = speech_activity(x, log_probs)
-        voice = self.voice(x).T if self.voice is not None else np.zeros((VOICE_WIDTH, 1), np.float32)
-        x = np.pad(x, (0, (-len(x)) % self.block))[None]  # one copy of a long clip alive, not two
-        recognised = fit_frames(np.concatenate([hidden, log_probs], 1).T, x.shape[1] // HOP)
-        voice = fit_frames(voice, x.shape[1] // HOP)
-        content, articulation, gate, emotion, clip, logits = self._backend.analyze(x, recognised[None], voice[None])
-        logits = logits[0, :, :frames].T
-        speech = fit_frames(speech[None], frames)[0]
-        spans, pooled = phrase_features(voice[:, :frames].T, speech, self.model_fps)
-        return Analysis(
+        recognised = self.recogniser(x)  # log-probabilities (T', 191), hidden (T', 256)
+        speech = fit_frames(speech_activity(x, recognised[0])[None], frames)[0]
+        phones, columns = tuple(heard_groups(recognised[0])), speech_columns(recognised[0])
+        recognised = recognised[::-1]  # the graph reads hidden first (447 channels)
+        if at_once:
+            voice = features.result()
+            *said, emotion, clip, logits = self._backend.analyze(
+                self._audio(x, 0, blocks), frames_of(0, blocks, *recognised), frames_of(0, blocks, voice)
+            )
+            pooler = PhrasePooler(speech, self.model_fps)
+            pooler.add(0, frames_of(0, frames, voice)[0].T)  # (frames, 512)
+            del voice
+        else:
+            said = self._in_chunks(self._backend.content, x, blocks, reader(*recognised))
+        del recognised
+        content, articulation, gate = (a[0, :, :frames] for a in said)
+        analysis = Analysis(
             duration,
-            content[0, :, :frames],
-            articulation[0, :, :frames],
-            gate[0, :, :frames],
-            emotion[0, :, :frames],
-            clip[0],
-            logits,
-            per_frame(spans, self.heard_head.probabilities(pooled), frames),
+            content,
+            articulation,
+            gate,
+            *neutral_voice(frames, self.space),
             speech,
             self.model_fps,
-            key,
-            spans,
-            pooled,
-            tuple(heard_groups(log_probs)),
-            speech_columns(log_probs),
+            voice_heard=self.voice is None,
+            key=key,
+            phones=phones,
+            speech_columns=columns,
+        )
+        if at_once:
+            return self._heard(analysis, emotion, clip, logits, *pooler.pooled())
+        return self.hear(analysis, x) if heard else analysis
+
+    def hear(self, analysis: Analysis, audio: str | Path | np.ndarray) -> Analysis:
+        """The analysis of `audio` made by analyze(audio, voice=False), with how it is said filled in: the voice
+        encoder, then the emotion head (emotion, clip, logits, probabilities). The same values as analyze(audio)."""
+        if self.voice is None or analysis.voice_heard:
+            return analysis
+        x = load_audio(audio) if isinstance(audio, str | Path) else validate_audio(np.asarray(audio, np.float32))
+        blocks = -(-len(x) // self.block) * self.block // HOP
+        pooler = PhrasePooler(analysis.speech, self.model_fps)
+
+        def voice_frames(start: int, stop: int) -> np.ndarray:  # (1, 512, stop - start), pooled as they come
+            states = self._voice_frames(x, start, stop)
+            pooler.add(start, states[0, :, : max(0, len(analysis.speech) - start)].T)
+            return states
+
+        emotion, clip, logits = self._in_chunks(self._backend.emotion, x, blocks, voice_frames)
+        return self._heard(analysis, emotion, clip, logits, *pooler.pooled())
+
+    def _voice_frames(self, x: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """(1, 512, stop - start): the voice encoder's frames [start, stop) as frames_of lays them out, from only
+        the windows that give them."""
+        last = -(-len(x) // HOP) - 1  # the encoder's last frame: past it, its copy
+        first = min(start, last)
+        return frames_of(start - first, stop - first, self.voice(x, (first, min(stop, last + 1))))
+
+    def _in_chunks(self, stage, x: np.ndarray, total: int, features) -> list[np.ndarray]:
+        """`stage` (backend.content or backend.emotion) on the (N,) clip and `features(start, stop)`, the frames
+        the stage reads (1, C, stop - start), over `total` frames, CHUNK_FRAMES at a time, each chunk with
+        CHUNK_CONTEXT frames of context on both sides: the stages are convolutions and frame-wise norms, so each
+        frame gets what one pass gives. Their outputs over time (1, C, T) are joined; the clip embedding (1, E), a
+        softmax-weighted mean over the whole clip, becomes the chunks' frame-weighted mean (nothing downstream
+        reads it)."""
+        if total <= CHUNK_FRAMES:
+            return stage(self._audio(x, 0, total), features(0, total))
+        parts = []
+        for first in range(0, total, CHUNK_FRAMES):
+            last = min(total, first + CHUNK_FRAMES)
+            start, stop = max(0, first - CHUNK_CONTEXT), min(total, last + CHUNK_CONTEXT)
+            out = stage(self._audio(x, start, stop), features(start, stop))
+            parts.append([o[:, :, first - start : last - start] if o.ndim == 3 else o * (last - first) for o in out])
+        return [
+            np.concatenate(p, axis=2) if p[0].ndim == 3 else (sum(p) / total).astype(np.float32) for p in zip(*parts)
+        ]
+
+    @staticmethod
+    def _audio(x: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """(1, samples) of frames [start, stop) as the analyze graph reads them, zeros past the clip's end (whole
+        blocks): a slice of a long clip, never a padded copy of all of it."""
+        part = x[start * HOP : stop * HOP]
+        return np.pad(part, (0, (stop - start) * HOP - len(part)))[None]
+
+    def _heard(self, analysis: Analysis, emotion, clip, logits, spans, pooled) -> Analysis:
+        """The analysis with how it is said: the analyze graph's own emotion, and Heard's reading of each phrase
+        (spans (P, 2), pooled voice features (P, 1024): heard.py), which names the emotion and drives keep-voice
+        mode."""
+        frames = analysis.content.shape[1]
+        return replace(
+            analysis,
+            emotion=emotion[0, :, :frames],
+            clip=clip[0],
+            logits=logits[0, :, :frames].T,
+            probabilities=per_frame(spans, self.heard_head.probabilities(pooled), frames),
+            phrase_spans=spans,
+            phrase_features=pooled,
+            voice_heard=True,
         )
 
     def heard(self, analysis: Analysis, character: Character | None = None) -> Analysis:
@@ -244,6 +329,19 @@ def held_in_silence(analysis: Analysis) -> Analysis:
     return replace(analysis, content=content, emotion=emotion, logits=logits)
 
 
+def reader(*features: np.ndarray):
+    """features(start, stop) for Animator._in_chunks: frames_of these features."""
+    return lambda start, stop: frames_of(start, stop, *features)
+
+
+def frames_of(start: int, stop: int, *features: np.ndarray) -> np.ndarray:
+    """Frames [start, stop) of the networks' features (T', C1), (T', C2)... as the analyze graph reads them:
+    (1, C1 + C2..., stop - start), past their last frame its copy (as fit_frames pads). Only these frames are
+    copied: a long clip's features are never laid out twice."""
+    index = np.minimum(np.arange(start, stop), len(features[0]) - 1)
+    return np.concatenate([f[index].T for f in features])[None].astype(np.float32, copy=False)
+
+
 def fit_frames(x: np.ndarray, frames: int) -> np.ndarray:
     """(C, T) cut or edge-padded to (C, frames): the recogniser's grid (N // 320 + 1) onto the model's."""
     if x.shape[1] >= frames:
@@ -289,6 +387,8 @@ def torch_backend():
 
 
 class OnnxBackend:
+    STUB_FRAMES = 50  # a second of silence: analyze.onnx is one graph and ONNX Runtime runs all of it
+
     def __init__(self, folder: Path):
         self.analyze_session = cpu_session(folder / "analyze.onnx", spinning=False)
         self.generate_session = cpu_session(folder / "generate.onnx")
@@ -300,6 +400,38 @@ class OnnxBackend:
             None, {k: np.ascontiguousarray(v, np.float32) for k, v in feed.items() if k in wanted}
         )
 
+    def content(self, audio: np.ndarray, recogniser: np.ndarray):
+        """What is said only -> content, articulation, gate. The emotion branch reads its own input (the voice
+        features) and nothing else: given a second of zeros it costs nothing, and the content is unchanged."""
+        stub = np.zeros((1, VOICE_WIDTH, self.STUB_FRAMES), np.float32)
+        return self.analyze(audio, recogniser, stub)[:3]
+
+    def emotion(self, audio: np.ndarray, voice: np.ndarray):
+        """How it is said only -> emotion, clip, logits (the emotion branch never reads the recogniser's input)."""
+        frames = audio.shape[1] // HOP
+        return self.analyze(audio, np.zeros((1, HIDDEN + TOKENS, frames), np.float32), voice)[3:]
+
     def generate(self, content, articulation, gate, emotion):
         feed = {"content": content, "articulation": articulation, "gate": gate, "emotion": emotion}
         return self.generate_session.run(None, {k: np.ascontiguousarray(v, np.float32) for k, v in feed.items()})
+
+
+_feeder_thread: ThreadPoolExecutor | None = None
+
+
+def _feeder() -> ThreadPoolExecutor:
+    """One thread that feeds the voice encoder while the caller's feeds the recogniser (their windows share
+    windows.pool())."""
+    global _feeder_thread
+    if _feeder_thread is None:
+        _feeder_thread = ThreadPoolExecutor(1, thread_name_prefix="editemotalk-voice")
+    return _feeder_thread
+
+
+def neutral_voice(frames: int, space: EmotionSpace) -> tuple[np.ndarray, ...]:
+    """emotion (E, T), clip (E,), logits (T, 8) and probabilities (T, 8) of a voice not heard yet: the neutral
+    centroid, and every frame sure it is neutral (so "voice" mode adds nothing to the sliders)."""
+    probabilities = np.zeros((frames, len(space.labels)), np.float32)
+    probabilities[:, 0] = 1.0
+    emotion = np.repeat(space.neutral[:, None], frames, 1).astype(np.float32)
+    return emotion, space.neutral.copy(), np.log(np.maximum(probabilities, 1e-6)), probabilities

@@ -34,19 +34,17 @@ FEATURES = 1024  # mean and std of the 512 voice states
 
 def phrase_features(voice: np.ndarray, speech: np.ndarray, fps: float = 50) -> tuple[np.ndarray, np.ndarray]:
     """voice (T, 512), speech (T,) -> spans (P, 2) [first, end) frames and pooled features (P, 1024) float32.
-    Phrases shorter than MIN_FRAMES are dropped (their frames take the nearest phrase's reading)."""
-    spans = [(a, b) for a, b in phrases(speech[: len(voice)], fps) if b - a >= MIN_FRAMES]
-    pooled = np.zeros((len(spans), FEATURES), np.float32)
-    for i, (a, b) in enumerate(spans):
-        x = voice[a:b].astype(np.float64)
-        pooled[i] = np.concatenate([x.mean(0), x.std(0)])
-    return np.asarray(spans, np.int64).reshape(-1, 2), pooled
+    Phrases shorter than MIN_FRAMES are dropped (their frames take the nearest phrase's reading). The same sums as
+    a long clip's pieces give (PhrasePooler), so a clip reads alike whole or in chunks."""
+    pooler = PhrasePooler(speech[: len(voice)], fps, voice.shape[1])
+    pooler.add(0, voice)
+    return pooler.pooled()
 
 
 class PhrasePooler:
-    """phrase_features over voice states given piece by piece, in time order (a long clip analysed in chunks, whose
-    states for the whole clip are never held at once): the same features to float64 rounding. Pieces may overlap
-    (a chunk's context): frames already counted are skipped."""
+    """Phrase features over voice states given piece by piece, in time order (a long clip analysed in chunks, whose
+    states for the whole clip are never held at once): per phrase, the mean and std of its frames from float64
+    sums. Pieces may overlap (a chunk's context): frames already counted are skipped."""
 
     def __init__(self, speech: np.ndarray, fps: float = 50, width: int = FEATURES // 2):
         self.spans = np.asarray([(a, b) for a, b in phrases(speech, fps) if b - a >= MIN_FRAMES], np.int64).reshape(

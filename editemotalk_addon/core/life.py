@@ -50,18 +50,15 @@ def blink_curve(times: np.ndarray, sliders: np.ndarray, rng: np.random.Generator
         s = _at(times, speed, t)
         close, hold, open_ = _CLOSE / s, _HOLD / s, _OPEN / s
         amp = 1.0 if rng.random() > 0.15 else 0.6  # now and then a half blink
-        u = times - t
-        out = np.maximum(
-            out,
+        span = slice(*np.searchsorted(times, [t, t + close + hold + open_]))  # the frames this blink touches
+        u = times[span] - t
+        out[span] = np.maximum(
+            out[span],
             amp
             * np.select(
-                [
-                    (u >= 0) & (u < close),
-                    (u >= close) & (u < close + hold),
-                    (u >= close + hold) & (u < close + hold + open_),
-                ],
-                [np.sin(0.5 * np.pi * u / close), np.ones_like(u), np.cos(0.5 * np.pi * (u - close - hold) / open_)],
-                0.0,
+                [u < close, u < close + hold],
+                [np.sin(0.5 * np.pi * u / close), np.ones_like(u)],
+                np.cos(0.5 * np.pi * (u - close - hold) / open_),
             ).astype(np.float32),
         )
         t += max(0.6, rng.exponential(1.0 / r))

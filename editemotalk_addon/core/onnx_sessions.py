@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+from .windows import RUNNING
+
 
 def onnx_runtime():
     """The onnxruntime module, imported with its telemetry off: importing it otherwise writes a device id and a
@@ -23,11 +25,18 @@ def onnx_runtime():
     return onnxruntime
 
 
-def cpu_session(path: Path, spinning: bool = True):
+def shared_cores() -> int:
+    """Threads for one of the windows that run side by side (windows.RUNNING at a time): its share of the cores."""
+    return max(1, (os.cpu_count() or 1) // RUNNING)
+
+
+def cpu_session(path: Path, spinning: bool = True, threads: int = 0):
     """An inference session on the CPU. `spinning` False for graphs run once per analysis (the pretrained
-    networks): their idle threads would otherwise spin on the cores a slider's re-generate needs next."""
+    networks): their idle threads would otherwise spin on the cores a slider's re-generate needs next. `threads`
+    0: ONNX Runtime's choice (every physical core); the pretrained networks' windows take shared_cores() each."""
     ort = onnx_runtime()
     opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.enable_cpu_mem_arena = False  # the arena keeps every block a long clip needed: 30 min peaked at 2.2 GB
     if not spinning:

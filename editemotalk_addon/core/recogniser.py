@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import SAMPLE_RATE
-from .onnx_sessions import cpu_session
+from .onnx_sessions import cpu_session, shared_cores
 from .windows import stitched
 
 HOP = 320  # samples per output frame: 50 frames/s, the model's own grid
@@ -42,7 +42,7 @@ def frame_count(samples: int) -> int:
 
 class Recogniser:
     def __init__(self, path: Path):
-        self.session = cpu_session(path, spinning=False)
+        self.session = cpu_session(path, spinning=False, threads=shared_cores())
 
     def _run(self, wave: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = len(wave)
@@ -55,14 +55,14 @@ class Recogniser:
 
     def __call__(self, wave16k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N,) float32 at 16 kHz -> log-probabilities (T, 191) and hidden features (T, 256), T = N // 320 + 1."""
-        wave = np.clip(np.asarray(wave16k, np.float32).reshape(-1), -1.0, 1.0)
+        wave = np.asarray(wave16k, np.float32).reshape(-1)  # clipped window by window: no copy of a long clip
         window, context = int(WINDOW_S * SAMPLE_RATE / HOP), int(CONTEXT_S * SAMPLE_RATE / HOP)  # frames
         total = frame_count(len(wave))
         if len(wave) <= window * HOP:
-            return self._run(wave)
+            return self._run(np.clip(wave, -1.0, 1.0))
         # a window of frames [start, stop) is the audio that gives exactly those frames (N // 320 + 1 of them)
-        run = lambda start, stop: self._run(wave[start * HOP : (stop - 1) * HOP + 1 if stop < total else None])
-        return stitched(total, window, context, run)
+        cut = lambda start, stop: wave[start * HOP : (stop - 1) * HOP + 1 if stop < total else None]
+        return stitched(total, window, context, lambda start, stop: self._run(np.clip(cut(start, stop), -1.0, 1.0)))
 
 
 def speech_frames(log_probs: np.ndarray, threshold: float = 0.5) -> np.ndarray:
@@ -80,8 +80,15 @@ def speech_activity(audio: np.ndarray, log_probs: np.ndarray) -> np.ndarray:
     """(T,) in [0, 1] on the 50 Hz grid: 1 where someone speaks or will within 50 ms, 0 in silence more than
     150 ms away from speech (where the mouth rests: lips.rest_in_silence)."""
     frames = len(log_probs)
-    padded = np.pad(np.asarray(audio, np.float32), (HOP // 2, frames * HOP))
-    power = (padded[: frames * HOP].reshape(frames, HOP) ** 2).mean(1)
+    power = np.empty(frames, np.float32)  # frame t: the samples from 320 t - 160, zeros outside the clip
+    block = 1 << 14  # frames at a time: a long clip's squares are never all held
+    for start in range(0, frames, block):
+        stop = min(frames, start + block)
+        first, last = start * HOP - HOP // 2, stop * HOP - HOP // 2
+        part = np.zeros((stop - start) * HOP, np.float32)
+        got = audio[max(0, first) : max(0, min(len(audio), last))]
+        part[max(0, -first) : max(0, -first) + len(got)] = got
+        power[start:stop] = (part.reshape(-1, HOP) ** 2).mean(1)
     level = 10 * np.log10(power + 1e-10)
     loud, quiet = np.percentile(level, 99), np.percentile(level, 10)
     voiced = (level > loud - ACTIVE_DB) & (level > quiet + ABOVE_FLOOR_DB)

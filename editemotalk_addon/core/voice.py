@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import SAMPLE_RATE
-from .onnx_sessions import cpu_session
+from .onnx_sessions import cpu_session, shared_cores
 from .windows import stitched
 
 HOP = 320  # samples per frame
@@ -31,19 +31,27 @@ class VoiceEncoder:
     def __init__(self, path: Path, layer: str = "layer3"):
         if layer not in LAYERS:
             raise ValueError(f"layer={layer!r}: one of {', '.join(LAYERS)}")
-        self.session = cpu_session(path, spinning=False)
+        self.session = cpu_session(path, spinning=False, threads=shared_cores())
         self.layer = layer
 
     def _run(self, wave: np.ndarray) -> np.ndarray:
         (states,) = self.session.run([self.layer], {"audio": wave[None]})
         return states[0]
 
-    def __call__(self, wave16k: np.ndarray) -> np.ndarray:
-        """(N,) float32 at 16 kHz -> (ceil(N / 320), 512) features at 50 Hz."""
+    def __call__(self, wave16k: np.ndarray, span: tuple[int, int] | None = None) -> np.ndarray:
+        """(N,) float32 at 16 kHz -> (ceil(N / 320), 512) features at 50 Hz, or the frames [first, last) of them
+        (`span`: only the windows that give them run; a long clip's features need never be held whole)."""
         wave = np.asarray(wave16k, np.float32).reshape(-1)
-        wave = np.pad(wave, (0, (-len(wave)) % HOP))
-        total = len(wave) // HOP
+        total = -(-len(wave) // HOP)
         window, context = int(WINDOW_S * SAMPLE_RATE / HOP), int(CONTEXT_S * SAMPLE_RATE / HOP)
         if total <= window:
-            return self._run(wave)
-        return stitched(total, window, context, lambda start, stop: (self._run(wave[start * HOP : stop * HOP]),))[0]
+            features = self._run(padded_to(wave, total * HOP))
+            return features if span is None else features[span[0] : span[1]]
+        run = lambda start, stop: (self._run(padded_to(wave[start * HOP : stop * HOP], (stop - start) * HOP)),)
+        return stitched(total, window, context, run, span)[0]
+
+
+def padded_to(wave: np.ndarray, samples: int) -> np.ndarray:
+    """The window's audio with zeros after the clip's end (only the last window reaches it): no copy of a long
+    clip, padded whole."""
+    return wave if len(wave) == samples else np.pad(wave, (0, samples - len(wave)))

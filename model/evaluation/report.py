@@ -219,6 +219,45 @@ def judge_tables(judge: dict) -> str:
     return "\n".join(lines)
 
 
+SPEED_ROWS = (  # speed_run's figures: (field, what the table calls it, the target that judges it)
+    ("analyze_s", "analyze a {clip} clip, both pretrained networks included", "analyze"),
+    ("lips_s", "a usable face: analyze a {clip} clip for what is said (lips first; issue 32: <= 0.25 s)", None),
+    ("recogniser_s", "the phoneme recogniser alone, {clip}", None),
+    ("voice_s", "the voice encoder alone, {clip}", None),
+    ("generate_s", "re-generate after a slider change, {clip} clip", "generate"),
+    ("load_s", "Animator.load", None),
+    ("peak_rss_mb", "peak memory, analyze and re-generate", "peak_rss"),
+)
+
+
+def _speed_rows(s: dict) -> list[str]:
+    """Inference on a clip per runtime, each figure beside the release before the pretrained networks (measured in
+    the same run, the two taking turns) and the machine's load average over the turns."""
+    rows = []
+    for rt, name in RUNTIMES.items():
+        now, before = s[rt], s.get("before", {}).get(rt, {})
+        load = [f"load {'/'.join(str(x) for x in now['load_average'])}"] if "load_average" in now else []
+        for field, label, target in SPEED_ROWS:
+            if field in now:
+                unit = " MB" if field.endswith("_mb") else " s"
+                was = [f"before the pretrained networks: {before[field]}{unit}"] if field in before else []
+                beside = f" ({'; '.join(was + load)})" if was or load else ""
+                what = label.format(clip=f"{s['clip_seconds']:.0f} s")
+                rows.append(f"| {what}, {name} | {now[field]}{unit}{beside} | {_target(target) if target else '-'} |")
+            if field == "analyze_s" and "voice_s" in now:
+                rows.append(
+                    f"| the same minus the voice encoder's share (what is said: recogniser, content, gate), {name} | "
+                    f"{now['analyze_s'] - now['voice_s']:.2f} s | {_target('analyze_content')} |"
+                )
+    if "onnx_10x" in s:
+        long = s["onnx_10x"]
+        rows.append(
+            f"| analyze / re-generate a {10 * s['clip_seconds']:.0f} s clip, ONNX Runtime (linear cost) | "
+            f"{long['analyze_s']} s / {long['generate_s']} s, {long['peak_rss_mb']} MB | - |"
+        )
+    return rows
+
+
 def speed_table(res: dict) -> str:
     lines = ["| measure | figure | target |", "|---|---|---|"]
     if "corpus" in res:
@@ -232,31 +271,7 @@ def speed_table(res: dict) -> str:
             f"| teacher incl. pitch and loudness analysis | {t['realtime_factor_with_prosody']}x real time | - |"
         )
     if "speed" in res:
-        s = res["speed"]
-        for rt in ("onnx", "torch"):
-            name = RUNTIMES[rt]
-            parts = [f"{k[:-2]} {v} s" for k, v in s[rt].items() if k in ("recogniser_s", "voice_s")]
-            inside = f" (of which {', '.join(parts)})" if parts else ""
-            lines.append(
-                f"| analyze a {s['clip_seconds']:.0f} s clip, {name}, both pretrained networks included{inside} | "
-                f"{s[rt]['analyze_s']} s | {_target('analyze')} |"
-            )
-            if "voice_s" in s[rt]:
-                lines.append(
-                    f"| the same minus the voice encoder's share (what is said: recogniser, content, gate), {name} | "
-                    f"{s[rt]['analyze_s'] - s[rt]['voice_s']:.2f} s | {_target('analyze_content')} |"
-                )
-            lines.append(
-                f"| re-generate after a slider change, {s['clip_seconds']:.0f} s clip, {name} | "
-                f"{s[rt]['generate_s']} s | {_target('generate')} |"
-            )
-            lines.append(f"| peak memory, {name} | {s[rt]['peak_rss_mb']} MB | {_target('peak_rss')} |")
-        if "onnx_10x" in s:
-            long = s["onnx_10x"]
-            lines.append(
-                f"| analyze / re-generate a {10 * s['clip_seconds']:.0f} s clip, ONNX Runtime (linear cost) | "
-                f"{long['analyze_s']} s / {long['generate_s']} s, {long['peak_rss_mb']} MB | - |"
-            )
+        lines += _speed_rows(res["speed"])
     if "size" in res:
         lines.append(f"| weights folder | {res['size']['total_mb']} MB | {_target('weights_mb')} |")
     for key, label, target in (
@@ -684,7 +699,7 @@ def summary(res: dict) -> str:
                 )
     by_key = {f.key: f for f in figures(res) if not f.where}
     for key in ("judge", "closure_change", "loco", "jaw_corr", "closing_speed", "silence_hold"):
-        if key in by_key:
+        if key in by_key and by_key[key].value is not None:
             f = by_key[key]
             rows.append(f"| {f.target.what} | {f.value}{f.target.unit} | - | {f.target.text()} |")
     sp = res.get("speed")

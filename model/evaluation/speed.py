@@ -5,6 +5,7 @@ Timings are wall-clock on this machine (2 cores); every figure is printed and wr
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -53,53 +54,96 @@ def teacher_speed(corpus_root: Path, clips: int = 200) -> dict:
     }
 
 
+BEFORE_RELEASE = "d09413f"  # main before the merge of issues 23 and 24: the release before the pretrained networks
+ROUNDS = 3  # the release before and this one take turns, each in a fresh process; each figure is the minimum
+
+
 def speed_run(weights: str, runtime: str, seconds: float) -> dict:
-    """One runtime on one clip length, through the pipeline every user path takes; run in its own process."""
+    """One runtime on one clip length, through the pipeline every user path takes; run in its own process, on the
+    Animator API that both this release and the one before the pretrained networks have (a stage one lacks is
+    left out). The machine's 1-minute load average is recorded beside the figures."""
+    import inspect
+    import os
     import resource
 
     from editemotalk_addon.core.animator import Animator, EmotionEdit
 
     audio = (0.1 * np.random.default_rng(0).standard_normal(int(16000 * seconds))).astype(np.float32)
+    start = time.perf_counter()
     animator = Animator.load(weights, runtime=runtime)
+    out = {"load_s": time.perf_counter() - start}
     animator.generate(animator.analyze(audio[:32000]))  # warm-up
-    t = []
-    for _ in range(3):
-        start = time.perf_counter()
-        analysis = animator.analyze(audio)
-        t.append(time.perf_counter() - start)
-    parts = {}  # the pretrained networks' share of analyze
-    for name, network in (("recogniser", animator.recogniser), ("voice", animator.voice)):
+    stages = {"analyze_s": lambda: animator.analyze(audio)}
+    if "voice" in inspect.signature(animator.analyze).parameters:  # lips first: what is said only
+        stages["lips_s"] = lambda: animator.analyze(audio, voice=False)
+    networks = {name: getattr(animator, name, None) for name in ("recogniser", "voice")}
+    for name, network in networks.items():  # the pretrained networks' share of analyze
         if network is not None:
-            start = time.perf_counter()
-            network(audio)
-            parts[f"{name}_s"] = round(time.perf_counter() - start, 4)
+            stages[f"{name}_s"] = functools.partial(network, audio)
+    for name, stage in stages.items():
+        out[name] = _fastest(stage, 3)
+    analysis = animator.analyze(audio)
     animator.generate(analysis, EmotionEdit({"happy": 0.7, "sad": [(0.0, 0.0), (30.0, 1.0)]}))
-    g = []
-    for i in range(10):
+    values = iter(np.linspace(0.0, 1.0, 10))
+    out["generate_s"] = _fastest(lambda: animator.generate(analysis, EmotionEdit({"happy": next(values)}), fps=30), 10)
+    out = {k: round(v, 4) for k, v in out.items()}
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    out["load_average"] = round(os.getloadavg()[0], 2)
+    return out
+
+
+def _fastest(stage, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
         start = time.perf_counter()
-        animator.generate(analysis, EmotionEdit({"happy": 0.05 * i}), fps=30)
-        g.append(time.perf_counter() - start)
-    return {
-        "analyze_s": round(float(np.median(t)), 4),
-        **parts,
-        "generate_s": round(float(np.median(g)), 4),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-    }
+        stage()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
-def _speed_in_process(weights: Path, runtime: str, seconds: float) -> dict:
-    root = Path(__file__).resolve().parents[2]
-    cmd = [sys.executable, "-m", "model.evaluation.speed", str(weights), runtime, str(seconds)]
-    res = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=True)
+def _speed_in_process(tree: Path, weights: Path, runtime: str, seconds: float) -> dict:
+    """speed_run of this file, on the editemotalk_addon of `tree` (this checkout, or the release before)."""
+    here = Path(__file__).resolve()
+    run = f"import sys, runpy; sys.path.insert(0, {str(tree)!r}); runpy.run_path({str(here)!r}, run_name='__main__')"
+    cmd = [sys.executable, "-c", run, str(weights), runtime, str(seconds)]
+    res = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, check=True)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def release_before(folder: Path) -> Path:
+    """A checkout of BEFORE_RELEASE in `folder`: a git worktree, which the caller removes."""
+    root = Path(__file__).resolve().parents[2]
+    tree = folder / "before"
+    add = ["git", "worktree", "add", "--detach", str(tree), BEFORE_RELEASE]
+    subprocess.run(add, cwd=root, check=True, capture_output=True)
+    return tree
+
+
 def inference_speed(weights: Path, seconds: float = CLIP_SECONDS) -> dict:
-    """A 60 s clip, each runtime in its own process so peak memory is its own."""
-    out = {runtime: _speed_in_process(weights, runtime, seconds) for runtime in ("onnx", "torch")}
-    out["clip_seconds"] = seconds
+    """A 60 s clip, this release beside the one before the pretrained networks, in one run: the two take turns
+    (ROUNDS times, each runtime in a fresh process so peak memory is its own); each figure is the fastest turn,
+    with the load average of every turn beside it (the machine is shared)."""
+    root = Path(__file__).resolve().parents[2]
+    out = {"clip_seconds": seconds, "before_release": BEFORE_RELEASE}
+    with tempfile.TemporaryDirectory(prefix="eet-bench-before-") as tmp:
+        before = release_before(Path(tmp))
+        try:
+            turns = {(rt, name): [] for rt in ("onnx", "torch") for name in ("now", "before")}
+            for _ in range(ROUNDS):
+                for (rt, name), runs in turns.items():
+                    tree, folder = (root, weights) if name == "now" else (before, before / "weights")
+                    runs.append(_speed_in_process(tree, folder, rt, seconds))
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(before)], cwd=root, capture_output=True)
+    for (rt, name), runs in turns.items():
+        figures = {k: min(r[k] for r in runs) for k in runs[0] if k != "load_average"}
+        figures["load_average"] = [r["load_average"] for r in runs]
+        if name == "now":
+            out[rt] = figures
+        else:
+            out.setdefault("before", {})[rt] = figures
     # cost is linear in clip length: a ten-minute clip should cost about ten one-minute clips
-    out["onnx_10x"] = _speed_in_process(weights, "onnx", 10 * seconds)
+    out["onnx_10x"] = _speed_in_process(root, weights, "onnx", 10 * seconds)
     return out
 
 

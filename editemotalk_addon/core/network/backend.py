@@ -46,6 +46,16 @@ class TorchBackend:
         with torch.no_grad():
             return [o.cpu().numpy() for o in self.model.analyze(t(audio), t(recogniser), t(voice))]
 
+    def content(self, audio: np.ndarray, recogniser: np.ndarray):
+        t = lambda x: torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(self.device)
+        with torch.no_grad():
+            return [o.cpu().numpy() for o in self.model.analyze_content(t(audio), t(recogniser))]
+
+    def emotion(self, audio: np.ndarray, voice: np.ndarray):
+        t = lambda x: torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(self.device)
+        with torch.no_grad():
+            return [o.cpu().numpy() for o in self.model.encode_emotion(t(audio), t(voice))[:3]]
+
     def generate(self, content, articulation, gate, emotion):
         t = lambda x: torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(self.device)
         with torch.no_grad():

@@ -74,10 +74,16 @@ class EditEmoTalk(nn.Module):
         articulation (B, 52, T), gate (B, 1, T), emotion (B, E, T), clip embedding (B, E), emotion logits over
         time (B, 8, T). core.animator.Analysis holds them per clip."""
         logmel = self.frontend(audio)
+        content, articulation, gate = self.analyze_content(audio, recogniser, logmel)
+        emotion, clip, logits, _ = self.encode_emotion(audio, voice, logmel)
+        return content, articulation, gate, emotion, clip, logits
+
+    def analyze_content(self, audio: torch.Tensor, recogniser: torch.Tensor, logmel: torch.Tensor | None = None):
+        """What is said only (analyze's first three outputs): content, articulation, gate."""
+        logmel = self.frontend(audio) if logmel is None else logmel
         content = self.content(logmel, recogniser)
         articulation, gate = self.articulation(content)
-        emotion, clip, logits, _ = self.encode_emotion(audio, voice, logmel)
-        return content, articulation.clamp(0.0, 1.0), gate, emotion, clip, logits
+        return content, articulation.clamp(0.0, 1.0), gate
 
     def generate(self, content, articulation, gate, emotion):
         """-> composed weights (B, 52, T) without the life layer, and the expression layer (B, 52, T) that sums
