@@ -514,6 +514,13 @@ def model_card(res: dict, weights: Path, log: Path | None = None) -> str:
             "exist only in synthetic speech: Heard never names them.",
             "- The lips are measured on English (CMU ARCTIC, Common Voice) and German (Emo-DB); Mandarin only "
             "through FACEGOOD's jawOpen correlation. Other languages are untested.",
+            "- Pauses and listening: the lips rest while brows, eyes and cheeks hold the nearest phrase's expression. "
+            "In absolute mode they keep 96-99 % of their speaking values (dev clips, every slider at 1.5); in "
+            "keep-voice mode a slider on top of a strongly heard phrase keeps as little as 79 % (eyeWide, sad 1.5 "
+            "over a phrase heard 93 % angry), against the 80 % the issue asks; a clip with no speech at all holds "
+            "86-99 %, but disgust's brows 26 % (tests/test_lips.py).",
+            "- The lips close no faster than 250 mm/s (lips.at_human_speed, after the network): a closure starts "
+            "earlier instead of snapping; numpy only, no graph carries it.",
             "- Blinks and gaze are procedural (seeded, emotion-dependent), not predicted from audio.",
             "- No head motion.",
             "",
