@@ -11,7 +11,7 @@ from conftest import ROOT
 
 @pytest.mark.parametrize("bpy_version", ["4.5", "5.2"])
 def test_panel_exports_and_blenders_own_exporters_play_the_bake(bpy_version, tmp_path):
-    from model.packaging import tested_blender
+    from model.blenders import tested_blender
 
     python = sys.executable if bpy_version == "4.5" else str(tested_blender(bpy_version))
     out = subprocess.run([python, str(ROOT / "tests" / "export_session.py"), "--", str(tmp_path)],

@@ -13,7 +13,7 @@ from conftest import ROOT
 @pytest.mark.parametrize("bpy_version", ["4.5", "5.2"])
 def test_key_heard_replaces_only_its_own_keys_never_crashes_and_bake_never_keys(bpy_version, linux_zip, speech_wav,
                                                                                  tmp_path):  # fmt: skip
-    from model.packaging import tested_blender
+    from model.blenders import tested_blender
 
     session = [str(tested_blender(bpy_version)), str(ROOT / "tests" / "key_heard_session.py"), "--", str(linux_zip)]
 

@@ -137,7 +137,9 @@ class Layout:
                     assert bound[prop] in bound[data].bl_rna.properties, f"{name}: {bound[data]} has no {bound[prop]}"
             if name == "operator":
                 module, op = bound["operator"].split(".")
-                getattr(getattr(bpy.ops, module), op).get_rna_type()  # KeyError: no such operator
+                rna = getattr(getattr(bpy.ops, module), op).get_rna_type()  # KeyError: no such operator
+                self.calls.append((name, bound))
+                return OperatorProperties(rna)
             if name == "template_list":
                 assert issubclass(getattr(bpy.types, bound["listtype_name"]), bpy.types.UIList)
             self.calls.append((name, bound))
@@ -147,6 +149,19 @@ class Layout:
             return None
 
         return call
+
+
+class OperatorProperties:
+    """What UILayout.operator returns: the button's operator settings, checked against that operator's RNA."""
+
+    def __init__(self, rna):
+        object.__setattr__(self, "rna", rna)
+
+    def __setattr__(self, name, value):
+        prop = self.rna.properties.get(name)
+        assert prop is not None, f"{self.rna.identifier} has no property {name}"
+        if prop.type == "ENUM":
+            assert value in {e.identifier for e in prop.enum_items}, f"{self.rna.identifier}.{name}={value!r}"
 
 
 def draw(panel) -> list:
