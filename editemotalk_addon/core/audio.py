@@ -63,8 +63,14 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> Decoded
     """Decode `path` to mono float32 at 16 kHz, with the length its header announces."""
     path = Path(path)
     check_file(path)
-    samples, rate, claimed = _decode(path, max_seconds)
-    x = validate_audio(to_mono_16k(samples, rate), str(path), max_seconds)
+    try:
+        samples, rate, claimed = _decode(path, max_seconds)
+        x = validate_audio(to_mono_16k(samples, rate), str(path), max_seconds)
+    except MemoryError:  # a real 30 minutes at 192 kHz under a tight memory limit
+        raise AudioError(
+            f"Audio {path.name} needs more memory to decode than this process may use - resample it to 48 kHz or "
+            "split it into lines."
+        ) from None
     return Decoded(x, _wav_header_seconds(path) or claimed, path.name)
 
 
