@@ -749,3 +749,17 @@ def test_word_markers_where_the_line_is_given_are_the_clis_json(scene, tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     marks = json.loads((tmp_path / "w.json").read_text())["marks"]
     assert [(m["frame"], "EET:" + m["word"]) for m in marks] == ours
+
+
+def test_the_users_keys_that_blender_puts_in_the_export_range_action_survive_rebake_and_clear(scene):
+    obj = demo_head(scene)
+    assert bpy.ops.editemotalk.bake() == {"FINISHED"}
+    key = obj.data.shape_keys
+    brow = key.key_blocks["browDownLeft"]
+    brow.value = 0.6
+    brow.keyframe_insert("value", frame=200)  # Blender 4.4+ keys it in a slot of the object's action: ours
+    assert key.animation_data.action == obj.animation_data.action
+    for step in (bpy.ops.editemotalk.bake, bpy.ops.editemotalk.clear):
+        assert step() == {"FINISHED"}
+        assert key_values(obj, [200], ["browDownLeft"])[0, 0] == pytest.approx(0.6)  # the user's key plays on
+    assert obj.animation_data.action is None and key.animation_data.action is not None  # unassigned, kept
