@@ -777,3 +777,17 @@ def test_analyze_shows_the_lips_first_and_the_voice_fills_heard_after(scene):
     assert heard.voice_heard and session.cached_analysis(path) is heard
     full = animator.analyze(path)
     assert np.array_equal(heard.probabilities, full.probabilities) and heard.heard() == full.heard()
+
+
+def test_the_users_keys_that_blender_puts_in_the_export_range_action_survive_rebake_and_clear(scene):
+    obj = demo_head(scene)
+    assert bpy.ops.editemotalk.bake() == {"FINISHED"}
+    key = obj.data.shape_keys
+    brow = key.key_blocks["browDownLeft"]
+    brow.value = 0.6
+    brow.keyframe_insert("value", frame=200)  # Blender 4.4+ keys it in a slot of the object's action: ours
+    assert key.animation_data.action == obj.animation_data.action
+    for step in (bpy.ops.editemotalk.bake, bpy.ops.editemotalk.clear):
+        assert step() == {"FINISHED"}
+        assert key_values(obj, [200], ["browDownLeft"])[0, 0] == pytest.approx(0.6)  # the user's key plays on
+    assert obj.animation_data.action is None and key.animation_data.action is not None  # unassigned, kept

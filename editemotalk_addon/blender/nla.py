@@ -163,26 +163,37 @@ def export_range(obj) -> None:
     nothing for shape-key tracks alone: a File > Export > FBX of a bake would hold a still face. So the face object
     gets an action of ours keying a property of its own (it animates nothing else) from frame 1 (FBX time 0, which
     the importer puts on frame 1) to the last baked frame; that take carries the shape keys as they play. Updated
-    by every bake and clear, removed with the last clip; an object with an action of the user's is left alone."""
+    by every bake and clear, unassigned with the last clip; an object with an action of the user's is left alone.
+    Only our curve is ever rewritten or removed: keys Blender puts in the object's action (keying the shape keys
+    uses it, in a slot of their own) stay, and so does the action while anything uses it."""
     ad = obj.animation_data
-    ours = ad.action if ad and ad.action and ad.action.get(EXPORT_RANGE) else None
-    if ad and ad.action and ours is None:
+    action = ad.action if ad else None
+    if action is not None and not action.get(EXPORT_RANGE):
         return
-    if ours is not None:
-        bpy.data.actions.remove(ours)
+    path = f'["{EXPORT_RANGE}"]'
+    if action is not None:
+        for layer in action.layers:
+            for strip in layer.strips:
+                bag = strip.channelbag(ad.action_slot) if ad.action_slot else None
+                for fc in [f for f in (bag.fcurves if bag else ()) if f.data_path == path]:
+                    bag.fcurves.remove(fc)
     frames = baked_frames(obj.data.shape_keys)
     if frames is None:
+        if action is not None:
+            ad.action = None
+            if action.users == 0:
+                bpy.data.actions.remove(action)
         if EXPORT_RANGE in obj:
             del obj[EXPORT_RANGE]
         return
     obj[EXPORT_RANGE] = 0.0
-    action = bpy.data.actions.new("EET export range")
-    action[EXPORT_RANGE] = True
-    slot = action.slots.new(id_type="OBJECT", name=obj.name)
-    fc = _new_fcurve(action, slot, f'["{EXPORT_RANGE}"]')
+    if action is None:
+        action = bpy.data.actions.new("EET export range")
+        action[EXPORT_RANGE] = True
+        ad = ad or obj.animation_data_create()
+        ad.action = action
+        ad.action_slot = action.slots.new(id_type="OBJECT", name=obj.name)
+    fc = _new_fcurve(action, ad.action_slot, path)
     fc.keyframe_points.add(2)
     fc.keyframe_points.foreach_set("co", [min(1, frames[0]), 0.0, frames[1], 0.0])
     fc.update()
-    ad = ad or obj.animation_data_create()
-    ad.action = action
-    ad.action_slot = slot
