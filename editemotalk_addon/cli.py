@@ -46,9 +46,7 @@ OUTPUT_HELP = {  # what each output flag writes, after "write"
 
 
 def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser:
-    from .core import validate
-    from .core.rig import SLIDERS
-
+    """The command line's parser: `bake` one clip, `batch` a manifest."""
     p = argparse.ArgumentParser(
         prog=prog,
         description=__doc__.split("\n\n")[0],
@@ -56,12 +54,33 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", required=True)
+    _bake_parser(sub)
+    _batch_parser(sub)
+    return p
+
+
+def _bake_parser(sub) -> None:
+    """The `bake` command: its flags in the order --help lists them."""
     b = sub.add_parser(
         "bake",
         help="bake one clip",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1],
     )
+    _source_args(b)
+    _emotion_args(b)
+    _timing_args(b)
+    _voice_args(b)
+    _range_args(b)
+    for flag, what in OUTPUT_HELP.items():
+        b.add_argument(flag, help=f"write {what} file")
+    _engine_args(b)
+
+
+def _source_args(b) -> None:
+    """What is baked onto what: the audio or capture, the mesh and its shape-key names."""
+    from .core import validate
+
     src = b.add_mutually_exclusive_group(required=True)
     src.add_argument("--audio", help="voice recording (wav, flac, ogg, mp3; any rate and channel count)")
     src.add_argument("--csv-in", help="a Live Link Face CSV capture to bake instead of audio")
@@ -71,6 +90,13 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         default="auto",
         help=f"shape-key name preset: {', '.join(validate.NAMES)} (default auto)",
     )
+
+
+def _emotion_args(b) -> None:
+    """The emotion sliders: constants, curves, keyed from the voice, their mode and intensity."""
+    from .core import validate
+    from .core.rig import SLIDERS
+
     b.add_argument(
         "--emotion",
         action="append",
@@ -91,6 +117,12 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         help="absolute (the default): start from a neutral face; voice: add the sliders to the voice's emotion",
     )
     b.add_argument("--intensity", type=float, help="scales every slider (default 1)")
+
+
+def _timing_args(b) -> None:
+    """Frames and the performance's make-up: the rate, first frame, blink seed and NLA layers."""
+    from .core import validate
+
     b.add_argument("--fps", type=float, help="frame rate (default: the scene's)")
     b.add_argument("--start-frame", type=int, default=1, help="first frame of the clip (default 1)")
     b.add_argument("--seed", type=int, default=0, help="blinks and gaze (default 0)")
@@ -100,6 +132,10 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         default="separate",
         help="NLA tracks for articulation, expression and blinks, or one combined action",
     )
+
+
+def _voice_args(b) -> None:
+    """Whose voice it is, a capture's frame rate, and the line's words."""
     b.add_argument(
         "--character",
         metavar="FILE.json",
@@ -112,6 +148,10 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         help="frame rate of a --csv-in capture (default: what its timecodes count; 60 for a take under a second)",
     )
     b.add_argument("--text", help="the line's words as spoken (from the script): --phones then places each word")
+
+
+def _range_args(b) -> None:
+    """Which frames the clip plays on and the exports carry."""
     b.add_argument(
         "--hold-last",
         action="store_true",
@@ -122,9 +162,10 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
         action="store_true",
         help="export the scene's whole frame range as it plays (other clips, your own animation), not this clip alone",
     )
-    for flag, what in OUTPUT_HELP.items():
-        b.add_argument(flag, help=f"write {what} file")
-    _engine_args(b)
+
+
+def _batch_parser(sub) -> None:
+    """The `batch` command: the manifest, its workers and shard (the farm's flags)."""
     m = sub.add_parser(
         "batch",
         help="bake a manifest of jobs (JSONL or CSV), resumable and shardable",
@@ -145,7 +186,6 @@ def parser(prog: str = "python -m editemotalk_addon") -> argparse.ArgumentParser
     m.add_argument("--force", action="store_true", help="re-bake jobs whose outputs are already up to date")
     m.add_argument("--no-progress", action="store_true", help="no progress bar (logs, farms)")
     _engine_args(m)
-    return p
 
 
 BATCH_HELP = """One job per line (JSONL) or row (CSV with a header). Keys are the bake flags without dashes:
@@ -167,6 +207,7 @@ The summary (<manifest>.shard<I>of<N>.summary.json) lists each job baked by its 
 
 
 def _engine_args(p):
+    """The model: its weights folder and runtime (both commands)."""
     from .core.validate import RUNTIMES
 
     p.add_argument("--weights", help="weights folder (default: the bundled model)")
