@@ -129,41 +129,23 @@ def run_job(job: dict, animator, character: Character | None = None, character_f
     t = {"start": time.perf_counter()}
     mark = lambda name: t.__setitem__(name, time.perf_counter())
     job, edit = checked(job)
-    targets = {k: job[k] for k in validate.OUTPUT_SUFFIXES if job.get(k)}
-    try:
-        files.sweep(list(targets.values()))  # finish or remove what a killed run of these outputs left
-    except OSError as exc:
-        raise UserError(f"Cannot clean up what a killed run left ({exc}) - check the output folders") from None
+    targets = _swept_targets(job)
     source = job.get("audio") or job.get("csv_in")
     if job.get("audio"):
-        clip = audio.decode(source)
+        clip, capture = audio.decode(source), None
         warnings = [clip.warning] if clip.warning else []
     else:
-        capture = livelink.read_csv(source, job.get("capture_fps"))
+        clip, capture = None, livelink.read_csv(source, job.get("capture_fps"))
         warnings = []
-    obj = load_mesh(job.get("mesh") or "demo")
-    scene = bpy.context.scene
-    if job.get("fps"):
-        scene.render.fps, scene.render.fps_base = timebase.blender_rate(job["fps"])
-    fps = scene.render.fps / scene.render.fps_base
-    update_mapping(obj, job.get("names") or "auto")
+    obj, fps = _open_target(job)
     start = job.get("start_frame", 1)
     mark("load")
     missing, joined = [], False  # capture columns; whether the clip joined the character
-    if job.get("audio"):
-        analysis = animator.analyze(clip.samples)
+    if clip is not None:
+        analysis, joined = _analyse(animator, clip, source, character, character_file)
         del clip  # a long recording's samples are not kept through the bake
-        joined = character_file is not None and character.add(analysis, source)
-        if character is not None:
-            analysis = animator.heard(analysis, character)
         mark("analyze")
-        if job.get("emotion_from_voice") == "keys":
-            edit = keyed_from_voice(edit, analysis)
-        texts = {"heard": json.dumps(curves_json(heard_keys(analysis)), indent=1)} if job.get("heard") else {}
-        if job.get("phones"):
-            marks = phone_marks.timeline_marks(analysis, fps, start, job.get("text", ""))
-            texts["phones"] = json.dumps({"fps": fps, "start_frame": start, "marks": marks}, indent=1)
-        perf = animator.generate(analysis, edit, fps, job.get("seed", 0))
+        perf, texts = _voice_performance(job, edit, animator, analysis, fps, start)
         combined = job.get("layers") == "combined"
     else:
         if job.get("heard") or job.get("emotion_from_voice") or job.get("phones"):
@@ -177,19 +159,76 @@ def run_job(job: dict, animator, character: Character | None = None, character_f
     end = start + len(perf.weights) - 1
     if end > validate.MAX_FRAME:
         raise InputError(f"start_frame={start} puts the clip past frame {validate.MAX_FRAME} - start earlier")
-    hold = bool(job.get("hold_last"))
-    whole = bool(job.get("whole_timeline"))
-    in_scene = whole or not SCENE_FREE_OUTPUTS.issuperset(targets)
-    if in_scene:
-        result = bake.bake_clip(scene, obj, perf, source, start, combined, bool(job.get("audio")), hold)
-    else:  # a CSV is the performance itself: nothing else needs the scene's keys (2 GB for a 30-minute clip)
-        result = nla.BakeResult(unmatched=sync_mapping(obj).unmatched, frames=len(perf.weights))
+    scene = bpy.context.scene
+    in_scene = bool(job.get("whole_timeline")) or not SCENE_FREE_OUTPUTS.issuperset(targets)
+    result = _bake(job, obj, perf, source, start, combined, in_scene)
     timeline = (min(scene.frame_start, start), max(scene.frame_end, end))
     scene.frame_start, scene.frame_end = start, end
     mark("bake")
+    _export(job, targets, obj, perf, source, fps, (start, end), timeline, in_scene, texts)
+    if joined:
+        _save_character(character, character_file)
+    mark("export")
+    return _stats(t, result, missing, warnings)
+
+
+def _swept_targets(job: dict) -> dict[str, str]:
+    """The job's outputs (flag -> path), with what a killed run of them left finished or removed."""
+    targets = {k: job[k] for k in validate.OUTPUT_SUFFIXES if job.get(k)}
+    try:
+        files.sweep(list(targets.values()))
+    except OSError as exc:
+        raise UserError(f"Cannot clean up what a killed run left ({exc}) - check the output folders") from None
+    return targets
+
+
+def _open_target(job: dict):
+    """The job's mesh opened or built, at the job's frame rate, its shape keys mapped; returns it and the fps."""
+    obj = load_mesh(job.get("mesh") or "demo")
+    scene = bpy.context.scene
+    if job.get("fps"):
+        scene.render.fps, scene.render.fps_base = timebase.blender_rate(job["fps"])
+    update_mapping(obj, job.get("names") or "auto")
+    return obj, scene.render.fps / scene.render.fps_base
+
+
+def _analyse(animator, clip, source: str, character: Character | None, character_file: str | None):
+    """The clip's analysis, heard against the character; returns it and whether the clip joined the character."""
+    analysis = animator.analyze(clip.samples)
+    joined = character_file is not None and character.add(analysis, source)
+    if character is not None:
+        analysis = animator.heard(analysis, character)
+    return analysis, joined
+
+
+def _voice_performance(job: dict, edit, animator, analysis, fps: float, start: int):
+    """The performance generated from the voice's analysis, and the texts it gives (heard curves, phone marks)."""
+    if job.get("emotion_from_voice") == "keys":
+        edit = keyed_from_voice(edit, analysis)
+    texts = {"heard": json.dumps(curves_json(heard_keys(analysis)), indent=1)} if job.get("heard") else {}
+    if job.get("phones"):
+        marks = phone_marks.timeline_marks(analysis, fps, start, job.get("text", ""))
+        texts["phones"] = json.dumps({"fps": fps, "start_frame": start, "marks": marks}, indent=1)
+    return animator.generate(analysis, edit, fps, job.get("seed", 0)), texts
+
+
+def _bake(job: dict, obj, perf, source: str, start: int, combined: bool, in_scene: bool) -> nla.BakeResult:
+    """The performance keyed into the scene, or, where no output reads the scene, only its channels matched."""
+    if in_scene:
+        scene = bpy.context.scene
+        hold = bool(job.get("hold_last"))
+        return bake.bake_clip(scene, obj, perf, source, start, combined, bool(job.get("audio")), hold)
+    # a CSV is the performance itself: nothing else needs the scene's keys (2 GB for a 30-minute clip)
+    return nla.BakeResult(unmatched=sync_mapping(obj).unmatched, frames=len(perf.weights))
+
+
+def _export(job, targets, obj, perf, source, fps, clip_range, timeline, in_scene, texts) -> None:
+    """Write the job's outputs over the clip's frames (`clip_range`), or the whole `timeline` where it asks."""
+    scene = bpy.context.scene
+    whole = bool(job.get("whole_timeline"))
     # One clip's exports carry that clip alone (its frames, every other track muted) unless the job asks for the
     # whole timeline: the scene's frames as they play, the clip among the user's animation and other clips.
-    first, last = timeline if whole else (start, end)
+    first, last = timeline if whole else clip_range
     if job.get("fbx") and first < 1:
         raise InputError(
             f"--fbx from frame {first}: Blender reads FBX time 0 as frame 1, so an FBX starts at frame 1 or later "
@@ -198,13 +237,18 @@ def run_job(job: dict, animator, character: Character | None = None, character_f
     weights = exports.sample_weights(scene, obj, range(first, last + 1)) if whole and job.get("csv") else perf.weights
     isolate = lambda: exports.solo(obj, source) if in_scene and not whole else contextlib.nullcontext()
     exports.write_outputs(targets, obj, first, last, weights, fps, isolate, texts)
-    if joined:
-        try:
-            character.save(character_file)
-        except OSError as exc:
-            why = exc.strerror or exc
-            raise UserError(f"Cannot write the character file {character_file}: {why} - free space") from None
-    mark("export")
+
+
+def _save_character(character: Character, path: str) -> None:
+    """The character the clip joined, saved to its file."""
+    try:
+        character.save(path)
+    except OSError as exc:
+        raise UserError(f"Cannot write the character file {path}: {exc.strerror or exc} - free space") from None
+
+
+def _stats(t: dict[str, float], result: nla.BakeResult, missing: list[str], warnings: list[str]) -> dict:
+    """What a job reports: frames, unmatched channels, missing capture columns, warnings and seconds per stage."""
     order = ["start", "load", "analyze", "generate", "bake", "export"]
     return {
         "frames": result.frames,
