@@ -10,6 +10,7 @@ them; what a killed run left is finished or removed before the jobs run. Workers
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import multiprocessing
 import os
@@ -22,29 +23,25 @@ from ..core import audio, files, manifest, processes, speakers, terminal
 from ..core.errors import INPUT_STATUS, RUN_STATUS, InputError, UserError
 
 # --- worker side (one Blender per process) ----------------------------------------------------------------------
-_ANIMATOR = None
 DIED = "the worker process died while baking this job (killed, or out of memory?) - run the batch again to retry it"
 JOB_SECONDS, JOB_SECONDS_A_CLIP_SECOND = 600, 30  # a job's deadline (job_deadline)
 
 
-def _init_worker(weights: str | None, runtime: str, parent: int | None = None) -> None:
+def _init_worker(parent: int | None = None) -> None:
+    """This process made ready to bake: the Blender layer registered; a pool's worker also dies with its driver."""
     if parent is not None:  # a worker process of the pool: its own environment, one thread per worker
         processes.die_with_parent(parent)
         os.environ.setdefault("OMP_NUM_THREADS", "1")
     from .jobs import ensure_registered
 
     ensure_registered()
-    _animator(weights, runtime)
 
 
-def _animator(weights: str | None, runtime: str):
-    """This process's Animator, loaded once (the driver's also builds its speakers' characters)."""
-    global _ANIMATOR
-    if _ANIMATOR is None:
-        from ..core.animator import Animator
+def _load_animator(weights: str | None, runtime: str):
+    """The Animator of these weights and runtime (imported here: the driver needs it only for speakers or jobs)."""
+    from ..core.animator import Animator
 
-        _ANIMATOR = Animator.load(weights, runtime)
-    return _ANIMATOR
+    return Animator.load(weights, runtime)
 
 
 def _failure(error: str, status: int) -> dict:
@@ -65,14 +62,14 @@ def job_deadline(job: dict) -> float:
     return JOB_SECONDS + JOB_SECONDS_A_CLIP_SECOND * min(seconds, audio.MAX_SECONDS)
 
 
-def _run(job: dict, digest: str, character: str | None = None) -> dict:
+def _run(job: dict, digest: str, animator, character: str | None = None) -> dict:
     """Bake one job within its deadline (heard against the `character` file of its speaker); its record is written
     only after all its outputs were written and checked."""
     from .jobs import read_character, run_job
 
     try:
         with processes.deadline(job_deadline(job)):
-            stats = run_job(job, _ANIMATOR, read_character(character) if character else None)
+            stats = run_job(job, animator, read_character(character) if character else None)
     except processes.Overdue as exc:  # its temporaries were removed on the way out
         return _failure(f"the job {exc} (an input that never ends?) - check its inputs, then run again", RUN_STATUS)
     except UserError as exc:
@@ -91,13 +88,14 @@ def _worker(conn, weights: str | None, runtime: str, parent: int) -> None:
     """A worker process: ready (or why it cannot start), then one job at a time until told to stop; then it ends
     without bpy's shutdown, which may never finish (processes.leave)."""
     try:
-        _init_worker(weights, runtime, parent)
+        _init_worker(parent)
+        animator = _load_animator(weights, runtime)
     except UserError as exc:
         conn.send_bytes(json.dumps({"cannot_start": str(exc)}).encode())
         processes.leave(0)
     conn.send_bytes(json.dumps({"ready": True}).encode())
     while "job" in (message := json.loads(conn.recv_bytes())):
-        result = _run(message["job"], message["digest"], message["character"])
+        result = _run(message["job"], message["digest"], animator, message["character"])
         conn.send_bytes(json.dumps({"index": message["index"], "result": result}).encode())
     processes.leave(0)
 
@@ -151,13 +149,12 @@ def _stopped(where: Path, why: str) -> None:
 
 
 def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
-    global _ANIMATOR
-    _ANIMATOR = None  # each run loads (and verifies) the weights it names
     results: dict[int, dict] = {}
     mine = [(i, job) for i, job in enumerate(jobs) if i % count == index]
     digest = manifest.weights_digest(args.weights)
     wanted = {job.get("speaker") for _, job in mine if isinstance(job, dict)}
-    model = lambda: _animator(args.weights, args.runtime)
+    # The model, loaded (and verified) once per run when first needed: for the speakers' characters, or the jobs.
+    model = functools.cache(lambda: _load_animator(args.weights, args.runtime))
     voices = speakers.build(Path(args.manifest), jobs, wanted, model, progress=not args.no_progress)
     own = speakers.character_files(Path(args.manifest), jobs)
     base = Path(args.manifest).parent.resolve()  # what the jobs' paths are relative to (manifest.read_manifest)
@@ -187,13 +184,14 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
     bar = terminal.Progress("batch", len(mine), "jobs", enabled=not args.no_progress)
     bar.update(len(mine) - len(todo))  # every job of the shard counts, the up-to-date and refused ones too
     if workers == 1:  # in this process (also what runs inside a real Blender)
-        _init_worker(args.weights, args.runtime)
+        _init_worker()
+        animator = model()
         for i, job in todo:
-            results[i] = _run(job, hashes[i], _character_file(voices, job))
+            results[i] = _run(job, hashes[i], animator, _character_file(voices, job))
             bar.advance()
     elif workers > 1:
-        _ANIMATOR = None  # the speakers' model: the workers load their own
-        results |= _pool(args, todo, hashes, workers, bar, voices)
+        model.cache_clear()  # the speakers' model: the workers load their own
+        results |= _Pool(args, todo, hashes, workers, bar, voices).run()
     failed = {i: r for i, r in results.items() if not r["ok"]}
     done = {i: r["stats"] for i, r in sorted(results.items()) if r["ok"]}
     summary = {
@@ -236,82 +234,105 @@ def _character_file(voices: dict[str, speakers.Speaker], job: dict) -> str | Non
     return str(voice.file) if voice else None
 
 
-def _pool(
-    args, todo: list[tuple[int, dict]], hashes: dict[int, str], size: int, bar, voices: dict[str, speakers.Speaker]
-) -> dict[int, dict]:
-    """Bake `todo` on `size` worker processes, one job each at a time. A worker that dies fails the job it held
+class _Worker:
+    """One worker process of a pool: the driver's end of its pipe, the job it holds, whether it said it is ready."""
+
+    def __init__(self, context, weights: str | None, runtime: str):
+        self.conn, worker_end = context.Pipe()
+        self.process = context.Process(target=_worker, args=(worker_end, weights, runtime, os.getpid()))
+        self.process.start()
+        worker_end.close()
+        self.held, self.ready = None, False
+
+
+class _Pool:
+    """Bakes `todo` on `size` worker processes, one job each at a time. A worker that dies fails the job it held
     and is replaced while jobs remain; when workers keep dying before they take a job, the rest fail."""
-    context = multiprocessing.get_context("spawn")
-    queue, results = list(reversed(todo)), {}
-    workers: dict = {}  # the driver's end of a worker's pipe -> Worker
-    deaths_before_ready = 0
 
-    class Worker:
-        def __init__(self):
-            driver_end, worker_end = context.Pipe()
-            self.process = context.Process(target=_worker, args=(worker_end, args.weights, args.runtime, os.getpid()))
-            self.process.start()
-            worker_end.close()
-            self.held, self.ready = None, False
-            workers[driver_end] = self
+    def __init__(self, args, todo, hashes: dict[int, str], size: int, bar, voices: dict[str, speakers.Speaker]):
+        self.context = multiprocessing.get_context("spawn")
+        self.args, self.hashes, self.size, self.bar, self.voices = args, hashes, size, bar, voices
+        self.queue: list[tuple[int, dict]] = list(reversed(todo))
+        self.results: dict[int, dict] = {}
+        self.workers: dict = {}  # the driver's end of a worker's pipe -> _Worker
+        self.deaths_before_ready = 0
 
-    def hand_out(conn):
-        worker = workers[conn]
-        worker.held, message = (queue.pop(), None) if queue else (None, {"stop": True})
+    def run(self) -> dict[int, dict]:
+        """Every job's result by its index, once all are baked or failed."""
+        finished = False
+        try:
+            for _ in range(self.size):
+                self._start_worker()
+            while self.queue or any(w.held for w in self.workers.values()):
+                if not self.workers:
+                    for i, _ in self.queue:
+                        self.results[i] = _failure(
+                            "the batch workers die as they start - check free memory", RUN_STATUS
+                        )
+                    break
+                sentinels = {w.process.sentinel: conn for conn, w in self.workers.items()}
+                for ready in wait([*self.workers, *sentinels]):
+                    conn = sentinels.get(ready, ready)
+                    self._receive(conn, ended=ready is not conn)
+            finished = True
+        finally:
+            self._stop(finished)
+        return self.results
+
+    def _start_worker(self) -> None:
+        """One more worker process; it takes a job once it says it is ready."""
+        worker = _Worker(self.context, self.args.weights, self.args.runtime)
+        self.workers[worker.conn] = worker
+
+    def _receive(self, conn, ended: bool) -> None:
+        """What woke the driver for a worker: its message (ready, or a job's result; then the next job) or its end."""
+        if conn not in self.workers:
+            return  # its pipe and its sentinel both woke us: buried already
+        if not conn.poll():
+            if ended:  # the process ended with nothing left in its pipe
+                self._bury(conn)
+            return
+        try:
+            message = json.loads(conn.recv_bytes())
+        except (EOFError, OSError):
+            self._bury(conn)
+            return
+        if "cannot_start" in message:
+            raise UserError(message["cannot_start"])
+        if "index" in message:
+            self.results[message["index"]] = message["result"]
+            self.bar.advance()
+        self.workers[conn].ready = True
+        self._hand_out(conn)
+
+    def _hand_out(self, conn) -> None:
+        """The next job to a ready worker, or, when none is left, its stop."""
+        worker = self.workers[conn]
+        worker.held, message = (self.queue.pop(), None) if self.queue else (None, {"stop": True})
         if worker.held:
             i, job = worker.held
-            message = {"index": i, "job": job, "digest": hashes[i], "character": _character_file(voices, job)}
+            message = {"index": i, "job": job, "digest": self.hashes[i], "character": _character_file(self.voices, job)}
         try:
             conn.send_bytes(json.dumps(message).encode())
         except OSError:  # it died meanwhile: the job goes back, the death is seen next
-            queue.extend([worker.held] if worker.held else [])
+            self.queue.extend([worker.held] if worker.held else [])
             worker.held = None
 
-    def bury(conn):
-        nonlocal deaths_before_ready
-        worker = workers.pop(conn)
+    def _bury(self, conn) -> None:
+        """A dead worker: the job it held fails, and a fresh worker takes its place while jobs remain."""
+        worker = self.workers.pop(conn)
         worker.process.join()
         conn.close()
         if worker.held:
-            results[worker.held[0]] = _failure(DIED, RUN_STATUS)
-            bar.advance()
-        deaths_before_ready = 0 if worker.ready else deaths_before_ready + 1
-        if queue and deaths_before_ready <= size:
-            Worker()
+            self.results[worker.held[0]] = _failure(DIED, RUN_STATUS)
+            self.bar.advance()
+        self.deaths_before_ready = 0 if worker.ready else self.deaths_before_ready + 1
+        if self.queue and self.deaths_before_ready <= self.size:
+            self._start_worker()
 
-    finished = False
-    try:
-        for _ in range(size):
-            Worker()
-        while queue or any(w.held for w in workers.values()):
-            if not workers:
-                for i, _ in queue:
-                    results[i] = _failure("the batch workers die as they start - check free memory", RUN_STATUS)
-                break
-            sentinels = {w.process.sentinel: conn for conn, w in workers.items()}
-            for ready in wait([*workers, *sentinels]):
-                conn = sentinels.get(ready, ready)
-                if conn not in workers:
-                    continue  # its pipe and its sentinel both woke us: buried already
-                if not conn.poll():
-                    if ready is not conn:  # the process ended with nothing left in its pipe
-                        bury(conn)
-                    continue
-                try:
-                    message = json.loads(conn.recv_bytes())
-                except (EOFError, OSError):
-                    bury(conn)
-                    continue
-                if "cannot_start" in message:
-                    raise UserError(message["cannot_start"])
-                if "index" in message:
-                    results[message["index"]] = message["result"]
-                    bar.advance()
-                workers[conn].ready = True
-                hand_out(conn)
-        finished = True
-    finally:
-        for conn, worker in workers.items():
+    def _stop(self, finished: bool) -> None:
+        """Every worker ended: told to stop after a finished run, killed while starting or when the run stopped."""
+        for conn, worker in self.workers.items():
             if not (finished and worker.ready):  # still starting, or the run stopped: nothing of it to keep
                 worker.process.kill()
             worker.process.join(timeout=60)
@@ -319,4 +340,3 @@ def _pool(
                 worker.process.kill()
                 worker.process.join()
             conn.close()
-    return results
