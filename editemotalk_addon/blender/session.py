@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 
 import bpy
 import numpy as np
@@ -23,16 +24,27 @@ from ..core.emotion_keys import RAMP_S, heard_keys
 from ..core.errors import UserError
 from . import preferences, preview_layer, sound
 
-_STATE: dict = {
-    "animator": None,
-    "animator_key": None,
-    "analyses": {},
-    "characters": {},  # a character as the .blend stores it (its JSON text) -> that Character
-    "as_heard": {},  # (clip analysis, the character's JSON text) -> the analysis read against the character
-    "perf": None,
-    "perf_key": None,
-    "curves_key": None,
-}
+
+@dataclass
+class _Session:
+    """What this Blender session keeps between operators and redraws (this module's, nothing saved): the Animator
+    of the preferences it was loaded for, and caches that spare re-running the analysis, Heard and the generator."""
+
+    animator: Animator | None = None
+    animator_key: tuple | None = None  # (runtime, device, custom weights folder) the animator was loaded for
+    analyses: dict = field(default_factory=dict)  # (clip path, size, mtime) -> the clip's own analysis
+    characters: dict = field(default_factory=dict)  # a character as the .blend stores it (its JSON text) -> it
+    as_heard: dict = field(default_factory=dict)  # (clip analysis, the character's JSON) -> read against it
+    perf: object = None  # the last performance generated, for the edit `perf_key`
+    perf_key: tuple | None = None
+    curves_key: int | None = None  # the slider curves' signature the live preview last refreshed for
+
+    def forget(self) -> None:
+        """Every field back to its default (the extension unregistered)."""
+        self.__init__()
+
+
+_SESSION = _Session()
 
 
 def scene_fps(scene) -> float:
@@ -45,10 +57,10 @@ def get_animator(context=None) -> Animator:
     device = prefs.device if prefs else "cpu"
     folder = prefs.custom_weights if prefs and prefs.weights_source == "CUSTOM" and prefs.custom_weights else None
     key = (runtime, device, folder)
-    if _STATE["animator"] is None or _STATE["animator_key"] != key:
-        _STATE["animator"] = Animator.load(bpy.path.abspath(folder) if folder else None, runtime, device)
-        _STATE.update(animator_key=key, analyses={}, characters={}, as_heard={})
-    return _STATE["animator"]
+    if _SESSION.animator is None or _SESSION.animator_key != key:
+        _SESSION.animator = Animator.load(bpy.path.abspath(folder) if folder else None, runtime, device)
+        _SESSION.animator_key, _SESSION.analyses, _SESSION.characters, _SESSION.as_heard = key, {}, {}, {}
+    return _SESSION.animator
 
 
 def audio_path(scene) -> str:
@@ -74,12 +86,12 @@ def _cache_key(path: str) -> tuple:
 
 
 def cached_analysis(path: str):
-    return _STATE["analyses"].get(_cache_key(path))
+    return _SESSION.analyses.get(_cache_key(path))
 
 
 def store_analysis(path: str, analysis) -> None:
-    _STATE["analyses"][_cache_key(path)] = analysis
-    _STATE["perf_key"] = None
+    _SESSION.analyses[_cache_key(path)] = analysis
+    _SESSION.perf_key = None
 
 
 def clip_analysis(context, path: str):
@@ -112,11 +124,11 @@ def character(scene) -> Character | None:
     stored = stored_character(scene)
     if stored is None or not stored.data:
         return None
-    if stored.data not in _STATE["characters"]:
-        if len(_STATE["characters"]) > 16:  # earlier states (before an edit, an undo): parsed again if needed
-            _STATE["characters"].clear()
-        _STATE["characters"][stored.data] = _parsed(stored)
-    return _STATE["characters"][stored.data]
+    if stored.data not in _SESSION.characters:
+        if len(_SESSION.characters) > 16:  # earlier states (before an edit, an undo): parsed again if needed
+            _SESSION.characters.clear()
+        _SESSION.characters[stored.data] = _parsed(stored)
+    return _SESSION.characters[stored.data]
 
 
 def _parsed(stored) -> Character:
@@ -152,11 +164,11 @@ def as_heard(context, analysis):
     if voice is None:
         return analysis
     key = (id(analysis), stored_character(context.scene).data)
-    if key not in _STATE["as_heard"]:
-        if len(_STATE["as_heard"]) > 64:
-            _STATE["as_heard"].clear()
-        _STATE["as_heard"][key] = get_animator(context).heard(analysis, voice)
-    return _STATE["as_heard"][key]
+    if key not in _SESSION.as_heard:
+        if len(_SESSION.as_heard) > 64:
+            _SESSION.as_heard.clear()
+        _SESSION.as_heard[key] = get_animator(context).heard(analysis, voice)
+    return _SESSION.as_heard[key]
 
 
 def _fcurves(idblock) -> list:
@@ -212,10 +224,10 @@ def performance(context, scene=None, analysis=None):
     edit = emotion_edit(scene, analysis.duration)
     arrays = tuple((k, np.asarray(v).tobytes()) for k, v in sorted(edit.sliders.items()))
     key = (id(analysis), arrays, edit.mode, edit.intensity, scene.editemotalk.seed, scene_fps(scene))
-    if _STATE["perf_key"] != key:
-        _STATE["perf"] = get_animator(context).generate(analysis, edit, scene_fps(scene), scene.editemotalk.seed)
-        _STATE["perf_key"] = key
-    return _STATE["perf"]
+    if _SESSION.perf_key != key:
+        _SESSION.perf = get_animator(context).generate(analysis, edit, scene_fps(scene), scene.editemotalk.seed)
+        _SESSION.perf_key = key
+    return _SESSION.perf
 
 
 def refresh(scene) -> None:
@@ -246,8 +258,8 @@ def _on_depsgraph_update(scene, depsgraph=None):
     if not scene.editemotalk.live_preview:
         return
     signature = _curves_signature(scene)
-    if signature != _STATE["curves_key"]:
-        _STATE["curves_key"] = signature
+    if signature != _SESSION.curves_key:
+        _SESSION.curves_key = signature
         refresh(scene)
 
 
@@ -340,5 +352,4 @@ def register():
 def unregister():
     while _on_depsgraph_update in bpy.app.handlers.depsgraph_update_post:
         bpy.app.handlers.depsgraph_update_post.remove(_on_depsgraph_update)
-    _STATE.update(animator=None, animator_key=None, analyses={}, characters={}, as_heard={}, perf=None, perf_key=None)
-    _STATE["curves_key"] = None
+    _SESSION.forget()
