@@ -657,7 +657,7 @@ def test_a_character_reads_each_clip_against_its_own_voice(scene, data_root):
     heard = [session.analyze(bpy.context, str(clip)).probabilities.mean(0) for clip in clips]
     assert heard[1][0] > plain[1][0] + 0.5  # the neutral take
     assert all(np.abs(a - b).max() > 0.05 for a, b in zip(plain[1:], heard[1:]))
-    assert s.heard == session.analyze(bpy.context, str(clips[-1])).heard()
+    assert s.heard == session.analyze(bpy.context, str(clips[-1])).summary()
 
 
 def test_the_scene_range_fits_a_first_bake_and_never_shrinks_under_the_users_animation(scene):
@@ -776,7 +776,7 @@ def test_analyze_shows_the_lips_first_and_the_voice_fills_heard_after(scene):
     heard = session.analyze(bpy.context, path)
     assert heard.voice_heard and session.cached_analysis(path) is heard
     full = animator.analyze(path)
-    assert np.array_equal(heard.probabilities, full.probabilities) and heard.heard() == full.heard()
+    assert np.array_equal(heard.probabilities, full.probabilities) and heard.summary() == full.summary()
 
 
 def test_the_users_keys_that_blender_puts_in_the_export_range_action_survive_rebake_and_clear(scene):

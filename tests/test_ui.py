@@ -89,7 +89,7 @@ def test_analyze_button_runs_in_the_background_and_modal_reports_what_was_heard(
             time.sleep(0.05)
     assert result == {"FINISHED"} and op._lips_shown  # what is said was stored (the face) before the voice was heard
     assert session.cached_analysis(path).voice_heard
-    heard = session.cached_analysis(path).heard()
+    heard = session.cached_analysis(path).summary()
     assert scene.editemotalk.heard == heard and scene.editemotalk.status.endswith(f"heard {heard}")
 
 

@@ -29,7 +29,7 @@ def _changed(context, voice: Character) -> None:
     except (UserError, OSError):  # no clip chosen, or it vanished: nothing heard to update
         analysis = None
     if analysis is not None:
-        s.heard = session.as_heard(context, analysis).heard()
+        s.heard = session.as_heard(context, analysis).summary()
     session.request_refresh(context.scene)
 
 

@@ -12,7 +12,7 @@ def ours(scene) -> list:
     return [m for m in scene.timeline_markers if m.name.startswith(PREFIX)]
 
 
-def mark_heard(scene, analysis, start_frame: int, fps: float, text: str = "") -> int:
+def place(scene, analysis, start_frame: int, fps: float, text: str = "") -> int:
     """Markers for the words of `text` (the line as spoken) or, without it, the phone groups of `analysis`, on a
     clip starting at `start_frame`, replacing ours over the clip's frames; returns how many were placed."""
     last = start_frame + round(analysis.duration * fps)
@@ -25,7 +25,7 @@ def mark_heard(scene, analysis, start_frame: int, fps: float, text: str = "") ->
     return len(placed)
 
 
-def remove_heard(scene) -> int:
+def remove_ours(scene) -> int:
     """Remove every marker of ours (the user's stay); returns how many went."""
     found = ours(scene)
     for marker in found:

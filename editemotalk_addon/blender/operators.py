@@ -34,18 +34,18 @@ def reporting(method):
     return functools.wraps(method)(lambda self, context: guarded(self, context))
 
 
-def _heard(context, path: str, analysis, key: bool = True) -> str:
+def _report_analysis(context, path: str, analysis, key: bool = True) -> str:
     """What Analyze reports (and Bake, which analyzes a clip first when needed), also kept in
     scene.editemotalk.heard for scripts and on the panel's status line. After Analyze (`key`), with Key what is
     heard on, the sliders are keyed with it (Key Heard Emotion, its own undo step); Bake never keys: it bakes the
     sliders as the animator left them."""
     s = context.scene.editemotalk
-    s.heard = session.as_heard(context, analysis).heard()
+    s.heard = session.as_heard(context, analysis).summary()
     if key and s.key_heard and bpy.ops.editemotalk.key_heard.poll():
         bpy.ops.editemotalk.key_heard()
     s.status = f"Analyzed {bpy.path.basename(path)}: heard {s.heard}"
     if s.mark_phones:
-        placed = markers.mark_heard(context.scene, analysis, s.start_frame, session.scene_fps(context.scene), s.line)
+        placed = markers.place(context.scene, analysis, s.start_frame, session.scene_fps(context.scene), s.line)
         s.status += f"; {placed} {'word' if s.line.strip() else 'phone'} marker(s)"
     return s.status
 
@@ -65,7 +65,7 @@ class EET_OT_analyze(bpy.types.Operator):
         check_target(context.scene.editemotalk.target)
         path = session.audio_path(context.scene)
         analysis = session.analyze(context, path)
-        self.report({"INFO"}, _heard(context, path, analysis))
+        self.report({"INFO"}, _report_analysis(context, path, analysis))
         session.request_refresh(context.scene)
         return {"FINISHED"}
 
@@ -118,7 +118,7 @@ class EET_OT_analyze(bpy.types.Operator):
             return self._finish(context, None, cancelled=True)
         session.store_analysis(self._path, self._result["analysis"])
         session.request_refresh(context.scene)
-        return self._finish(context, _heard(context, self._path, self._result["analysis"]))
+        return self._finish(context, _report_analysis(context, self._path, self._result["analysis"]))
 
     def _finish(self, context, message, cancelled=False):
         wm = context.window_manager
@@ -171,7 +171,7 @@ class EET_OT_bake(bpy.types.Operator):
         check_target(s.target)
         path = session.audio_path(scene)
         analysis = session.analyze(context, path)
-        heard = _heard(context, path, analysis, key=False)
+        heard = _report_analysis(context, path, analysis, key=False)
         perf = session.performance(context, scene, analysis)
         result = bake.bake_clip(scene, s.target, perf, path, s.start_frame, s.layers == "COMBINED", hold=s.hold_last)
         bake.fit_scene_range(scene, s.target)
@@ -388,7 +388,7 @@ class EET_OT_remove_markers(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context):
-        self.report({"INFO"}, f"Removed {markers.remove_heard(context.scene)} phone marker(s)")
+        self.report({"INFO"}, f"Removed {markers.remove_ours(context.scene)} phone marker(s)")
         return {"FINISHED"}
 
 

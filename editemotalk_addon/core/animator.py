@@ -99,7 +99,7 @@ class Analysis:
         """The voice's emotion over the whole clip (mean probability per label)."""
         return dict(zip(EMOTIONS, self.probabilities.mean(0).round(3).tolist()))
 
-    def heard(self, top: int = 3) -> str:
+    def summary(self, top: int = 3) -> str:
         """The strongest emotions in the voice, e.g. 'happy 62%, neutral 21%, sad 9%'."""
         ranked = sorted(self.detected.items(), key=lambda kv: -kv[1])[:top]
         return ", ".join(f"{k} {100 * v:.0f}%" for k, v in ranked)
