@@ -149,32 +149,14 @@ def _stopped(where: Path, why: str) -> None:
 
 
 def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
-    results: dict[int, dict] = {}
+    """Bake the shard's jobs that are not up to date, write its summary; returns the exit status."""
     mine = [(i, job) for i, job in enumerate(jobs) if i % count == index]
     digest = manifest.weights_digest(args.weights)
     wanted = {job.get("speaker") for _, job in mine if isinstance(job, dict)}
     # The model, loaded (and verified) once per run when first needed: for the speakers' characters, or the jobs.
     model = functools.cache(lambda: _load_animator(args.weights, args.runtime))
     voices = speakers.build(Path(args.manifest), jobs, wanted, model, progress=not args.no_progress)
-    own = speakers.character_files(Path(args.manifest), jobs)
-    base = Path(args.manifest).parent.resolve()  # what the jobs' paths are relative to (manifest.read_manifest)
-    hashes, todo = {}, []
-    for i, job in mine:
-        try:
-            if isinstance(job, str):
-                raise InputError(job)
-            speakers.check_outputs(job, own)
-            manifest.sweep(job)
-            voice = voices.get(job.get("speaker"))
-            hashes[i] = manifest.job_hash(job, digest, voice.digest if voice else "", base)
-        except UserError as exc:
-            results[i] = _failure(str(exc), exc.status)
-            continue
-        except OSError as exc:
-            results[i] = _failure(f"Cannot clean up what a killed run left: {exc} - check permissions", RUN_STATUS)
-            continue
-        if args.force or not manifest.up_to_date(job, hashes[i]):
-            todo.append((i, job))
+    todo, hashes, results = _to_bake(args, jobs, mine, voices, digest)
     skipped = len(mine) - len(todo) - len(results)
     workers, note = processes.worker_limit(args.workers)
     if note:
@@ -208,15 +190,51 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
         "stats": [{"job": i + 1, "outputs": manifest.job_outputs(jobs[i]), **stats} for i, stats in done.items()],
         "speakers": {name: voice.summary() for name, voice in voices.items()},
     }
-    where = summary_path(Path(args.manifest), index, count)
+    written = _write_summary(summary_path(Path(args.manifest), index, count), summary)
+    _print_outcome(summary, voices)
+    statuses = {r["status"] for r in failed.values()} | (set() if written else {RUN_STATUS})
+    return RUN_STATUS if RUN_STATUS in statuses else INPUT_STATUS if statuses else 0
+
+
+def _to_bake(args, jobs, mine, voices, digest: str):
+    """The shard's jobs to bake (those not up to date, or all with --force) and their hashes; the refused ones'
+    failures (a bad line, an output another speaker owns, what a killed run left that cannot be cleaned)."""
+    own = speakers.character_files(Path(args.manifest), jobs)
+    base = Path(args.manifest).parent.resolve()  # what the jobs' paths are relative to (manifest.read_manifest)
+    todo, hashes, refused = [], {}, {}
+    for i, job in mine:
+        try:
+            if isinstance(job, str):
+                raise InputError(job)
+            speakers.check_outputs(job, own)
+            manifest.sweep(job)
+            voice = voices.get(job.get("speaker"))
+            hashes[i] = manifest.job_hash(job, digest, voice.digest if voice else "", base)
+        except UserError as exc:
+            refused[i] = _failure(str(exc), exc.status)
+            continue
+        except OSError as exc:
+            refused[i] = _failure(f"Cannot clean up what a killed run left: {exc} - check permissions", RUN_STATUS)
+            continue
+        if args.force or not manifest.up_to_date(job, hashes[i]):
+            todo.append((i, job))
+    return todo, hashes, refused
+
+
+def _write_summary(where: Path, summary: dict) -> bool:
+    """The shard's summary file written whole; False (and a line) where it cannot be."""
     try:
         files.write_text_atomic(where, json.dumps(summary, indent=1))
-        written = True
     except OSError as exc:
         print(f"editemotalk: cannot write {where}: {exc.strerror or exc} - free space", file=sys.stderr)
-        written = False
+        return False
+    return True
+
+
+def _print_outcome(summary: dict, voices: dict[str, speakers.Speaker]) -> None:
+    """The run's one line, then each failed job and each clip left out of a speaker's baseline."""
     print(
-        f"editemotalk batch: {len(done)} baked, {skipped} up to date, {len(failed)} failed "
+        f"editemotalk batch: {summary['done']} baked, {summary['skipped']} up to date, {summary['failed']} failed "
         f"({summary['wall_seconds']} s)"
     )
     for f in summary["failures"]:
@@ -224,8 +242,6 @@ def _run_shard(args, jobs: list[dict | str], index: int, count: int) -> int:
     for name, voice in voices.items():
         for clip, why in voice.left_out.items():
             print(f"  speaker {name}: left out of the baseline: {clip}: {why}", file=sys.stderr)
-    statuses = {r["status"] for r in failed.values()} | (set() if written else {RUN_STATUS})
-    return RUN_STATUS if RUN_STATUS in statuses else INPUT_STATUS if statuses else 0
 
 
 def _character_file(voices: dict[str, speakers.Speaker], job: dict) -> str | None:
