@@ -70,7 +70,7 @@ def _blender(corpus: Path, batch_clips: int) -> dict:
         out["blender"] = {
             "bake_s": blender_bench.bake_speed(),
             "preview_s": blender_bench.preview_speed(minute),
-            "playblast_frame_s": blender_bench.playblast_speed(minute),
+            **blender_bench.playblast_speed(minute),
             **blender_bench.extension_figures(tmp / "dist", minute),
         }
         print(json.dumps(out["blender"]), flush=True)
