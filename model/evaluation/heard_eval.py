@@ -23,7 +23,7 @@ import numpy as np
 from editemotalk_addon.core.heard import HeardHead, Normaliser, per_frame
 from editemotalk_addon.core.rig import EMOTIONS
 
-from ..training.heard_data import extract
+from ..training.heard_data import DATA, Clip, extract
 from ..training.heard_fit import (
     CLASSES,
     HeardConfig,
@@ -39,6 +39,25 @@ from .evaluate import unweighted_recall
 OUT = Path(__file__).resolve().parents[2] / "bench"
 CLAIM = 0.7  # a clip "named at >= 70 %"
 CHARACTER_SIZES = (2, 3, 4, 8, 16)
+RAVDESS = {  # the emotion field of a ravdess_dev file name
+    "01": "neutral",
+    "02": "calm",
+    "03": "happy",
+    "04": "sad",
+    "05": "angry",
+    "06": "fearful",
+    "07": "disgusted",
+    "08": "surprised",
+}
+
+
+def ravdess_clips(root: Path = DATA / "ravdess_dev") -> list[Clip]:
+    """ravdess_dev's clips (03-01-EE-II-SS-RR-AA): for choosing and checking only, never read by training."""
+    out = []
+    for p in sorted((root / "audio").glob("*.flac")):
+        parts = p.stem.split("-")
+        out.append(Clip(p, f"ravdess/{parts[6]}", RAVDESS[parts[2]], parts[3] == "02"))
+    return out
 
 
 class SpeakerCharacter:
@@ -215,7 +234,6 @@ def judge_keep_voice(weights: Path) -> dict:
     from editemotalk_addon.core.character import Character
 
     from ..packaging import JUDGE_WHEEL, fetch_wheel
-    from ..training.heard_data import DATA, ravdess_clips
     from .blender_bench import JUDGE_FRAMES, _judge_voice_mode
     from .judge import FerJudge
     from .judge_render import FaceRenderer
@@ -245,7 +263,7 @@ def judge_keep_voice(weights: Path) -> dict:
 
 def run(weights: Path, judged: bool = False) -> dict:
     head = HeardHead.load(Path(weights) / "heard.json")
-    emodb, dev = extract("emodb"), extract("ravdess_dev")
+    emodb, dev = extract("emodb"), extract("ravdess_dev", ravdess_clips)
     em, rv = phrases_of(emodb), phrases_of(dev)
     cfg = HeardConfig(min_character_phrases=head.min_character_phrases)
     results = {

@@ -1,14 +1,16 @@
 """The voice features Heard reads, extracted once per real labelled clip and cached under data/heard/.
 
-Emo-DB (training; boredom dropped: no slider) and ravdess_dev (choosing and checking only: nothing fitted on it).
-Per clip: the voice encoder's layer-3 states (T, 512) at 50 Hz and the speech activity (T,), exactly as
-Animator.analyze computes them, so phrase pooling (core/heard.phrase_features) can be re-run without the networks.
+Training reads Emo-DB (boredom dropped: no slider); the evaluation lists its own clips (model/evaluation/heard_eval.py)
+and caches them the same way. Per clip: the voice encoder's layer-3 states (T, 512) at 50 Hz and the speech
+activity (T,), exactly as Animator.analyze computes them, so phrase pooling (core/heard.phrase_features) can be
+re-run without the networks.
 
-    python -m model.training.heard_data            # writes data/heard/emodb.npz and ravdess_dev.npz
+    python -m model.training.heard_data            # writes data/heard/emodb.npz
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,24 +28,14 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
 CACHE = ROOT / "data" / "heard"
 EMODB = {"W": "angry", "E": "disgusted", "A": "fearful", "F": "happy", "T": "sad", "N": "neutral"}  # L: boredom
-RAVDESS = {
-    "01": "neutral",
-    "02": "calm",
-    "03": "happy",
-    "04": "sad",
-    "05": "angry",
-    "06": "fearful",
-    "07": "disgusted",
-    "08": "surprised",
-}
 
 
 @dataclass
 class Clip:
     path: Path
-    speaker: str  # "emodb/03", "ravdess/01"
+    speaker: str  # "emodb/03"
     emotion: str
-    strong: bool  # RAVDESS intensity 02; Emo-DB clips count as strong
+    strong: bool  # a strong take (Emo-DB's all count as strong)
 
 
 def emodb_clips(root: Path = DATA / "emodb") -> list[Clip]:
@@ -52,17 +44,6 @@ def emodb_clips(root: Path = DATA / "emodb") -> list[Clip]:
         if p.stem[5] in EMODB:
             out.append(Clip(p, f"emodb/{p.stem[:2]}", EMODB[p.stem[5]], True))
     return out
-
-
-def ravdess_clips(root: Path = DATA / "ravdess_dev") -> list[Clip]:
-    out = []
-    for p in sorted((root / "audio").glob("*.flac")):
-        parts = p.stem.split("-")
-        out.append(Clip(p, f"ravdess/{parts[6]}", RAVDESS[parts[2]], parts[3] == "02"))
-    return out
-
-
-CORPORA = {"emodb": emodb_clips, "ravdess_dev": ravdess_clips}
 
 
 def features(wave: np.ndarray, recogniser: Recogniser, voice: VoiceEncoder) -> tuple[np.ndarray, np.ndarray]:
@@ -74,14 +55,15 @@ def features(wave: np.ndarray, recogniser: Recogniser, voice: VoiceEncoder) -> t
     return fit_frames(states, frames).T, speech
 
 
-def extract(corpus: str, folder: Path = W.DEFAULT) -> dict:
-    """{path, speaker, emotion, strong, voice (object array of (T, 512) float16), speech (object array)}."""
+def extract(corpus: str, clips_of: Callable[[], list[Clip]] = emodb_clips, folder: Path = W.DEFAULT) -> dict:
+    """The clips `clips_of()` lists, cached as data/heard/<corpus>.npz: {path, speaker, emotion, strong, voice
+    (object array of (T, 512) float16), speech (object array)}."""
     path = CACHE / f"{corpus}.npz"
     if path.exists():
         with np.load(path, allow_pickle=False) as z:
             return _unpacked(dict(z))
     recogniser, voice = Recogniser(folder / "recogniser.onnx"), VoiceEncoder(folder / "voice.onnx")
-    clips = CORPORA[corpus]()
+    clips = clips_of()
     states, speech = [], []
     for i, c in enumerate(clips):
         v, s = features(load_audio(c.path), recogniser, voice)
@@ -118,5 +100,4 @@ def _unpacked(z: dict) -> dict:
 
 
 if __name__ == "__main__":
-    for name in CORPORA:
-        extract(name)
+    extract("emodb")

@@ -6,7 +6,7 @@ Phrases of each clip (core/heard.phrase_features) carry the clip's label. Traini
 features over its own speaker's phrases (what a Character does at runtime) and fits one multinomial logistic
 regression (L2, balanced classes). Its two temperatures (read against a character / against the corpus) are fitted
 on out-of-fold scores of Emo-DB's speakers, each scored by a classifier trained without that speaker, and kept at
-1 or above (HeardConfig.least_temperature). ravdess_dev is never read here.
+1 or above (HeardConfig.least_temperature). Only Emo-DB is read here.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ class HeardConfig:
     min_character_phrases: int = 3  # fewer: a per-feature std of 2 values only says which is larger
     temperatures: tuple[float, ...] = tuple(np.round(np.exp(np.linspace(np.log(0.25), np.log(8.0), 61)), 4))
     # Held-out Emo-DB speakers are still Emo-DB (same room, sentences, actors' school): fitted there, a temperature
-    # sharpens (about 0.4), and a corpus never heard is then read surer than it is recognised. Chosen between
-    # "as fitted" and "never below 1" on ravdess_dev's calibration (bench/heard.md); nothing is fitted on it.
+    # sharpens (about 0.4), and a corpus never heard is then read surer than it is recognised. A choice between two
+    # recipes, "as fitted" and "never below 1", made on the evaluation's calibration (bench/heard.md): no value is
+    # fitted there.
     least_temperature: float = 1.0
 
 
