@@ -1,5 +1,5 @@
-"""The Character panel and its operators: whose voice a clip is, the clips that voice's baseline is built from
-(kept in the .blend), and the same character file that `bake --character` and a batch's speakers write.
+"""The Character operators (their panel is in panels.py): whose voice a clip is, the clips that voice's baseline is
+built from (kept in the .blend), and the same character file that `bake --character` and a batch's speakers write.
 
 Each operator is one undo step (saving a file changes nothing in the scene) and reports one line.
 """
@@ -16,7 +16,8 @@ from .operators import reporting
 MAX_ROWS = 12  # clips listed on the panel; the count and seconds cover all of them
 
 
-def _summary(voice: Character) -> str:
+def summary(voice: Character) -> str:
+    """'3 clips, 8.2 s': what a character is built from."""
     return f"{len(voice)} clip{'s' * (len(voice) != 1)}, {voice.seconds:.1f} s"
 
 
@@ -46,10 +47,10 @@ class EET_OT_character_add_clip(bpy.types.Operator):
         path = session.audio_path(context.scene)
         name = bpy.path.basename(path)
         if not voice.add(session.clip_analysis(context, path), path):
-            self.report({"INFO"}, f"{voice.name} already holds {name} ({_summary(voice)})")
+            self.report({"INFO"}, f"{voice.name} already holds {name} ({summary(voice)})")
             return {"CANCELLED"}
         _changed(context, voice)
-        self.report({"INFO"}, f"{voice.name}: added {name} - built from {_summary(voice)}")
+        self.report({"INFO"}, f"{voice.name}: added {name} - built from {summary(voice)}")
         return {"FINISHED"}
 
 
@@ -70,7 +71,7 @@ class EET_OT_character_drop_clip(bpy.types.Operator):
             raise UserError(f"{voice.name} holds no clip {self.key[:12]} - pick one listed on the panel")
         voice.drop(entry.key)
         _changed(context, voice)
-        self.report({"INFO"}, f"{voice.name}: dropped {bpy.path.basename(entry.source)} - built from {_summary(voice)}")
+        self.report({"INFO"}, f"{voice.name}: dropped {bpy.path.basename(entry.source)} - built from {summary(voice)}")
         return {"FINISHED"}
 
 
@@ -100,7 +101,7 @@ class EET_OT_character_save(bpy.types.Operator):
             voice.save(path)
         except OSError as exc:
             raise UserError(f"Cannot write {path}: {exc.strerror or exc} - choose another folder") from None
-        self.report({"INFO"}, f"Saved {voice.name} ({_summary(voice)}) to {path}")
+        self.report({"INFO"}, f"Saved {voice.name} ({summary(voice)}) to {path}")
         return {"FINISHED"}
 
 
@@ -127,45 +128,8 @@ class EET_OT_character_load(bpy.types.Operator):
             raise UserError(f"{path} names no character - save it again from the panel or the CLI")
         context.scene.editemotalk.character = voice.name
         _changed(context, voice)
-        self.report({"INFO"}, f"Loaded {voice.name} ({_summary(voice)}) from {path}")
+        self.report({"INFO"}, f"Loaded {voice.name} ({summary(voice)}) from {path}")
         return {"FINISHED"}
-
-
-class EET_PT_character(bpy.types.Panel):
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "EditEmoTalk"
-    bl_label = "Character"
-    bl_parent_id = "EET_PT_main"
-
-    def draw(self, context):
-        s = context.scene.editemotalk
-        col = self.layout.column()
-        col.prop(s, "character")
-        if not s.character.strip():
-            col.label(text="Name the voice to hear its clips against it")
-            col.operator("editemotalk.character_load", icon="FILE_FOLDER")
-            return
-        try:
-            voice = session.character(context.scene)
-        except UserError as exc:
-            col.label(text=str(exc), icon="ERROR")
-            return
-        if voice is None:
-            col.label(text="No clips yet: add this voice's clips")
-        else:
-            col.label(text=f"Built from {_summary(voice)} ({voice.phrases} phrases)", icon="SPEAKER")
-            box = col.box()
-            for entry in voice.clips[:MAX_ROWS]:
-                row = box.row(align=True)
-                row.label(text=f"{bpy.path.basename(entry.source) or entry.key[:12]}  {entry.seconds:.1f} s")
-                row.operator("editemotalk.character_drop_clip", text="", icon="X").key = entry.key
-            if len(voice) > MAX_ROWS:
-                box.label(text=f"... and {len(voice) - MAX_ROWS} more")
-        col.operator("editemotalk.character_add_clip", icon="ADD")
-        row = col.row(align=True)
-        row.operator("editemotalk.character_load", text="Load", icon="FILE_FOLDER")
-        row.operator("editemotalk.character_save", text="Save", icon="FILE_TICK")
 
 
 CLASSES = (
@@ -173,5 +137,4 @@ CLASSES = (
     EET_OT_character_drop_clip,
     EET_OT_character_save,
     EET_OT_character_load,
-    EET_PT_character,
 )

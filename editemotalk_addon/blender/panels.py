@@ -3,7 +3,8 @@
 import bpy
 
 from ..core import rig
-from . import exports
+from ..core.errors import UserError
+from . import characters, exports, session
 
 
 class _Panel:
@@ -102,4 +103,38 @@ class EET_PT_mapping(_Panel, bpy.types.Panel):
                 box.label(text=m.unmatched[line : line + 60])
 
 
-CLASSES = (EET_UL_mapping, EET_PT_main, EET_PT_emotion, EET_PT_bake, EET_PT_mapping)
+class EET_PT_character(_Panel, bpy.types.Panel):
+    bl_label = "Character"
+    bl_parent_id = "EET_PT_main"
+
+    def draw(self, context):
+        s = context.scene.editemotalk
+        col = self.layout.column()
+        col.prop(s, "character")
+        if not s.character.strip():
+            col.label(text="Name the voice to hear its clips against it")
+            col.operator("editemotalk.character_load", icon="FILE_FOLDER")
+            return
+        try:
+            voice = session.character(context.scene)
+        except UserError as exc:
+            col.label(text=str(exc), icon="ERROR")
+            return
+        if voice is None:
+            col.label(text="No clips yet: add this voice's clips")
+        else:
+            col.label(text=f"Built from {characters.summary(voice)} ({voice.phrases} phrases)", icon="SPEAKER")
+            box = col.box()
+            for entry in voice.clips[: characters.MAX_ROWS]:
+                row = box.row(align=True)
+                row.label(text=f"{bpy.path.basename(entry.source) or entry.key[:12]}  {entry.seconds:.1f} s")
+                row.operator("editemotalk.character_drop_clip", text="", icon="X").key = entry.key
+            if len(voice) > characters.MAX_ROWS:
+                box.label(text=f"... and {len(voice) - characters.MAX_ROWS} more")
+        col.operator("editemotalk.character_add_clip", icon="ADD")
+        row = col.row(align=True)
+        row.operator("editemotalk.character_load", text="Load", icon="FILE_FOLDER")
+        row.operator("editemotalk.character_save", text="Save", icon="FILE_TICK")
+
+
+CLASSES = (EET_UL_mapping, EET_PT_main, EET_PT_emotion, EET_PT_bake, EET_PT_mapping, EET_PT_character)

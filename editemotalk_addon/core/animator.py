@@ -265,10 +265,9 @@ class Animator:
         self, analysis: Analysis, edit: EmotionEdit | None = None, fps: float = 30, seed: int = 0, life: bool = True
     ) -> Performance:
         edit = edit or EmotionEdit()
-        held = held_in_silence(analysis)
-        edited = self.edited_emotion(held, edit)
+        edited = self.edited_emotion(analysis, edit)
         gate = operating_gate(analysis.gate, self.config.get("gate_threshold"))
-        expression = self.expression(held.content, analysis.articulation, gate, edited).T  # (T, 52)
+        expression = self.expression(held_content(analysis), analysis.articulation, gate, edited).T  # (T, 52)
         # on top of the seal: rest in silence, a bounded jaw, and no emotion closing the lips mid-word
         articulation, expression = lips.on_lips(analysis.articulation.T, expression, gate[0], analysis.speech)
         frames = frame_count(analysis.duration, fps)
@@ -276,7 +275,7 @@ class Animator:
         articulation, expression = lips.at_human_speed(resample(articulation), resample(expression), fps)
         times = frame_times(analysis.duration, fps)
         life_layer = (
-            live(times, np.clip(self.slider_values(held, edit, times), *validate.SLIDER_RANGE), seed)
+            live(times, np.clip(self.slider_values(analysis, edit, times), *validate.SLIDER_RANGE), seed)
             if life
             else np.zeros_like(articulation)
         )
@@ -295,38 +294,27 @@ class Animator:
         return np.concatenate(out, axis=1)
 
 
-def held_in_silence(analysis: Analysis) -> Analysis:
-    """The analysis as the expression channel reads it: as heard where someone speaks (speech 1), and in silence
-    the speaking averages of what is said and how (content, the voice's emotion) over its nearest phrase, so a pause
-    or a listening shot holds the emotion the sliders, or in keep-voice mode the voice, ask for. Fed the content of
-    silence itself, the generator (trained on speech) let the face fade towards neutral: angry 1.5 lowered the
-    brows 1.0 while speaking and 0.35 in silence; fed a held speaking content it keeps 96-99 % of its speaking
-    values, whichever clip that content came from. Read in silence, the voice's emotion drifts to neutral, so it too
-    is held; Heard's phrase readings hold by themselves (heard.per_frame: a pause reads its nearest phrase). A clip
-    with no speech at all has no speaking content of its own: it holds the content's zero and the emotion as heard
+def held_content(analysis: Analysis) -> np.ndarray:
+    """(C, T) what is said as the expression channel reads it: as analysed where someone speaks (speech 1), and in
+    silence the speaking average of its nearest phrase (the phrase whose emotion Heard gives it, heard.per_frame),
+    so a pause or a listening shot holds the emotion the sliders, or in keep-voice mode the voice, ask for. Fed the
+    content of silence itself, the generator (trained on speech) let the face fade towards neutral: angry 1.5
+    lowered the brows 1.0 while speaking and 0.35 in silence; fed a held speaking content it keeps 96-99 % of its
+    speaking values, whichever clip that content came from. A clip with no speech at all holds the content's zero
     (against a spoken line's speaking values: 86-99 % on the channels each slider moves at 1.5, but disgust's brows
     26 %). The lips still rest in silence (lips.rest_in_silence); the articulation and its gate are as analysed."""
-    weight = np.asarray(analysis.speech, np.float32)  # (T,)
-    spans = analysis.phrase_spans  # (P, 2) model frames
-    nearest = nearest_phrase(spans, len(weight)) if len(spans) else None  # (T,) the phrase each frame holds
-
-    def hold(x: np.ndarray, empty: np.ndarray) -> np.ndarray:  # (C, T)
-        if weight.sum() < 1.0:
-            held = empty
-        else:  # each pause holds the speaking average of its nearest phrase (the one whose emotion Heard gives it)
-            whole = (x * weight).sum(1) / weight.sum()  # (C,)
-            rows = [whole] if nearest is None else []
-            for first, end in spans if nearest is not None else ():
-                w = weight[first:end]
-                rows.append((x[:, first:end] * w).sum(1) / w.sum() if w.sum() >= 1.0 else whole)
-            held = np.stack(rows, 1)[:, nearest if nearest is not None else np.zeros(len(weight), int)]  # (C, T)
-        return (weight * x + (1.0 - weight) * held).astype(np.float32)
-
-    content = hold(analysis.content, np.zeros((analysis.content.shape[0], 1), np.float32))
-    emotion = hold(analysis.emotion, analysis.emotion)
-    logits = hold(analysis.logits.T, analysis.logits.T).T
-    # what Heard names already holds through pauses: each silent frame reads its nearest phrase (heard.per_frame)
-    return replace(analysis, content=content, emotion=emotion, logits=logits)
+    x, weight = analysis.content, np.asarray(analysis.speech, np.float32)  # (C, T), (T,)
+    if weight.sum() < 1.0:
+        held = np.zeros((len(x), 1), np.float32)
+    else:
+        whole = (x * weight).sum(1) / weight.sum()  # (C,)
+        spans = analysis.phrase_spans  # (P, 2) model frames
+        means = [
+            (x[:, a:b] * weight[a:b]).sum(1) / weight[a:b].sum() if weight[a:b].sum() >= 1.0 else whole
+            for a, b in spans
+        ]
+        held = np.stack(means, 1)[:, nearest_phrase(spans, len(weight))] if means else whole[:, None]  # (C, T)
+    return (weight * x + (1.0 - weight) * held).astype(np.float32)
 
 
 def reader(*features: np.ndarray):
